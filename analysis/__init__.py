@@ -1,0 +1,1 @@
+"""Dual Process Lab analysis: trials to polars frames, regimes, phase diagrams, figures."""

@@ -1,0 +1,146 @@
+"""The trial config: typed, frozen, validated once at the edge.
+
+A trial is `TrialConfig(task, model, train, forgetting, eval)`; each part owns its defaults, which
+are the paper's (DESIGN.md §4, §7). Presets (`study/presets/*.yaml`) are override layers on top of
+those defaults, then a YAML file, then `--set dotted.key=value` pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Protocol = Literal["paper", "init", "matched"]
+PROTOCOLS: tuple[Protocol, ...] = ("paper", "init", "matched")
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskConfig(_Part):
+    """The synthetic part-of-speech task (DESIGN.md §2)."""
+
+    n_vocab: int = Field(10_000, ge=20, description="content tokens V (even): nouns then adjectives")
+    n_holdout: int | None = Field(None, ge=2, description="held-out ids R; default V // 10")
+    zipf_exponent: float = Field(1.5, ge=0.0, le=10.0, description="α of the within-class Zipf law")
+    p_ambiguous: float = Field(0.1, ge=0.0, le=1.0, description="ε, share of ambiguous tokens")
+    n_freq_bins: int = Field(5, ge=1, description="bins the ambiguous tokens are spread over")
+    tail_fraction: float = Field(0.1, gt=0.0, le=0.5, description="rarest share of a class = tail")
+
+    @field_validator("n_vocab")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"must be even (nouns and adjectives split it), got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _fill_holdout(self) -> TaskConfig:
+        if self.n_holdout is None:
+            object.__setattr__(self, "n_holdout", max(2, self.n_vocab // 10))
+        if self.n_freq_bins > self.n_vocab // 2:
+            raise ValueError(f"n_freq_bins={self.n_freq_bins} exceeds the class size {self.n_vocab // 2}")
+        return self
+
+
+class ModelConfig(_Part):
+    """BERT-style masked-LM encoder, MLM head tied to the token embeddings (DESIGN.md §7)."""
+
+    n_layers: int = Field(6, ge=1, le=48)
+    d_model: int = Field(64, ge=4)
+    n_heads: int = Field(1, ge=1)
+    d_ff: int = Field(128, ge=1)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0, description="on hidden states")
+    attn_dropout: float = Field(0.1, ge=0.0, lt=1.0, description="on attention probabilities")
+    init_std: float = Field(0.02, gt=0.0, description="init std of every weight matrix")
+    embed_init_std: float = Field(0.02, gt=0.0, description="init std of the token embeddings")
+    layer_norm_eps: float = Field(1e-12, gt=0.0)
+    causal: bool = Field(False, description="GPT-style causal attention instead of bidirectional")
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> ModelConfig:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        return self
+
+
+class TrainConfig(_Part):
+    """AdamW, constant learning rate, fresh batches every step (DESIGN.md §4)."""
+
+    steps: int = Field(62_500, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(5e-5, gt=0.0, le=1.0)
+    weight_decay: float = Field(0.01, ge=0.0)
+    beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    beta2: float = Field(0.999, ge=0.0, lt=1.0)
+    eps: float = Field(1e-8, gt=0.0)
+    seed: int = Field(0, ge=0, description="root seed; per-purpose seeds derive from it")
+
+
+class ForgettingConfig(_Part):
+    """Weight-forgetting schedule (DESIGN.md §4)."""
+
+    kind: Literal["none", "active", "temporary"] = "none"
+    forget_every: int = Field(1000, ge=1, description="k: reset after every k-th optimiser step")
+    forget_until: int | None = Field(None, ge=1, description="N: temporary forgetting stops here")
+    reset_std: float | None = Field(
+        None, gt=0.0, description="std of the re-drawn embeddings; default model.embed_init_std"
+    )
+    clear_optimizer: Literal["embeddings", "all", "none", "paper"] = Field(
+        "embeddings",
+        description="Adam state cleared at a reset; 'paper' = none under active, all under temporary",
+    )
+
+    @model_validator(mode="after")
+    def _until_for_temporary(self) -> ForgettingConfig:
+        if self.kind == "temporary" and self.forget_until is None:
+            raise ValueError("forgetting.kind='temporary' needs forgetting.forget_until (N)")
+        return self
+
+
+class Thresholds(_Part):
+    """Regime thresholds (DESIGN.md §5)."""
+
+    icl: float = Field(0.5, ge=0.0, le=1.0, description="structural ICL present at ≥ this")
+    iwl: float = Field(0.5, ge=0.0, le=1.0, description="head IWL present at ≥ this")
+
+
+class EvalConfig(_Part):
+    """Evaluation sets and schedule (DESIGN.md §2, §3)."""
+
+    n_examples: int = Field(10_000, ge=10, description="sequences per evaluation set")
+    batch_size: int = Field(5_000, ge=1)
+    schedule: Literal["every", "log"] = "every"
+    every: int = Field(100, ge=1, description="'every' schedule: evaluate every n steps")
+    n_points: int = Field(60, ge=2, description="'log' schedule: number of evaluations")
+    protocol: Protocol = Field("paper", description="held-out protocol behind icl.structural")
+    thresholds: Thresholds = Thresholds()
+
+
+class TrialConfig(_Part):
+    task: TaskConfig = TaskConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    forgetting: ForgettingConfig = ForgettingConfig()
+    eval: EvalConfig = EvalConfig()
+
+    @property
+    def reset_std(self) -> float:
+        return self.forgetting.reset_std or self.model.embed_init_std
+
+    def flat(self) -> dict[str, Any]:
+        """Dotted keys → values, the form MLflow params and `--set` use."""
+        return flatten(self.model_dump())
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out

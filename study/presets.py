@@ -1,0 +1,136 @@
+"""Compose a `TrialConfig` from a preset, a YAML file and `--set key=value` overrides.
+
+Every mistake becomes a `ConfigError` naming the key, the value and what is allowed; the CLI turns
+it into exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from study.config import TrialConfig
+
+PRESET_DIR = resources.files("study") / "presets"
+
+
+class ConfigError(ValueError):
+    """A bad config: the message names the key, the value and what is allowed."""
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name.removesuffix(".yaml") for p in PRESET_DIR.iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_overrides(name: str) -> dict[str, Any]:
+    """The nested overrides of a preset, with its `inherit:` chain resolved."""
+    names = preset_names()
+    if name not in names:
+        raise ConfigError(f"preset: got {name!r}; allowed: {', '.join(names)}")
+    tree = yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text()) or {}
+    parent = tree.pop("inherit", None)
+    return deep_merge(preset_overrides(parent), tree) if parent else tree
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """`'task.zipf_exponent=1.5'` → `('task.zipf_exponent', 1.5)`; the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set: got {text!r}; expected dotted.key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({err})") from None
+    return key.strip(), value
+
+
+def nest(assignments: Mapping[str, Any]) -> dict[str, Any]:
+    """`{'a.b': 1}` → `{'a': {'b': 1}}`."""
+    tree: dict[str, Any] = {}
+    for dotted, value in assignments.items():
+        *parents, leaf = dotted.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{dotted}: {part!r} is a value, not a section")
+        node[leaf] = value
+    return tree
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        tree = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {err}") from None
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        raise ConfigError(f"config file {str(path)!r}: expected a mapping of sections")
+    return tree
+
+
+def build_config(
+    preset: str = "small",
+    file: str | Path | None = None,
+    sets: Iterable[str] | Mapping[str, Any] = (),
+    source: str = "config",
+) -> TrialConfig:
+    """Preset → YAML file → overrides, validated into a `TrialConfig`."""
+    tree = preset_overrides(preset)
+    if file is not None:
+        tree = deep_merge(tree, read_yaml(file))
+    pairs = dict(sets) if isinstance(sets, Mapping) else dict(map(parse_assignment, sets))
+    tree = deep_merge(tree, nest(pairs))
+    return validate(tree, source=source)
+
+
+def validate(tree: Mapping[str, Any], source: str = "config") -> TrialConfig:
+    try:
+        return TrialConfig.model_validate(tree)
+    except ValidationError as err:
+        raise ConfigError(describe(err, TrialConfig, source)) from None
+
+
+def describe(err: ValidationError, schema: type[BaseModel], source: str) -> str:
+    """One line per problem: `source: key: got value — what is allowed`."""
+    lines = []
+    for problem in err.errors():
+        loc = [str(p) for p in problem["loc"] if not isinstance(p, int)]
+        key = ".".join(loc) or "(top level)"
+        value = problem.get("input")
+        if problem["type"] == "extra_forbidden":
+            allowed = ", ".join(sorted(allowed_keys(schema, loc[:-1])))
+            lines.append(f"{source}: unknown key {key!r} (value {value!r}); allowed here: {allowed}")
+        else:
+            msg = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {key}: got {value!r} — {msg}")
+    return "\n".join(lines)
+
+
+def allowed_keys(schema: type[BaseModel], path: list[str]) -> list[str]:
+    model: Any = schema
+    for part in path:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        model = field.annotation
+    return list(model.model_fields) if hasattr(model, "model_fields") else []
