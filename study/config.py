@@ -111,7 +111,7 @@ class EvalConfig(_Part):
     """Evaluation sets and schedule (DESIGN.md §2, §3)."""
 
     n_examples: int = Field(10_000, ge=10, description="sequences per evaluation set")
-    batch_size: int = Field(5_000, ge=1)
+    batch_size: int = Field(1024, ge=1, description="sequences per forward pass")
     schedule: Literal["every", "log"] = "every"
     every: int = Field(100, ge=1, description="'every' schedule: evaluate every n steps")
     n_points: int = Field(60, ge=2, description="'log' schedule: number of evaluations")
