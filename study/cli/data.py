@@ -1,3 +1,38 @@
-"""placeholder; being written."""
+"""`dpl data sample`: write sampled sequences to parquet, to see exactly what the model sees."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import click
+
+from study.cli.common import usage_errors
+from study.cli.options import config_options
+
+SPLIT_CHOICES = ("train", "val", "holdout", "switch", "tail", "tail_switch")
+
+
+@click.group()
+def data() -> None:
+    """Inspect the synthetic POS task."""
+
+
+@data.command()
+@config_options("small")
+@click.option("--split", type=click.Choice(SPLIT_CHOICES), default="train", show_default=True)
+@click.option("--n", "n", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Parquet file to write.")
+def sample(preset, config_file, sets, split, n, seed, out):
+    """Write N sequences of SPLIT with token ids, query, targets, classes, ranks and ambiguity."""
+    from study.cli.options import load_trial_config
+
+    with usage_errors():
+        cfg = load_trial_config(preset, config_file, sets)
+
+    from study.sample_frame import sample_frame
+
+    frame = sample_frame(cfg.task, split, n, seed)
+    frame.write_parquet(out)
+    click.echo(f"wrote {len(frame)} {split} sequences to {out}")
+
+
+COMMANDS = [data]

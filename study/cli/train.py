@@ -1,3 +1,100 @@
-"""placeholder; being written."""
+"""`dpl train`: one trial, logged to MLflow."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import click
+
+from study.cli.common import (
+    EXIT_FAILURE,
+    echo_json,
+    exit_interrupted,
+    install_sigterm_as_interrupt,
+    show_progress,
+    usage_errors,
+)
+from study.cli.options import config_options, store_options
+
+HEADLINE = ("icl.structural", "iwl.head", "icl.head", "icl.tail", "iwl.tail", "acc.val")
+
+
+@click.command()
+@config_options("small")
+@store_options
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (sets train.seed).")
+@click.option("--experiment", default="dpl", show_default=True, help="MLflow experiment name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_json):
+    """Train one model on the POS task and log the trial to MLflow."""
+    from study.cli.options import load_trial_config
+    from study.cli.progress import TrainProgress
+
+    overrides = list(sets) + ([f"train.seed={seed}"] if seed is not None else [])
+    with usage_errors():
+        cfg = load_trial_config(preset, config_file, overrides)
+        store, device = _resolve(tracking_uri, device)
+
+    from study.train import NonFiniteLoss
+    from study.trial import run_trial
+
+    install_sigterm_as_interrupt()
+    progress = TrainProgress(cfg.train.steps, enabled=show_progress() and not as_json)
+    try:
+        with progress:
+            result = run_trial(
+                cfg,
+                store=store,
+                experiment=experiment,
+                device=device,
+                on_eval=progress.on_eval,
+                on_step=progress.on_step,
+            )
+    except KeyboardInterrupt as err:
+        exit_interrupted(err)
+    except NonFiniteLoss as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    if as_json:
+        echo_json(
+            {
+                "run_id": result.run_id,
+                "regime": result.regime,
+                "transient": result.transient,
+                "final_step": result.final_step,
+                "summary": result.summary,
+                "tracking_uri": store.tracking_uri,
+            }
+        )
+    else:
+        _print_summary(result, store)
+
+
+def _resolve(tracking_uri, device):
+    from study.device import resolve_device
+    from study.presets import ConfigError
+    from study.store import Store
+
+    try:
+        resolve_device(device)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return Store.resolve(tracking_uri), device
+
+
+def _print_summary(result, store) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"run {result.run_id} — regime {result.regime}" + (" (transient)" if result.transient else ""))
+    table.add_column("metric")
+    table.add_column("final", justify="right")
+    table.add_column("peak", justify="right")
+    for name in HEADLINE:
+        top = result.summary.get(f"{name}.peak")
+        table.add_row(name, f"{result.summary[name]:.3f}", "" if top is None else f"{top:.3f}")
+    table.add_row("transience", f"{result.summary['transience']:.3f}", "")
+    console = Console()
+    console.print(table)
+    console.print(f"tracking: {store.tracking_uri}   (browse with `dpl ui`)")
+
+
+COMMANDS = [train]

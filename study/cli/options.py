@@ -1,0 +1,49 @@
+"""Options shared by several commands (`--preset/--config/--set`, `--device`, `--tracking-uri`)."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from study.device import DEVICE_CHOICES
+
+PRESETS = ("paper", "reference", "small", "tiny")  # study/presets/*.yaml; checked by a test
+
+
+def config_options(default_preset: str = "small"):
+    """--preset NAME, --config FILE, --set KEY=VALUE (repeatable)."""
+
+    def decorate(fn):
+        @click.option("--preset", type=click.Choice(PRESETS), default=default_preset, show_default=True)
+        @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML overrides.")
+        @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Dotted override, repeatable.")
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def store_options(fn):
+    """--device auto|cpu|cuda, --tracking-uri URI."""
+
+    @click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
+    @click.option(
+        "--tracking-uri",
+        envvar="MLFLOW_TRACKING_URI",
+        help="MLflow tracking URI [default: sqlite under ./mlruns].",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def load_trial_config(preset, config_file, sets):
+    from study.presets import build_config
+
+    return build_config(preset, config_file, sets, source=config_file or "--set")

@@ -1,0 +1,38 @@
+"""Progress display for one training run: a rich bar with the latest metrics (off when not a tty)."""
+
+from __future__ import annotations
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+SHOWN = ("icl.structural", "iwl.head", "acc.val")
+
+
+class TrainProgress:
+    def __init__(self, total_steps: int, enabled: bool):
+        self.enabled = enabled
+        self.bar = Progress(
+            TextColumn("train"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[latest]}"),
+            disable=not enabled,
+            transient=False,
+        )
+        self.task = self.bar.add_task("train", total=total_steps, latest="")
+
+    def __enter__(self) -> TrainProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def on_step(self, step: int) -> None:
+        if self.enabled:
+            self.bar.update(self.task, completed=step)
+
+    def on_eval(self, step: int, metrics: dict[str, float]) -> None:
+        if self.enabled:
+            latest = "  ".join(f"{k} {metrics[k]:.2f}" for k in SHOWN if k in metrics)
+            self.bar.update(self.task, latest=latest)

@@ -1,0 +1,40 @@
+"""Shared fixtures: seeded generators, tiny configs, real MLflow stores in tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from study.presets import build_config
+from study.seeds import generator
+from study.store import Store
+
+
+@pytest.fixture
+def rng() -> torch.Generator:
+    return generator(1234)
+
+
+@pytest.fixture
+def tiny_cfg():
+    return build_config("tiny")
+
+
+@pytest.fixture(scope="session")
+def _template_store(tmp_path_factory) -> Store:
+    """One real SQLite MLflow store with its schema created (slow: alembic migrations), copied
+    into each test's tmp_path by `store`."""
+    store = Store.resolve(root=tmp_path_factory.mktemp("template") / "mlruns")
+    store.client().search_experiments()
+    return store
+
+
+@pytest.fixture
+def store(tmp_path, _template_store) -> Store:
+    """A fresh, real MLflow store under tmp_path/mlruns (SQLite + artifacts folder)."""
+    fresh = Store.resolve(root=tmp_path / "mlruns")
+    fresh.prepare()
+    shutil.copy(_template_store.sqlite_path, fresh.sqlite_path)
+    return fresh
