@@ -47,7 +47,7 @@ def bench(cfg: TrialConfig, device: torch.device, steps: int = 100, evals: int =
         train_step(model, optimizer, batch)
     _sync(device)
     start = time.perf_counter()
-    for i in range(steps):
+    for _ in range(steps):
         train_step(model, optimizer, task.sample("train", cfg.train.batch_size, g))
     _sync(device)
     step_s = (time.perf_counter() - start) / steps

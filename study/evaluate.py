@@ -10,7 +10,13 @@ import torch.nn.functional as F
 
 from study.config import PROTOCOLS, EvalConfig
 from study.holdout import HoldoutProbe, holdout_rows
-from study.metrics import accuracy_by_decile, argmax_predictions, context_and_memory, exact_match, share
+from study.metrics import (
+    accuracy_by_decile,
+    argmax_predictions,
+    context_and_memory,
+    exact_match,
+    share,
+)
 from study.model import MaskedLM
 from study.seeds import derive_seed, generator
 from study.tasks import EVAL_SPLITS, Batch, Split, Task
@@ -40,7 +46,7 @@ class Evaluator:
 
     def _metrics(self, model: MaskedLM) -> dict[str, float]:
         sets = self.sets
-        val_pred, val_loss = self.predict(model, sets["val"])
+        val_pred, val_loss = self.predict(model, sets["val"], with_loss=True)
         val_hits = exact_match(val_pred, sets["val"].targets)
         m = {"acc.val": share(val_hits), "loss.val": val_loss}
         deciles = accuracy_by_decile(val_hits, self.val_ranks, self.task.vocab.class_size)
@@ -59,11 +65,12 @@ class Evaluator:
         return m
 
     @torch.inference_mode()
-    def predict(self, model: MaskedLM, batch: Batch) -> tuple[torch.Tensor, float]:
-        """Predicted ids [n, 3] and the mean cross-entropy against the targets."""
+    def predict(self, model: MaskedLM, batch: Batch, with_loss: bool = False) -> tuple[torch.Tensor, float]:
+        """Predicted ids [n, 3] and, when asked (it costs a log-softmax), the mean cross-entropy."""
         preds, loss_sum = [], 0.0
         for chunk in batch.chunks(self.cfg.batch_size):
             logits = model(chunk.inputs)  # [b, 3, vocab]
-            loss_sum += float(F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten(), reduction="sum"))
+            if with_loss:
+                loss_sum += float(F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten(), reduction="sum"))
             preds.append(argmax_predictions(logits))
-        return torch.cat(preds), loss_sum / (3 * len(batch))
+        return torch.cat(preds), loss_sum / (3 * len(batch)) if with_loss else float("nan")

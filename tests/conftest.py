@@ -38,3 +38,19 @@ def store(tmp_path, _template_store) -> Store:
     fresh.prepare()
     shutil.copy(_template_store.sqlite_path, fresh.sqlite_path)
     return fresh
+
+
+_SCIENCE_LINES: list[str] = []
+
+
+@pytest.fixture
+def science_report():
+    """Append a line to the science report printed at the end of the test session."""
+    return _SCIENCE_LINES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SCIENCE_LINES:
+        terminalreporter.section("science: what the runs measured")
+        for line in _SCIENCE_LINES:
+            terminalreporter.write_line(line)
