@@ -1,3 +1,180 @@
-"""placeholder; being written."""
+"""`dpl sweep run|status|list|export`: Optuna studies whose every trial is an MLflow run."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import time
+
+import click
+
+from study.cli.common import (
+    EXIT_FAILURE,
+    UsageError,
+    echo_json,
+    exit_interrupted,
+    install_sigterm_as_interrupt,
+    show_progress,
+    usage_errors,
+)
+from study.cli.options import store_options
+
+storage_option = click.option(
+    "--storage",
+    envvar="DPL_OPTUNA_STORAGE",
+    help="Optuna storage URL (postgresql://…, sqlite:///…, redis://…) or journal file "
+    "[default: mlruns/optuna.journal].",
+)
+
+
+@click.group()
+def sweep() -> None:
+    """Sweeps: a spec under sweeps/ → an Optuna study whose every trial is a training run."""
+
+
+@sweep.command("run")
+@click.argument("spec_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--n-trials",
+    type=click.IntRange(min=1),
+    help="Run at most N trials now; the study's total budget stays the spec's n_trials.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@storage_option
+@click.option("--force", is_flag=True, help="Adopt a changed spec for an existing study.")
+@store_options
+def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
+    """Create (or continue) the study of SPEC_FILE and run its remaining trials.
+
+    Rerunning the same command after an interrupt finishes the budget; interrupted trials are
+    re-run, finished ones never are."""
+    import optuna
+
+    from study.cli.sweep_view import SweepProgress, print_tables, status_table, trials_table
+    from study.optuna_storage import load, open_storage, storage_url
+    from study.store import Store
+    from study.sweep import WorkerFailed, finish, prepare, run_sweep
+    from study.sweep_spec import load_spec
+    from study.sweep_summary import status
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with usage_errors():
+        spec = load_spec(spec_file)
+        store = Store.resolve(tracking_uri)
+        url = storage_url(storage, store)
+        if workers > 1 and url.startswith("sqlite"):
+            click.echo("warning: SQLite locks under parallel writers; the default journal file does not", err=True)
+        prepared = prepare(spec, store, url, force=force, spec_file=spec_file, device=device)
+
+    install_sigterm_as_interrupt()
+    progress = SweepProgress(spec, enabled=show_progress())
+    started = time.monotonic()
+    try:
+        with usage_errors(), progress:
+            run_sweep(prepared, workers=workers, limit=n_trials, on_progress=progress.update)
+    except KeyboardInterrupt as err:
+        finish(prepared, interrupted=True)
+        click.echo("running trials were released (FAIL, reason 'interrupted'); rerun the same command to finish", err=True)
+        exit_interrupted(err)
+    except (UsageError, WorkerFailed) as err:
+        finish(prepared, interrupted=True)
+        if isinstance(err, UsageError):
+            raise
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    finish(prepared)
+    wall = time.monotonic() - started
+
+    study, _ = load(spec.name, open_storage(url))
+    print_tables(trials_table(study, spec), status_table(status(study, spec)))
+    click.echo(f"wall time {wall:.0f} s; MLflow parent run {prepared.parent_run_id}")
+    _after_sweep(spec, study, store)
+
+
+def _after_sweep(spec, study, store) -> None:
+    """Hook for the analysis issue: a `map` spec with two or more axes ends by drawing its phase
+    diagram here. Nothing yet."""
+
+
+@sweep.command("status")
+@click.argument("study_name")
+@storage_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def status_cmd(study_name, storage, as_json):
+    """Trials by state, budget left, best trial(s) and regime counts of STUDY_NAME."""
+    from study.cli.sweep_view import print_tables, status_table
+    from study.sweep_summary import status
+
+    with usage_errors():
+        study, spec = _load(study_name, storage)
+    st = status(study, spec)
+    if as_json:
+        echo_json(st.to_json())
+    else:
+        print_tables(status_table(st))
+
+
+@sweep.command("list")
+@storage_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_cmd(storage, as_json):
+    """The studies in the storage, with their specs and progress."""
+    import optuna
+    from rich.table import Table
+
+    from study.cli.sweep_view import print_tables
+    from study.optuna_storage import has_storage, load, open_storage
+    from study.sweep_summary import status
+
+    url = _url(storage)
+    names = optuna.get_all_study_names(open_storage(url)) if has_storage(url) else []
+    statuses = [status(*load(name, open_storage(url))) for name in names]
+    if as_json:
+        echo_json([st.to_json() for st in statuses])
+        return
+    table = Table(title=f"studies in {url}", title_justify="left")
+    for column in ("study", "spec", "sampler", "objective", "progress", "trials", "regimes"):
+        table.add_column(column)
+    for st in statuses:
+        progress = f"{st.budget - st.budget_left}/{st.budget}" + (" finished" if st.finished else "") if st.budget else "?"
+        table.add_row(
+            st.name,
+            st.spec_file or "-",
+            st.sampler,
+            st.objective,
+            progress,
+            ", ".join(f"{k} {v}" for k, v in st.states.items()),
+            ", ".join(f"{k} {v}" for k, v in st.regimes.items()),
+        )
+    print_tables(table)
+
+
+@sweep.command("export")
+@click.argument("study_name")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Parquet file to write.")
+@storage_option
+def export_cmd(study_name, out, storage):
+    """One row per trial: params, summary metrics, state, MLflow run id → a Parquet file."""
+    from study.sweep_summary import export
+
+    with usage_errors():
+        study, spec = _load(study_name, storage)
+    n = export(study, spec, out)
+    click.echo(f"wrote {n} trials to {out}")
+
+
+def _url(storage: str | None) -> str:
+    from study.optuna_storage import storage_url
+    from study.store import Store
+
+    return storage_url(storage, Store.resolve())
+
+
+def _load(name: str, storage: str | None):
+    from study.optuna_storage import StudyError, has_storage, load, open_storage
+
+    url = _url(storage)
+    if not has_storage(url):
+        raise StudyError(f"no study named {name!r}: no Optuna storage at {url}")
+    return load(name, open_storage(url))
+
+
+COMMANDS = [sweep]

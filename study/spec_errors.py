@@ -1,0 +1,86 @@
+"""Name a pydantic validation error the way the YAML file spells it.
+
+`presets.describe` does this for the flat trial config; a sweep spec has dicts of dotted keys
+and tagged unions, whose tags pydantic writes into the error location (`sampler.tpe.options`)
+although the file never says `tpe:` as a key. Here the location is walked against the data, so
+the message points at the key the user typed.
+"""
+
+from __future__ import annotations
+
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+
+def describe_errors(err: ValidationError, tree: Any, schema: type[BaseModel], source: str) -> str:
+    """One line per problem: `source: key.path: got value — what is allowed`."""
+    lines: list[str] = []
+    for problem in err.errors():
+        loc, kind = problem["loc"], problem["type"]
+        key = key_path(loc, tree, keep_last=kind == "missing") or "(top level)"
+        value = problem.get("input")
+        if kind == "extra_forbidden":
+            allowed = ", ".join(allowed_keys(schema, loc[:-1])) or "(none)"
+            line = f"{source}: unknown key {key!r} (value {value!r}); allowed here: {allowed}"
+        elif kind == "missing":
+            line = f"{source}: {key}: missing — required"
+        else:
+            line = f"{source}: {key}: got {value!r} — {problem['msg'].removeprefix('Value error, ')}"
+        if line not in lines:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def key_path(loc: tuple[Any, ...], tree: Any, keep_last: bool = False) -> str:
+    """`('space', 'task.n_vocab', 'grid', 'values', 0)` → `space.task.n_vocab.values[0]`: parts
+    absent from the data (union tags and branch names) are dropped, except a missing key."""
+    out, node = "", tree
+    for i, part in enumerate(loc):
+        present = (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int))
+        if present:
+            node = node[part]
+        elif not (keep_last and i == len(loc) - 1):
+            continue
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out.lstrip(".")
+
+
+def allowed_keys(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model at `loc`, following dict values, list items and union tags."""
+    node: Any = schema
+    for part in loc:
+        node = _step(node, part)
+    return sorted({name for m in _members(node) if _is_model(m) for name in m.model_fields})
+
+
+def _members(annotation: Any) -> list[Any]:
+    """`Annotated[A | B, ...] | None` → [A, B, NoneType]."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    for member in _members(annotation):
+        if get_origin(member) in (list, dict):
+            return get_args(member)[-1]  # a list index or a dict key
+        if _is_model(member) and part in member.model_fields:
+            return member.model_fields[part].annotation
+        if _is_model(member) and _tag(member) == part:
+            return member
+    return None
+
+
+def _tag(model: type[BaseModel]) -> Any:
+    field = model.model_fields.get("kind")
+    args = get_args(field.annotation) if field is not None else ()
+    return args[0] if len(args) == 1 else None
