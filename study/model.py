@@ -104,6 +104,9 @@ def draw_token_embeddings(model: MaskedLM, std: float, generator: torch.Generato
 
 
 def build_model(cfg: ModelConfig, vocab_size: int, generator: torch.Generator, device: torch.device) -> MaskedLM:
-    model = MaskedLM(cfg, vocab_size)
+    # the module constructors draw a default init from the global RNG; init_weights replaces all
+    # of it from `generator`, so keep the caller's stream untouched
+    with torch.random.fork_rng(devices=[]):
+        model = MaskedLM(cfg, vocab_size)
     init_weights(model, generator)
     return model.to(device)

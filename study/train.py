@@ -5,6 +5,7 @@ Nothing here prints; progress display belongs to the caller's callbacks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -84,6 +85,11 @@ def train(
             metrics["loss.train"] = float(window.mean())
             losses.clear()
         metrics |= evaluate(model)
+        if not math.isfinite(metrics["loss.val"]):  # the last update diverged: report nothing
+            raise NonFiniteLoss(
+                f"validation loss became {metrics['loss.val']} at step {step} "
+                f"(lr {cfg.train.lr}); the trial stops here"
+            )
         curve.append((step, metrics))
         if on_eval:
             on_eval(step, metrics)
