@@ -54,3 +54,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("science: what the runs measured")
         for line in _SCIENCE_LINES:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models run op by op: on a shared 2-core machine torch's thread pool spins far longer
+    than the ops take (≈ 25× slower), so trial-running tests use one intra-op thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
