@@ -1,0 +1,126 @@
+"""The two axes of a phase diagram: which trials sit on them, on which scale, on which grid.
+
+Shared by the regime fit (`analysis.phase`) and the continuous maps (`analysis.maps`). Models see
+each axis mapped onto [0, 1] over the trials' range — through log10 when the param was sampled on
+a log scale — so one length scale means the same on both axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+# Params that vary between trials but are not axes of the science (replicates).
+NOT_AXES_PREFIXES = ("seed.", "train.seed")
+
+
+class PhaseError(ValueError):
+    """The trials cannot support the requested phase diagram (message says why)."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept param: its dotted key, scale and the trials' range (in param units)."""
+
+    key: str
+    log: bool
+    low: float
+    high: float
+
+    def to_unit(self, values: np.ndarray) -> np.ndarray:
+        """Param units → [0, 1] over the trials' range (log10 first on a log axis)."""
+        v = np.log10(values) if self.log else np.asarray(values, dtype=float)
+        lo, hi = (np.log10(self.low), np.log10(self.high)) if self.log else (self.low, self.high)
+        return (v - lo) / (hi - lo)
+
+    def from_unit(self, unit: np.ndarray) -> np.ndarray:
+        lo, hi = (np.log10(self.low), np.log10(self.high)) if self.log else (self.low, self.high)
+        v = lo + np.asarray(unit, dtype=float) * (hi - lo)
+        return 10**v if self.log else v
+
+    def grid(self, n: int) -> np.ndarray:
+        """`n` points spanning the trials' range, evenly on the axis' scale."""
+        return self.from_unit(np.linspace(0.0, 1.0, n))
+
+
+def swept_params(trials: pl.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Dotted params that take more than one value across the trials (seeds excluded)."""
+    out = []
+    for name in trials.columns:
+        if "." not in name or name in exclude or name.startswith(NOT_AXES_PREFIXES):
+            continue
+        if name.split(".")[0] not in {"task", "model", "train", "forgetting", "eval"}:
+            continue
+        if trials.get_column(name).drop_nulls().n_unique() > 1:
+            out.append(name)
+    return out
+
+
+def make_axis(trials: pl.DataFrame, key: str, log: bool | None = None) -> Axis:
+    """Check `key` is a varied numeric param of `trials`; `log` None guesses from the values."""
+    from analysis.runs import is_log_scaled
+
+    if key not in trials.columns:
+        swept = ", ".join(swept_params(trials)) or "none"
+        raise PhaseError(f"no param {key!r} in these trials (params that vary: {swept})")
+    column = trials.get_column(key)
+    if not column.dtype.is_numeric():
+        raise PhaseError(f"param {key!r} is not numeric ({column.dtype}); it cannot be an axis")
+    values = column.drop_nulls().cast(pl.Float64)
+    if values.n_unique() < 2:
+        shown = values[0] if values.len() else None
+        raise PhaseError(f"axis {key!r} was not varied: every trial here has {key} = {shown}")
+    log = is_log_scaled(values) if log is None else log
+    if log and values.min() <= 0:
+        raise PhaseError(f"axis {key!r} cannot be log-scaled: it has values ≤ 0")
+    return Axis(key, bool(log), float(values.min()), float(values.max()))
+
+
+def select_trials(
+    trials: pl.DataFrame,
+    at: Mapping[str, object] | None = None,
+    *,
+    states: tuple[str, ...] = ("complete",),
+) -> pl.DataFrame:
+    """Finished trials (by `state`), fixed at `at` {param: value} (floats compared with a
+    relative tolerance of 1e-6); raises PhaseError when a key is unknown or no trial matches."""
+    out = (
+        trials.filter(pl.col("state").is_in(list(states))) if "state" in trials.columns else trials
+    )
+    for key, value in (at or {}).items():
+        if key not in out.columns:
+            raise PhaseError(f"--at {key}: no such param in these trials")
+        column = out.get_column(key)
+        if column.dtype.is_numeric():
+            target = float(value)
+            match = (pl.col(key).cast(pl.Float64) - target).abs() <= 1e-6 * max(abs(target), 1e-12)
+        else:
+            match = pl.col(key).cast(pl.String) == str(value)
+        fixed = out.filter(match)
+        if not fixed.height:
+            have = ", ".join(str(v) for v in column.drop_nulls().unique().sort().to_list()[:20])
+            raise PhaseError(f"no finished trial has {key} = {value} (values: {have})")
+        out = fixed
+    return out
+
+
+def parse_at(pairs: list[str] | tuple[str, ...]) -> dict[str, object]:
+    """['task.p_ambiguous=0.1', ...] → {'task.p_ambiguous': 0.1}; values parsed as numbers when
+    they are numbers."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise PhaseError(f"--at expects KEY=VALUE, got {pair!r}")
+        try:
+            value: object = int(raw)
+        except ValueError:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+        out[key.strip()] = value
+    return out

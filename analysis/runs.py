@@ -1,0 +1,248 @@
+"""A study's runs as polars frames: `trials` (one row per trial) and `curves` (long).
+
+    trials = load_trials(store, "alpha_x_N")   # run_id, trial, state, regime, transient, ...,
+                                                # params (dotted, typed), summary metrics
+    curves = load_curves(store, "alpha_x_N")   # trial, run_id, step, metric, value
+
+A study is named by its sweep/Optuna study name (the `study` tag every trial run carries), by an
+MLflow experiment name, or by a parent run id. A local SQLite store is read directly
+(`analysis.store_sql`); any other tracking URI goes through the MLflow client
+(`analysis.store_client`). Summary metrics lose their `summary.` prefix in `trials`: the column
+`icl.structural` is the trial's final structural ICL, `transience` its peak − final.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import polars as pl
+
+from analysis.store_client import ClientRuns
+from analysis.store_sql import SqliteRuns
+from study.store import Store
+
+PARENT_TAG = "mlflow.parentRunId"
+# Tags that become columns of `trials`, renamed where a name would be ambiguous.
+TAG_COLUMNS: dict[str, str] = {
+    "study": "study",
+    "trial_number": "trial",
+    "replicate_group": "replicate_group",
+    "regime": "regime",
+    "transient": "transient",
+    "protocol": "protocol",
+    "pruned": "pruned",
+    "failure_reason": "failure_reason",
+    PARENT_TAG: "parent_run_id",
+    "git_commit": "git_commit",
+    "dpl_version": "dpl_version",
+    "device": "device",
+}
+FIRST_COLUMNS = (
+    "run_id",
+    "trial",
+    "study",
+    "state",
+    "regime",
+    "transient",
+    "protocol",
+    "replicate_group",
+)
+STATES = {
+    "FINISHED": "complete",
+    "FAILED": "failed",
+    "KILLED": "killed",
+    "RUNNING": "running",
+    "SCHEDULED": "running",
+}
+
+
+class StudyNotFound(LookupError):
+    """No study, experiment or parent run of that name in the store."""
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    """Where a study's trial runs are: the runs frame (one row per trial run) and its parent."""
+
+    name: str
+    runs: pl.DataFrame
+    parent_run_id: str | None
+    experiment_ids: tuple[str, ...]
+
+    @property
+    def run_ids(self) -> list[str]:
+        return self.runs.get_column("run_id").to_list()
+
+
+@contextlib.contextmanager
+def open_runs(store: Store, *, client: bool = False) -> Iterator[SqliteRuns | ClientRuns]:
+    """The direct SQLite reader for a local SQLite store, else (or with `client=True`) MLflow's."""
+    path = store.sqlite_path
+    reader = SqliteRuns(path) if path is not None and not client else ClientRuns(store.tracking_uri)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def resolve_study(reader: SqliteRuns | ClientRuns, study: str) -> StudyRef:
+    """Find the trial runs of `study`: a `study` tag, else an experiment name, else a parent run."""
+    tagged = reader.runs(tag=("study", study))
+    if tagged.height:
+        return _split_parent(reader, study, tagged)
+    experiments = reader.experiments()
+    named = experiments.filter(pl.col("name") == study)
+    if named.height:
+        return _split_parent(reader, study, reader.runs(experiment_ids=named["experiment_id"]))
+    children = reader.runs(tag=(PARENT_TAG, study))
+    if children.height:
+        return StudyRef(study, children, study, tuple(children["experiment_id"].unique().sort()))
+    raise StudyNotFound(_not_found_message(reader, study, experiments))
+
+
+def _split_parent(reader: SqliteRuns | ClientRuns, name: str, runs: pl.DataFrame) -> StudyRef:
+    """Trials are the runs with a parent; the parent is the run they point to (or, in a study
+    whose trials were logged without parents, none)."""
+    parents = reader.tags(runs["run_id"]).filter(pl.col("key") == PARENT_TAG)
+    parent_ids = parents["value"].unique().to_list()
+    has_parent = runs["run_id"].is_in(parents["run_id"].implode())
+    trials = runs.filter(has_parent) if parents.height else runs
+    parent = parent_ids[0] if len(parent_ids) == 1 else None
+    if (
+        parent is None and parents.height == 0
+    ):  # a lone run tagged `study` with no trials is the parent
+        lone = runs.filter(pl.col("run_name") == name)
+        parent = lone["run_id"][0] if lone.height == 1 and runs.height > 1 else None
+        trials = runs.filter(pl.col("run_id") != parent) if parent else runs
+    return StudyRef(name, trials, parent, tuple(runs["experiment_id"].unique().sort()))
+
+
+def _not_found_message(
+    reader: SqliteRuns | ClientRuns, study: str, experiments: pl.DataFrame
+) -> str:
+    names = ", ".join(experiments["name"].to_list()[:20]) or "none"
+    return (
+        f"no study, experiment or parent run named {study!r} in this store (experiments: {names})"
+    )
+
+
+def load_trials(store: Store, study: str, *, client: bool = False) -> pl.DataFrame:
+    """One row per trial run: identity, state, stored regime, typed params, summary metrics."""
+    with open_runs(store, client=client) as reader:
+        ref = resolve_study(reader, study)
+        return trials_frame(reader, ref)
+
+
+def load_curves(
+    store: Store, study: str, metrics: Iterable[str] | None = None, *, client: bool = False
+) -> pl.DataFrame:
+    """Every evaluation of every trial, long: trial, run_id, step, metric, value."""
+    with open_runs(store, client=client) as reader:
+        ref = resolve_study(reader, study)
+        return curves_frame(reader, ref, metrics)
+
+
+def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame:
+    run_ids = ref.run_ids
+    runs = ref.runs.select(
+        "run_id", "experiment_id", "status", "start_time", "end_time", "artifact_uri"
+    )
+    tags = _wide(reader.tags(run_ids).filter(pl.col("key").is_in(list(TAG_COLUMNS))), run_ids)
+    tags = tags.rename({k: v for k, v in TAG_COLUMNS.items() if k in tags.columns})
+    for name in TAG_COLUMNS.values():
+        if name not in tags.columns:
+            tags = tags.with_columns(pl.lit(None, pl.String).alias(name))
+    params = _wide(reader.params(run_ids), run_ids)
+    params = params.with_columns(_typed(params[c]) for c in params.columns if c != "run_id")
+    metrics = _summary_wide(reader.latest_metrics(run_ids), run_ids)
+    frame = (
+        runs.join(tags, on="run_id", how="left")
+        .join(params, on="run_id", how="left")
+        .join(metrics, on="run_id", how="left")
+        .with_columns(
+            trial=pl.col("trial").cast(pl.Int64, strict=False),
+            transient=pl.col("transient").str.to_lowercase() == "true",
+            pruned=pl.col("pruned").str.to_lowercase() == "true",
+            state=pl.when(pl.col("pruned").str.to_lowercase() == "true")
+            .then(pl.lit("pruned"))
+            .otherwise(pl.col("status").replace_strict(STATES, default="unknown")),
+        )
+    )
+    if frame["trial"].null_count() == frame.height:  # not a sweep: number runs by start time
+        frame = frame.with_columns(trial=pl.int_range(pl.len(), dtype=pl.Int64))
+    leading = [c for c in FIRST_COLUMNS if c in frame.columns]
+    param_cols = sorted(c for c in params.columns if c != "run_id")
+    metric_cols = sorted(c for c in metrics.columns if c != "run_id")
+    rest = [c for c in frame.columns if c not in {*leading, *param_cols, *metric_cols}]
+    return frame.select(*leading, *param_cols, *metric_cols, *rest).sort("trial")
+
+
+def curves_frame(
+    reader: SqliteRuns | ClientRuns, ref: StudyRef, metrics: Iterable[str] | None = None
+) -> pl.DataFrame:
+    numbers = _wide(reader.tags(ref.run_ids).filter(pl.col("key") == "trial_number"), ref.run_ids)
+    if "trial_number" in numbers.columns:
+        numbers = numbers.select(
+            "run_id", trial=pl.col("trial_number").cast(pl.Int64, strict=False)
+        )
+    else:
+        numbers = ref.runs.select("run_id", trial=pl.int_range(pl.len(), dtype=pl.Int64))
+    history = reader.metric_history(ref.run_ids, metrics)
+    return (
+        history.join(numbers, on="run_id", how="left")
+        .select("trial", "run_id", "step", "metric", "value")
+        .sort("trial", "metric", "step")
+    )
+
+
+def _wide(long: pl.DataFrame, run_ids: list[str]) -> pl.DataFrame:
+    """(run_id, key, value) → one row per run, one column per key; runs without any key kept."""
+    ids = pl.DataFrame({"run_id": run_ids}, schema={"run_id": pl.String})
+    if not long.height:
+        return ids
+    wide = long.pivot(on="key", index="run_id", values="value", aggregate_function="first")
+    return ids.join(wide, on="run_id", how="left")
+
+
+def _summary_wide(latest: pl.DataFrame, run_ids: list[str]) -> pl.DataFrame:
+    """`summary.<m>` wins over the last logged value of step metric `m`; both named `m`."""
+    named = (
+        latest.with_columns(
+            summary=pl.col("key").str.starts_with("summary."),
+            key=pl.col("key").str.strip_prefix("summary."),
+        )
+        .sort("summary")
+        .unique(["run_id", "key"], keep="last")
+        .select("run_id", "key", "value")
+    )
+    return _wide(named, run_ids)
+
+
+def _typed(column: pl.Series) -> pl.Series:
+    """MLflow stores params as strings: 'None' → null, then the narrowest of int, float, bool, str."""
+    values = column.replace("None", None)
+    present = values.is_not_null().sum()
+    if present == 0:
+        return values.cast(pl.String)
+    as_int = values.str.to_integer(strict=False)
+    if as_int.is_not_null().sum() == present:
+        return as_int.alias(column.name)
+    as_float = values.cast(pl.Float64, strict=False)
+    if as_float.is_not_null().sum() == present:
+        return as_float.alias(column.name)
+    if set(values.drop_nulls().unique().to_list()) <= {"True", "False"}:
+        return (values == "True").alias(column.name)
+    return values.alias(column.name)
+
+
+def is_log_scaled(values: pl.Series) -> bool:
+    """Heuristic when the sweep spec is not at hand: positive values spanning ≥ 50× and spread
+    evenly in log space (about half below the geometric midpoint) — N from 100 to 10,000 sampled
+    log-uniformly is log; α uniform on [0.01, 2] is not."""
+    values = values.drop_nulls().cast(pl.Float64)
+    if values.n_unique() < 3 or values.min() <= 0 or values.max() / values.min() < 50:
+        return False
+    midpoint = (values.min() * values.max()) ** 0.5
+    return 0.2 <= (values < midpoint).mean() <= 0.8

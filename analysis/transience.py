@@ -1,0 +1,70 @@
+"""Transience measured from curves: how high structural ICL got, when, and how far it fell.
+
+    transience(curves)                                   # one row per trial, headline metric
+    transience(curves, metric="icl.structural.matched")  # under another held-out protocol
+    transience(curves, threshold=0.5, by=("trial",))
+
+Per trial (`by`): `peak` and `peak_step` (first step at the maximum), `final` (last step),
+`decay` = peak − final (the summary metric `transience`), `steps_to_decay` = steps from the peak
+until the curve first falls below `level` (default: half the peak — relative, so a peak of 0.27
+that falls to 0 counts as decayed, as in the paper's reference runs; null if it never falls that
+far), and `transient` (peak ≥ threshold > final, DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def peak_expr(value: str = "value") -> pl.Expr:
+    return pl.col(value).max()
+
+
+def peak_step_expr(value: str = "value", step: str = "step") -> pl.Expr:
+    """Step of the first maximum; the group must be sorted by step."""
+    return pl.col(step).get(pl.col(value).arg_max())
+
+
+def final_expr(value: str = "value") -> pl.Expr:
+    """Last value; the group must be sorted by step."""
+    return pl.col(value).last()
+
+
+def steps_to_decay_expr(
+    level: float | None = None, value: str = "value", step: str = "step"
+) -> pl.Expr:
+    """Steps from the peak to the first later value below `level` (default half the peak)."""
+    below = pl.col(value) < (pl.lit(level) if level is not None else 0.5 * pl.col(value).max())
+    after = pl.col(step) > peak_step_expr(value, step)
+    return pl.col(step).filter(after & below).min() - peak_step_expr(value, step)
+
+
+def transience(
+    curves: pl.DataFrame,
+    metric: str = "icl.structural",
+    *,
+    threshold: float = 0.5,
+    level: float | None = None,
+    by: tuple[str, ...] = ("trial",),
+) -> pl.DataFrame:
+    """Transience measures of `metric` per group `by` of a long curves frame (see module doc)."""
+    one = curves.filter(pl.col("metric") == metric)
+    if not one.height:
+        known = ", ".join(sorted(curves.get_column("metric").unique().to_list())[:20])
+        raise KeyError(f"no {metric!r} in the curves (metrics: {known})")
+    return (
+        one.sort(*by, "step")
+        .group_by(*by, maintain_order=True)
+        .agg(
+            peak=peak_expr(),
+            peak_step=peak_step_expr(),
+            final=final_expr(),
+            final_step=pl.col("step").last(),
+            steps_to_decay=steps_to_decay_expr(level),
+        )
+        .with_columns(
+            decay=pl.col("peak") - pl.col("final"),
+            transient=(pl.col("peak") >= threshold) & (pl.col("final") < threshold),
+            metric=pl.lit(metric),
+        )
+    )

@@ -1,0 +1,61 @@
+"""Time `load_trials` / `load_curves` on a large synthetic study in the default SQLite store.
+
+    python benchmarks/load_trials.py                    # 1,000 trials × 600 steps × 10 metrics
+    python benchmarks/load_trials.py --trials 100 --client   # also time the MLflow client path
+
+The store is written once under --root (default: a `bench` folder in the system temp dir) and
+reused; --fresh rewrites it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from analysis.runs import load_curves, load_trials
+from analysis.synthetic import CURVE_METRICS, write_synthetic_study
+from study.store import Store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "dpl-bench")
+    parser.add_argument("--fresh", action="store_true", help="rewrite the store")
+    parser.add_argument("--client", action="store_true", help="also time the MLflow client path")
+    args = parser.parse_args()
+
+    name = f"bench_{args.trials}x{args.steps}"
+    root = args.root / name
+    if args.fresh and root.exists():
+        shutil.rmtree(root)
+    store = Store.resolve(root=root)
+    if not (root / "mlflow.db").exists():
+        start = time.perf_counter()
+        write_synthetic_study(
+            store, name, n_trials=args.trials, n_steps=args.steps, metrics=CURVE_METRICS, bulk=True
+        )
+        print(
+            f"wrote {args.trials} trials × {args.steps} steps × {len(CURVE_METRICS)} metrics in {time.perf_counter() - start:.0f} s"
+        )
+
+    for label, client in [("sqlite", False)] + [("client", True)] * args.client:
+        start = time.perf_counter()
+        trials = load_trials(store, name, client=client)
+        loaded = time.perf_counter()
+        curves = load_curves(store, name, client=client)
+        done = time.perf_counter()
+        print(
+            f"[{label}] load_trials: {loaded - start:.2f} s → {trials.shape}; "
+            f"load_curves: {done - loaded:.2f} s → {curves.shape}"
+        )
+
+
+if __name__ == "__main__":
+    main()
