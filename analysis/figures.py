@@ -7,6 +7,7 @@ involved; seaborn supplies the style and palettes.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -167,7 +168,7 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
                 facecolor="white",
                 edgecolor="0.3",
                 hatch="////",
-                label=f"uncertain (< {fit.band_level:.0%} of refits agree)",
+                label=f"uncertain (< {fit.band_level:.0%} of posterior draws agree)",
             ),
         ]
         handles += [
@@ -224,7 +225,8 @@ def regime_scatter(
             fontsize=8,
         )
         ax.set_title(
-            f"Trials by regime: {symbol(x)} × {symbol(y)}" + (f"\n{note}" if note else ""),
+            f"Trials by regime: {symbol(x)} × {symbol(y)}"
+            + (f"\n{textwrap.fill(note, 70)}" if note else ""),
             fontsize=10,
         )
     return fig

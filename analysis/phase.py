@@ -60,7 +60,7 @@ class PhaseFit:
     amplitude: float  # prior variance of the RBF weights
     log_evidence: float
     n_draws: int
-    band_level: float = 0.9
+    band_level: float = 0.8
     conditions: dict[str, object] = field(default_factory=dict)  # the `at` filters
     pooled_over: tuple[str, ...] = ()  # other swept params the trials were pooled over
 
@@ -174,7 +174,7 @@ def fit_phase(
     regime: str = "regime",
     n_grid: int = 80,
     n_draws: int = 400,
-    band_level: float = 0.9,
+    band_level: float = 0.8,
     min_trials: int = MIN_TRIALS,
     seed: int = 0,
 ) -> PhaseFit:

@@ -128,6 +128,23 @@ def _not_found_message(
     )
 
 
+def sweep_log_scales(store: Store, study: str, *, client: bool = False) -> dict[str, bool]:
+    """{param: sampled on a log scale} from the sweep spec logged as params of the study's parent
+    run (`space.<param>.log`); empty when the study has no parent (not made by `dpl sweep`)."""
+    with open_runs(store, client=client) as reader:
+        ref = resolve_study(reader, study)
+        if ref.parent_run_id is None:
+            return {}
+        params = reader.params([ref.parent_run_id])
+    logs = params.filter(
+        pl.col("key").str.starts_with("space.") & pl.col("key").str.ends_with(".log")
+    )
+    return {
+        key[len("space.") : -len(".log")]: value == "True"
+        for key, value in logs.select("key", "value").iter_rows()
+    }
+
+
 def load_trials(store: Store, study: str, *, client: bool = False) -> pl.DataFrame:
     """One row per trial run: identity, state, stored regime, typed params, summary metrics."""
     with open_runs(store, client=client) as reader:

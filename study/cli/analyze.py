@@ -1,3 +1,248 @@
-"""placeholder; being written."""
+"""`dpl analyze phase|curves|table`: a finished study → phase diagram, learning curves, table."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from study.cli.common import UsageError, echo_json
+
+PROTOCOL_CHOICES = ("paper", "init", "matched")
+
+
+def _study_options(fn):
+    """STUDY argument, --tracking-uri, --protocol, --thresholds."""
+
+    @click.argument("study")
+    @click.option(
+        "--tracking-uri",
+        envvar="MLFLOW_TRACKING_URI",
+        help="MLflow tracking URI [default: sqlite under ./mlruns].",
+    )
+    @click.option(
+        "--protocol",
+        type=click.Choice(PROTOCOL_CHOICES),
+        help="Held-out protocol behind structural ICL [default: each trial's headline].",
+    )
+    @click.option(
+        "--thresholds",
+        metavar="icl=X,iwl=Y",
+        help="Regime thresholds [default: each trial's stored ones, 0.5 and 0.5].",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def parse_thresholds(text: str | None):
+    """'icl=0.6,iwl=0.4' (either part optional) → Thresholds; None → None (stored ones)."""
+    from pydantic import ValidationError
+
+    from study.config import Thresholds
+
+    if text is None:
+        return None
+    parts = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("icl", "iwl"):
+            raise UsageError(f"--thresholds: expected icl=X,iwl=Y, got {item!r}")
+        try:
+            parts[key] = float(value)
+        except ValueError:
+            raise UsageError(f"--thresholds: {key}={value!r} is not a number") from None
+    try:
+        return Thresholds(**parts)
+    except ValidationError as err:
+        raise UsageError(
+            f"--thresholds: {err.errors()[0]['loc'][0]}: {err.errors()[0]['msg']}"
+        ) from None
+
+
+def _load(study: str, tracking_uri: str | None, thresholds: str | None, protocol: str | None):
+    from analysis.regimes import classify
+    from analysis.runs import StudyNotFound, load_trials
+    from study.store import Store
+
+    store = Store.resolve(tracking_uri)
+    limits = parse_thresholds(thresholds)
+    try:
+        trials = load_trials(store, study)
+        return store, classify(trials, limits, protocol)
+    except StudyNotFound as err:
+        raise UsageError(str(err)) from None
+    except KeyError as err:
+        raise UsageError(str(err).strip("'\"")) from None
+
+
+@click.group()
+def analyze() -> None:
+    """Analyse a finished study: phase diagrams, learning curves, the trials table."""
+
+
+@analyze.command("phase")
+@_study_options
+@click.option(
+    "--x",
+    "x",
+    required=True,
+    metavar="KEY",
+    help="Swept param on the x axis, e.g. task.zipf_exponent.",
+)
+@click.option("--y", "y", required=True, metavar="KEY", help="Swept param on the y axis.")
+@click.option(
+    "--at", "at", multiple=True, metavar="KEY=VALUE", help="Fix another swept param (repeatable)."
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Output folder [default: figures/STUDY/X__Y]."
+)
+@click.option(
+    "--no-log", is_flag=True, help="Do not log the files to the study's MLflow parent run."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def phase(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_json):
+    """Phase diagram of STUDY over two swept params: regime map with boundaries and uncertainty,
+    continuous maps, boundary points and grid probabilities (PNG, SVG, CSV, Parquet)."""
+    from analysis.axes import PhaseError, parse_at
+    from analysis.report import phase_report
+    from analysis.runs import StudyNotFound
+    from study.store import Store
+
+    store = Store.resolve(tracking_uri)
+    try:
+        report = phase_report(
+            store,
+            study,
+            x,
+            y,
+            at=parse_at(at),
+            thresholds=parse_thresholds(thresholds),
+            protocol=protocol,
+            out=out,
+            log_artifacts=not no_log,
+        )
+    except (PhaseError, StudyNotFound) as err:
+        raise UsageError(str(err)) from None
+    except KeyError as err:
+        raise UsageError(str(err).strip("'\"")) from None
+    if as_json:
+        fit = report.fit
+        echo_json(
+            {
+                "study": study,
+                "out": str(report.out),
+                "files": [str(p) for p in report.files],
+                "regimes": report.counts,
+                "note": report.note or None,
+                "parent_run_id": report.logged_to,
+                "crossings": fit.crossings().rows(named=True) if fit is not None else [],
+            }
+        )
+    else:
+        click.echo(report.text)
+
+
+@analyze.command("curves")
+@_study_options
+@click.option(
+    "--by", metavar="KEY", help="One line per value of this param [default: the first swept one]."
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Output folder [default: figures/STUDY/curves]."
+)
+def curves(study, tracking_uri, protocol, thresholds, by, out):
+    """Learning curves by setting (structural ICL, head and tail ICL/IWL against step) and
+    accuracy against the training frequency of the token, as PNG and SVG."""
+    import polars as pl
+
+    from analysis.axes import swept_params
+    from analysis.figures import accuracy_by_frequency, learning_curves
+    from analysis.regimes import structural_column
+    from analysis.runs import load_curves
+
+    store, trials = _load(study, tracking_uri, thresholds, protocol)
+    swept = swept_params(trials)
+    by = by or (
+        "task.zipf_exponent" if "task.zipf_exponent" in swept else (swept[0] if swept else None)
+    )
+    if by is None or by not in trials.columns:
+        raise UsageError(
+            f"--by {by}: not a param of these trials (swept: {', '.join(swept) or 'none'})"
+        )
+    data = load_curves(store, study)
+    if protocol is not None:  # plot the chosen protocol's structural ICL as the headline
+        data = data.filter(pl.col("metric") != "icl.structural").with_columns(
+            metric=pl.when(pl.col("metric") == structural_column(protocol))
+            .then(pl.lit("icl.structural"))
+            .otherwise(pl.col("metric"))
+        )
+    out_dir = Path(out) if out else Path("figures") / study / "curves"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    figures = {"learning_curves": learning_curves(data, trials, by)}
+    if data.filter(pl.col("metric").str.starts_with("acc.decile.")).height:
+        figures["accuracy_by_frequency"] = accuracy_by_frequency(data, trials, by)
+    for name, fig in figures.items():
+        for suffix in (".png", ".svg"):
+            path = out_dir / f"{name}{suffix}"
+            fig.savefig(path, dpi=150)
+            written.append(path)
+    click.echo(f"{trials.height} trials, {data.height} points, one line per {by}")
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@analyze.command("table")
+@_study_options
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Write every column to a .csv or .parquet file."
+)
+@click.option("--all-columns", is_flag=True, help="Print every column, not the summary ones.")
+def table(study, tracking_uri, protocol, thresholds, out, all_columns):
+    """The trials of STUDY, one row each: params, summary metrics, regime (re-classified with
+    --protocol/--thresholds), state, run id."""
+    import polars as pl
+
+    from analysis.axes import swept_params
+    from analysis.regimes import structural_column, transience_column
+
+    _, trials = _load(study, tracking_uri, thresholds, protocol)
+    if out:
+        path = Path(out)
+        flat = trials.drop(pl.col(pl.List, pl.Struct, pl.Object))
+        if path.suffix == ".parquet":
+            flat.write_parquet(path)
+        elif path.suffix == ".csv":
+            flat.write_csv(path)
+        else:
+            raise UsageError(f"--out {out}: expected a .csv or .parquet file")
+        click.echo(f"wrote {trials.height} trials × {trials.width} columns to {path}")
+        return
+    metrics = [
+        structural_column(protocol),
+        "iwl.head",
+        transience_column(protocol),
+        "icl.head",
+        "icl.tail",
+    ]
+    shown = (
+        trials
+        if all_columns
+        else trials.select(
+            "trial",
+            "state",
+            pl.col("regime").cast(pl.String),
+            "transient",
+            *swept_params(trials),
+            *[pl.col(m).round(3) for m in metrics if m in trials.columns],
+        )
+    )
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, fmt_str_lengths=40):
+        click.echo(shown)
+
+
+COMMANDS = [analyze]

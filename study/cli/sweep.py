@@ -90,8 +90,23 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
 
 
 def _after_sweep(spec, study, store) -> None:
-    """Hook for the analysis issue: a `map` spec with two or more axes ends by drawing its phase
-    diagram here. Nothing yet."""
+    """A `map` spec with two or more numeric axes ends by drawing its phase diagram over the first
+    two (pooled over the rest); a study that cannot support one says why, and the sweep still
+    succeeds."""
+    if not spec.is_map:
+        return
+    from analysis.report import phase_report, spec_axes
+
+    axes = spec_axes(spec)
+    if len(axes) < 2:
+        return
+    (x, log_x), (y, log_y) = axes[:2]
+    try:
+        report = phase_report(store, spec.name, x, y, log_scales={x: log_x, y: log_y})
+    except Exception as err:  # the trials are safe; only the picture is missing
+        click.echo(f"phase diagram skipped: {err}", err=True)
+        return
+    click.echo(report.text)
 
 
 @sweep.command("status")

@@ -1,0 +1,219 @@
+"""A study's phase diagram as files: what `dpl analyze phase` and the end of `dpl sweep run` leave.
+
+    report = phase_report(store, "alpha_x_N", "task.zipf_exponent", "forgetting.forget_until")
+    print(report.text)   # regime counts, where the boundaries meet the diagram's edges, files
+
+Writes into `out` (default `figures/<study>/<x>__<y>/`): `phase.png|svg` (regime map),
+`maps.png|svg` (continuous maps), `boundaries.csv`, `grid.parquet|csv` (per-grid-point
+probabilities), `maps.parquet`, `trials.csv` (the classified trials), `summary.txt`; then logs the
+folder as artifacts of the study's MLflow parent run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from analysis.axes import PhaseError, swept_params
+from analysis.figures import continuous_maps, phase_diagram, regime_scatter
+from analysis.labels import axis_label, format_value, symbol
+from analysis.maps import fit_maps
+from analysis.phase import PhaseFit, fit_phase
+from analysis.regimes import classify, regime_counts
+from analysis.runs import load_trials, open_runs, resolve_study, sweep_log_scales
+from study.config import Thresholds
+from study.store import Store
+
+EDGES = {"x low": "left", "x high": "right", "y low": "bottom", "y high": "top"}
+
+
+@dataclass
+class PhaseReport:
+    study: str
+    out: Path
+    files: list[Path]
+    counts: dict[str, int]
+    fit: PhaseFit | None
+    note: str = ""
+    logged_to: str | None = None  # the parent run id the files were logged to
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def spec_axes(spec) -> list[tuple[str, bool | None]]:
+    """The numeric axes of a sweep spec's `space`, in spec order, with their log flag (None for an
+    explicit grid, whose scale is then guessed from its values)."""
+    from study.sweep_spec import param_values
+
+    axes = []
+    for key, param in spec.space.items():
+        if param.kind in ("float", "int"):
+            if param.high > param.low:
+                axes.append((key, bool(param.log)))
+            continue
+        values = param_values(param) or []
+        numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(numeric) == len(values) and len(set(numeric)) > 1:
+            axes.append((key, None))
+    return axes
+
+
+def default_out(study: str, x: str, y: str) -> Path:
+    return Path("figures") / study / f"{x.rsplit('.', 1)[-1]}__{y.rsplit('.', 1)[-1]}"
+
+
+def phase_report(
+    store: Store,
+    study: str,
+    x: str,
+    y: str,
+    *,
+    at: Mapping[str, object] | None = None,
+    thresholds: Thresholds | None = None,
+    protocol: str | None = None,
+    log_scales: Mapping[str, bool] | None = None,
+    out: str | Path | None = None,
+    log_artifacts: bool = True,
+    n_draws: int = 400,
+) -> PhaseReport:
+    """Classify, fit, draw, write and log the phase diagram of `study` over `x` × `y`.
+
+    `log_scales` {param: log} overrides the sweep spec logged on the parent run; a param in
+    neither gets its scale guessed from the values. Raises PhaseError for axes the study cannot support; a study in a single regime still
+    gets its trials plot and continuous maps, with a note instead of a boundary.
+    """
+    trials = classify(load_trials(store, study), thresholds, protocol)
+    scales = {
+        **sweep_log_scales(store, study),
+        **{k: v for k, v in (log_scales or {}).items() if v is not None},
+    }
+    log_x, log_y = scales.get(x), scales.get(y)
+    out_dir = Path(out) if out is not None else default_out(study, x, y)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    note = ""
+    try:
+        fit: PhaseFit | None = fit_phase(
+            trials, x, y, at=at, log_x=log_x, log_y=log_y, n_draws=n_draws
+        )
+    except PhaseError as err:
+        if "are in regime" not in str(err):
+            raise
+        fit, note = None, str(err)
+    maps = fit_maps(trials, x, y, protocol=protocol, at=at, log_x=log_x, log_y=log_y)
+
+    if fit is not None:
+        files += _save(phase_diagram(fit), out_dir / "phase")
+        files.append(_write(fit.boundaries(), out_dir / "boundaries.csv"))
+        grid = fit.grid()
+        files += [_write(grid, out_dir / "grid.parquet"), _write(grid, out_dir / "grid.csv")]
+        points = fit.points
+    else:
+        points = trials.filter(pl.col("state") == "complete").select(
+            x, y, pl.col("regime").cast(pl.String)
+        )
+        axes_log = (bool(log_x), bool(log_y))
+        files += _save(
+            regime_scatter(points, x, y, log_x=axes_log[0], log_y=axes_log[1], note=note),
+            out_dir / "phase",
+        )
+    if maps:
+        files += _save(continuous_maps(maps, fit), out_dir / "maps")
+        files.append(
+            _write(pl.concat([m.frame() for m in maps.values()]), out_dir / "maps.parquet")
+        )
+    files.append(_write(trials.drop(pl.col(pl.List, pl.Struct, pl.Object)), out_dir / "trials.csv"))
+
+    counts = regime_counts(trials.filter(pl.col("state") == "complete"))
+    report = PhaseReport(study, out_dir, files, counts, fit, note)
+    report.lines = _summary(report, trials, x, y, protocol, thresholds, at)
+    (out_dir / "summary.txt").write_text(report.text + "\n")
+    files.append(out_dir / "summary.txt")
+    if log_artifacts:
+        report.logged_to = _log(store, study, out_dir, x, y)
+        report.lines.append(
+            f"logged to MLflow parent run {report.logged_to}"
+            if report.logged_to
+            else "no MLflow parent run: files not logged"
+        )
+    return report
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    return paths
+
+
+def _write(frame: pl.DataFrame, path: Path) -> Path:
+    if path.suffix == ".parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path)
+    return path
+
+
+def _summary(
+    report: PhaseReport, trials: pl.DataFrame, x: str, y: str, protocol, thresholds, at
+) -> list[str]:
+    done = trials.filter(pl.col("state") == "complete").height
+    t = thresholds or Thresholds()
+    lines = [
+        f"study {report.study}: {done} finished trials of {trials.height}"
+        + (
+            f" (states: {dict(trials['state'].value_counts().iter_rows())})"
+            if done < trials.height
+            else ""
+        ),
+        f"regimes (protocol {protocol or 'headline'}, thresholds "
+        + ("stored per trial" if thresholds is None else f"icl ≥ {t.icl}, iwl ≥ {t.iwl}")
+        + "): "
+        + ", ".join(f"{k} {v}" for k, v in report.counts.items()),
+        f"transient: {int(trials['transient'].fill_null(False).sum())}",
+        f"axes: x = {axis_label(x)} ({x}), y = {axis_label(y)} ({y})",
+    ]
+    if at:
+        lines.append("fixed: " + ", ".join(f"{k} = {format_value(v)}" for k, v in at.items()))
+    fit = report.fit
+    if fit is None:
+        lines.append(f"no boundary: {report.note}")
+    else:
+        if fit.pooled_over:
+            lines.append("pooled over: " + ", ".join(fit.pooled_over))
+        lines.append(
+            f"fit: {fit.n_trials} trials, RBF length scale {fit.length_scale} (of each axis' range), "
+            f"amplitude {fit.amplitude}, {fit.n_draws} posterior draws; "
+            f"{fit.uncertain.mean():.0%} of the diagram is uncertain (< {fit.band_level:.0%} of draws agree)"
+        )
+        crossings = fit.crossings()
+        if not crossings.height:
+            lines.append("boundaries: none meets the edges of the diagram")
+        for pair, edge, bx, by in crossings.iter_rows():
+            a, b = pair.split("|")
+            lines.append(
+                f"boundary {a} | {b} meets the {EDGES[edge]} edge at "
+                f"{symbol(x)} = {format_value(float(bx))}, {symbol(y)} = {format_value(float(by))}"
+            )
+    others = swept_params(trials, exclude=(x, y))
+    if others and not at:
+        lines.append(
+            "other swept params (pooled; fix one with --at KEY=VALUE): " + ", ".join(others)
+        )
+    lines.append(f"files: {report.out}/ ({', '.join(p.name for p in report.files)})")
+    return lines
+
+
+def _log(store: Store, study: str, out_dir: Path, x: str, y: str) -> str | None:
+    with open_runs(store) as reader:
+        parent = resolve_study(reader, study).parent_run_id
+    if parent is None:
+        return None
+    store.client().log_artifacts(parent, str(out_dir), artifact_path=f"analysis/{out_dir.name}")
+    return parent
