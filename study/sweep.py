@@ -89,7 +89,11 @@ def work(sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: O
         trial = trial_queue.claim(study)
         if trial is None:
             break
-        run_one(sweep, study, trial)
+        try:
+            run_one(sweep, study, trial)
+        except KeyboardInterrupt:  # one that landed between run_one's own handlers
+            trial_queue.release(study, trial._trial_id)  # a no-op for a trial that ended
+            raise
         done += 1
         if on_progress is not None:
             on_progress(study)
@@ -124,8 +128,11 @@ def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
         study.tell(trial, state=TrialState.PRUNED)
         return None
     except KeyboardInterrupt:
-        trial_queue.release(study, trial._trial_id)  # first: the trial must not stay RUNNING
-        mlflow_link.link(trial, _child(sweep, trial))  # its run ended KILLED in run_trial
+        run_id = None
+        try:
+            run_id = _child(sweep, trial)  # run_trial ended it KILLED
+        finally:  # even on a second Ctrl-C: the trial must not stay RUNNING
+            trial_queue.release(study, trial._trial_id, attrs={mlflow_link.RUN_ATTR: run_id} if run_id else {})
         raise
     except Exception as err:  # the trial failed, the sweep goes on
         _fail(study, trial, _child(sweep, trial), failure_reason(err))

@@ -115,10 +115,14 @@ def claim(study: optuna.Study) -> optuna.Trial | None:
                     continue  # another worker took it
             except UpdateFinishedTrialError:
                 continue
-            if _is_duplicate(study, frozen):
-                _end(study, frozen._trial_id, DUPLICATE)
-                break  # look at the queue afresh
-            return optuna.Trial(study, frozen._trial_id)
+            try:
+                if _is_duplicate(study, frozen):
+                    _end(study, frozen._trial_id, DUPLICATE)
+                    break  # look at the queue afresh
+                return optuna.Trial(study, frozen._trial_id)
+            except KeyboardInterrupt:  # claimed but not yet handed over: give it back
+                release(study, frozen._trial_id)
+                raise
 
 
 def _is_duplicate(study: optuna.Study, trial: FrozenTrial) -> bool:
@@ -129,9 +133,10 @@ def _is_duplicate(study: optuna.Study, trial: FrozenTrial) -> bool:
     return any(t.number < trial.number and counts(t) and key_of(t) == key for t in others)
 
 
-def release(study: optuna.Study, trial_id: int, reason: str = INTERRUPTED) -> None:
-    """End a trial FAIL with `reason` so that it neither stays RUNNING nor uses budget."""
-    _end(study, trial_id, reason)
+def release(study: optuna.Study, trial_id: int, reason: str = INTERRUPTED, attrs: dict[str, Any] | None = None) -> None:
+    """End a trial FAIL with `reason` (and user `attrs`) so that it neither stays RUNNING nor
+    uses budget."""
+    _end(study, trial_id, reason, attrs)
 
 
 def _cancel(study: optuna.Study, trials: Iterable[FrozenTrial]) -> None:
@@ -139,10 +144,11 @@ def _cancel(study: optuna.Study, trials: Iterable[FrozenTrial]) -> None:
         _end(study, t._trial_id, CANCELLED)
 
 
-def _end(study: optuna.Study, trial_id: int, reason: str) -> None:
+def _end(study: optuna.Study, trial_id: int, reason: str, attrs: dict[str, Any] | None = None) -> None:
     storage = study._storage
     try:
-        storage.set_trial_user_attr(trial_id, REASON, reason)
+        for key, value in {**(attrs or {}), REASON: reason}.items():
+            storage.set_trial_user_attr(trial_id, key, value)
         storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
     except UpdateFinishedTrialError:
         pass  # finished meanwhile: nothing to release
