@@ -1,6 +1,6 @@
 """Science acceptance (DESIGN.md §6, findings 1–4) on the reference-scale `paper` preset.
 
-Fixed seed (0), thresholds stated in study/science_settings.py and fixed before any run. Every
+Fixed seed (42, as the reference runs), thresholds stated in study/science_settings.py and fixed before any run. Every
 forgetting run trains beside its control (no forgetting, token embeddings drawn once at the reset
 std); both results are reported in the terminal summary, under all three held-out protocols.
 The runs train in parallel processes, one torch thread each. Several seeds and the match against
@@ -18,7 +18,7 @@ from study.science import control_overrides
 from study.science_settings import FINDINGS, Finding, Measured, check_dual
 
 pytestmark = pytest.mark.slow
-SEED = 0
+SEED = 42  # the reference runs' seed (DESIGN.md §6); other seeds: scripts/science.py findings
 LARGER_N = 4000  # finding 4's second half: larger N moves towards ICL
 
 
