@@ -124,3 +124,25 @@ def parse_at(pairs: list[str] | tuple[str, ...]) -> dict[str, object]:
                 value = raw
         out[key.strip()] = value
     return out
+
+
+# The paper's axes, in the order a diagram prefers them (x first).
+PAPER_AXES = (
+    "task.zipf_exponent",
+    "forgetting.forget_until",
+    "forgetting.forget_every",
+    "task.p_ambiguous",
+    "task.n_vocab",
+)
+
+
+def default_axes(trials: pl.DataFrame) -> tuple[str, str]:
+    """Two numeric swept params for a diagram: the paper's axes first (α, N, k, ε, V), then any
+    other; raises PhaseError when fewer than two numeric params vary."""
+    swept = [p for p in swept_params(trials) if trials.schema[p].is_numeric()]
+    ordered = [p for p in PAPER_AXES if p in swept] + [p for p in swept if p not in PAPER_AXES]
+    if len(ordered) < 2:
+        raise PhaseError(
+            f"a phase diagram needs two varied numeric params; these trials vary {ordered or 'none'}"
+        )
+    return ordered[0], ordered[1]

@@ -443,3 +443,60 @@ def trial_learning_curves(
         if title:
             fig.suptitle(title)
     return fig
+
+
+# Structural ICL of the same trials under each held-out protocol (DESIGN.md §2).
+PROTOCOL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("paper protocol", ("icl.structural.paper",)),
+    ("init protocol", ("icl.structural.init",)),
+    ("matched protocol", ("icl.structural.matched",)),
+)
+
+
+def protocol_comparison(by_protocol: pl.DataFrame) -> Figure:
+    """The same trials under each held-out protocol: trials per regime (stacked bars) and the
+    transience of each trial (dots), one row per protocol. `by_protocol` is
+    `analysis.protocols.regimes_by_protocol(trials)`."""
+    protocols = [
+        p for p in ("paper", "init", "matched") if p in set(by_protocol["protocol"].to_list())
+    ]
+    with sns.axes_style(STYLE):
+        fig, (bars, dots) = _figure(2, width=5.2, height=0.9 + 0.8 * len(protocols))
+        for row, protocol in enumerate(protocols):
+            one = by_protocol.filter(pl.col("protocol") == protocol)
+            left = 0
+            for regime in REGIMES:
+                n = int((one["regime"] == regime).sum())
+                bars.barh(
+                    row,
+                    n,
+                    left=left,
+                    color=REGIME_COLORS[regime],
+                    edgecolor="white",
+                    label=REGIME_LABELS[regime] if row == 0 else None,
+                )
+                left += n
+            values = one["transience"].drop_nulls().to_numpy()
+            jitter = (
+                np.linspace(-0.25, 0.25, values.size) if values.size > 1 else np.zeros(values.size)
+            )
+            colors = [
+                REGIME_COLORS.get(r, (0.5, 0.5, 0.5))
+                for r in one.filter(pl.col("transience").is_not_null())["regime"]
+            ]
+            dots.scatter(values, row + jitter, s=14, c=colors, edgecolor="black", linewidth=0.3)
+        for ax in (bars, dots):
+            ax.set_yticks(range(len(protocols)), protocols)
+            ax.invert_yaxis()
+        bars.set_xlabel("trials")
+        bars.set_title("regime of the same trials", fontsize=10)
+        bars.legend(
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(0, -0.25 - 0.1 / max(len(protocols), 1)),
+            ncol=2,
+            frameon=False,
+        )
+        dots.set_xlabel(metric_label("transience"))
+        dots.set_title("transience per trial (colour: regime)", fontsize=10)
+    return fig

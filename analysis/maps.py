@@ -21,6 +21,7 @@ import polars as pl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials
 from analysis.regimes import structural_column, transience_column
@@ -94,12 +95,13 @@ def fit_map(
     model = GaussianProcessRegressor(
         kernel, normalize_y=True, n_restarts_optimizer=0, random_state=seed
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):  # small matrices: threads only contend
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(unit, data["value"].to_numpy())
     ticks = np.linspace(0, 1, n_grid)
     grid = np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)
-    mean, sd = model.predict(grid, return_std=True)
+    with threadpool_limits(1):
+        mean, sd = model.predict(grid, return_std=True)
     return ContinuousMap(
         metric=metric,
         x=ax,

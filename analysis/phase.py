@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import contourpy
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
 from analysis.classifier import fit_classifier
@@ -212,7 +213,8 @@ def fit_phase(
     gx, gy = ax.grid(n_grid), ay.grid(n_grid)
     ticks = np.linspace(0, 1, n_grid)
     gu = np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)
-    draws = model.sample_proba(gu, n_draws, np.random.default_rng(seed))  # (S, G, K)
+    with threadpool_limits(1):
+        draws = model.sample_proba(gu, n_draws, np.random.default_rng(seed))  # (S, G, K)
     proba = draws.mean(0)
     agreement = (draws.argmax(-1) == proba.argmax(-1)[None]).mean(0)
     shape = (n_grid, n_grid)

@@ -80,8 +80,9 @@ def classify(
 ) -> pl.DataFrame:
     """`trials` with `regime` and `transient` recomputed; the stored tags kept as `stored_*`."""
     out = trials
-    if "regime" in trials.columns and "stored_regime" not in trials.columns:
-        out = out.with_columns(stored_regime=pl.col("regime"), stored_transient=pl.col("transient"))
+    for name in ("regime", "transient"):
+        if name in trials.columns and f"stored_{name}" not in trials.columns:
+            out = out.with_columns(pl.col(name).alias(f"stored_{name}"))
     if thresholds is None and not {"eval.thresholds.icl", "eval.thresholds.iwl"} <= set(
         out.columns
     ):

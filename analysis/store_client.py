@@ -87,6 +87,11 @@ class ClientRuns:
         ]
         return pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
 
+    def tag_values(self, key: str) -> list[str]:
+        runs = self.runs()
+        values = {self._run(r).data.tags.get(key) for r in runs["run_id"]}
+        return sorted(v for v in values if v is not None)
+
     def params(self, run_ids: Iterable[str]) -> pl.DataFrame:
         rows = [(r, k, v) for r in run_ids for k, v in self._run(r).data.params.items()]
         return pl.DataFrame(rows, schema=KV_SCHEMA, orient="row")

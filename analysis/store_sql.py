@@ -115,6 +115,15 @@ class SqliteRuns:
         ).fetchall()
         return pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
 
+    def tag_values(self, key: str) -> list[str]:
+        """Distinct values of tag `key` over active runs (e.g. the study names in the store)."""
+        rows = self._con.execute(
+            "SELECT DISTINCT t.value FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid "
+            "WHERE t.key = ? AND r.lifecycle_stage = 'active' ORDER BY t.value",
+            (key,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
     # per-run data (long frames) ----------------------------------------------------------------
     def params(self, run_ids: Iterable[str]) -> pl.DataFrame:
         return self._key_values("params", run_ids)

@@ -5,8 +5,138 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.contour import ContourSet
 
-from analysis.figures import trial_learning_curves
+from analysis.figures import (
+    accuracy_by_frequency,
+    continuous_maps,
+    learning_curves,
+    phase_diagram,
+    protocol_comparison,
+    regime_scatter,
+    trial_learning_curves,
+)
+from analysis.maps import fit_maps
+from analysis.phase import fit_phase
+from analysis.protocols import regimes_by_protocol
+
+N = 30
+
+
+@pytest.fixture(scope="module")
+def trials() -> pl.DataFrame:
+    """Trials on α × N whose regime follows made-up ICL and IWL scores."""
+    rng = np.random.default_rng(0)
+    alpha, until = rng.uniform(0, 2, N), 10 ** rng.uniform(2, 4, N)
+    icl = 1 / (1 + np.exp(-4 * (np.log10(until) - 2.5 - 0.6 * alpha)))
+    iwl = 1 / (1 + np.exp(-5 * (alpha - 1.0)))
+    regime = np.select(
+        [(icl >= 0.5) & (iwl >= 0.5), icl >= 0.5, iwl >= 0.5], ["dual", "icl", "iwl"], "none"
+    )
+    frame = {
+        "run_id": [f"r{i}" for i in range(N)],
+        "trial": np.arange(N),
+        "state": "complete",
+        "task.zipf_exponent": alpha.round(1),
+        "forgetting.forget_until": until.round(),
+        "regime": regime,
+        "iwl.head": iwl,
+    }
+    for suffix in ("", ".paper", ".init", ".matched"):
+        frame[f"icl.structural{suffix}"] = icl
+        frame[f"icl.structural{suffix}.peak"] = icl + 0.1
+        frame[f"transience{suffix}"] = rng.uniform(0, 0.3, N)
+    return pl.DataFrame(frame)
+
+
+@pytest.fixture(scope="module")
+def curves(trials) -> pl.DataFrame:
+    rng = np.random.default_rng(1)
+    metrics = ["icl.structural", "icl.head", "iwl.head", "icl.tail", "iwl.tail"] + [
+        f"acc.decile.{d}" for d in range(10)
+    ]
+    steps = np.arange(100, 600, 100)
+    rows = [
+        (r, m, int(s), float(rng.random()))
+        for r in trials["run_id"]
+        for m in metrics
+        for s in steps
+    ]
+    return pl.DataFrame(rows, schema=["run_id", "metric", "step", "value"], orient="row")
+
+
+@pytest.fixture(scope="module")
+def fit(trials):
+    return fit_phase(trials, "task.zipf_exponent", "forgetting.forget_until", n_draws=50, n_grid=30)
+
+
+def _saved(fig, tmp_path, name: str) -> None:
+    for suffix in (".png", ".svg"):
+        path = tmp_path / f"{name}{suffix}"
+        fig.savefig(path)
+        assert path.stat().st_size > 1000
+
+
+def _trial_markers(ax) -> int:
+    return sum(
+        len(c.get_offsets())
+        for c in ax.collections
+        if isinstance(c, PathCollection) and (c.get_gid() or "").startswith("trials:")
+    )
+
+
+def test_phase_diagram_artists(fit, trials, tmp_path):
+    fig = phase_diagram(fit)
+    ax = fig.axes[0]
+    contours = [c for c in ax.collections if isinstance(c, ContourSet)]
+    assert any(c.levels.tolist() == [0.0] for c in contours)  # the boundaries
+    assert _trial_markers(ax) == trials.height  # one marker per trial
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "linear"
+    assert ax.get_xlabel() == "Zipf exponent α" and ax.get_ylabel() == "forgetting stops at step N"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "structural ICL only" in labels and "boundary (equally likely)" in labels
+    _saved(fig, tmp_path, "phase")
+
+
+def test_regime_scatter_without_a_fit(trials, tmp_path):
+    fig = regime_scatter(
+        trials, "task.zipf_exponent", "forgetting.forget_until", log_y=True, note="one regime"
+    )
+    assert _trial_markers(fig.axes[0]) == trials.height
+    _saved(fig, tmp_path, "scatter")
+
+
+def test_continuous_maps(trials, fit, tmp_path):
+    maps = fit_maps(
+        trials, "task.zipf_exponent", "forgetting.forget_until", n_grid=20, log_x=False, log_y=True
+    )
+    assert list(maps) == ["icl.structural", "iwl.head", "transience"]
+    fig = continuous_maps(maps, fit)
+    assert len([ax for ax in fig.axes if ax.get_label() != "<colorbar>"]) == 3
+    _saved(fig, tmp_path, "maps")
+
+
+def test_learning_curves_and_accuracy_by_frequency(trials, curves, tmp_path):
+    binned = trials.with_columns(pl.col("task.zipf_exponent").round(0))
+    fig = learning_curves(curves, binned, "task.zipf_exponent")
+    n_alpha = binned["task.zipf_exponent"].n_unique()
+    assert len(fig.axes) == 3
+    assert (
+        len([ln for ln in fig.axes[1].get_lines() if ln.get_linestyle() != ":"]) == 2 * n_alpha
+    )  # ICL + IWL per α
+    _saved(fig, tmp_path, "curves")
+    fig = accuracy_by_frequency(curves, binned, "task.zipf_exponent")
+    assert len(fig.axes[0].containers) == n_alpha
+    _saved(fig, tmp_path, "frequency")
+
+
+def test_protocol_comparison(trials, tmp_path):
+    fig = protocol_comparison(regimes_by_protocol(trials))
+    bars, dots = fig.axes
+    assert [t.get_text() for t in bars.get_yticklabels()] == ["paper", "init", "matched"]
+    assert sum(len(c.get_offsets()) for c in dots.collections) == 3 * trials.height
+    _saved(fig, tmp_path, "protocols")
 
 
 @pytest.fixture

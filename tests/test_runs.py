@@ -104,3 +104,64 @@ def test_study_by_experiment_or_parent_run_and_unknown(study_store):
         assert sorted(by_parent.run_ids) == sorted(by_tag.run_ids)
         with pytest.raises(StudyNotFound, match="no study, experiment or parent run named 'nope'"):
             resolve_study(reader, "nope")
+
+
+def test_frames_from_a_real_tiny_sweep(store, tmp_path):
+    """The trial and sweep code write what the loader reads: a 2 × 2 grid, 12 steps each."""
+    from study.sweep import finish, prepare, run_sweep
+    from study.sweep_spec import parse_spec
+
+    spec = parse_spec(
+        {
+            "name": "grid4",
+            "base": {
+                "preset": "tiny",
+                "set": {
+                    "train.steps": 12,
+                    "eval.every": 6,
+                    "eval.n_examples": 40,
+                    "train.batch_size": 16,
+                },
+            },
+            "space": {"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]},
+            "sampler": {"kind": "grid"},
+        }
+    )
+    prepared = prepare(spec, store, str(tmp_path / "optuna.journal"))
+    run_sweep(prepared)
+    finish(prepared)
+
+    trials = load_trials(store, "grid4")
+    assert trials.height == 4 and trials["state"].to_list() == ["complete"] * 4
+    assert trials["trial"].to_list() == [0, 1, 2, 3]
+    assert trials["parent_run_id"].unique().to_list() == [prepared.parent_run_id]
+    assert sorted(trials["task.zipf_exponent"].unique()) == [0.0, 1.5]
+    assert (
+        trials.schema["forgetting.forget_every"] == pl.Int64
+        and trials.schema["regime"] == pl.String
+    )
+    for metric in (
+        "icl.structural",
+        "iwl.head",
+        "transience",
+        "transience.matched",
+        "icl.structural.init.peak",
+    ):
+        assert trials.schema[metric] == pl.Float64 and trials[metric].null_count() == 0, metric
+    assert classify(trials)["regime"].cast(pl.String).to_list() == trials["regime"].to_list()
+
+    curves = load_curves(store, "grid4")
+    assert curves.columns == ["trial", "run_id", "step", "metric", "value"]
+    per_trial = (
+        curves.filter(pl.col("metric") == "icl.structural")
+        .group_by("trial")
+        .agg(pl.col("step").sort())
+    )
+    assert per_trial["step"].to_list() == [[0, 6, 12]] * 4  # one point per evaluation, from step 0
+    assert {
+        "icl.structural.paper",
+        "icl.structural.init",
+        "icl.structural.matched",
+        "iwl.tail",
+    } <= set(curves["metric"])
+    assert not curves["metric"].str.starts_with("summary.").any()

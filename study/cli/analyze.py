@@ -241,7 +241,13 @@ def table(study, tracking_uri, protocol, thresholds, out, all_columns):
             *[pl.col(m).round(3) for m in metrics if m in trials.columns],
         )
     )
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, fmt_str_lengths=40):
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=1000,
+        tbl_hide_dataframe_shape=True,
+        fmt_str_lengths=40,
+    ):
         click.echo(shown)
 
 
