@@ -369,22 +369,34 @@ def _check(spec: SweepSpec, source: str) -> None:
 
 
 def _check_configs(spec: SweepSpec, source: str) -> None:
-    """Build the base config, then each value (each range end) of each axis with the others at
-    their first value, so a bad value fails here rather than in every trial."""
-    try:
-        build_config(spec.base.preset, sets=spec.base.overrides, source=f"{source}: base.set")
-    except ConfigError as err:
-        if str(err).startswith("preset:"):
-            _fail(source, "base.preset", spec.base.preset, str(err).split("; ", 1)[-1])
-        raise SpecError(str(err)) from None
+    """Build trial configs from the spec, so a bad value fails here rather than in every trial:
+    each axis value alone on the base (a value the field rejects), the base with every axis at
+    its first value (the base may lean on the space: temporary forgetting's N is often an axis),
+    then each value with the other axes at their first value (values that clash)."""
+    preset, base = spec.base.preset, spec.base.overrides
     first = {name: _ends(param)[0] for name, param in spec.space.items()}
     for name, param in spec.space.items():
         for value in _ends(param):
             try:
-                build_config(spec.base.preset, sets={**spec.base.overrides, **first, name: value})
+                build_config(preset, sets={**base, name: value})
+            except ConfigError as err:
+                if str(err).startswith("preset:"):
+                    _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+                if f"{name}:" in str(err):
+                    _fail(source, f"space.{name}", value, str(err).split(" — ", 1)[-1])
+    try:
+        build_config(preset, sets={**base, **first}, source=f"{source}: base.set")
+    except ConfigError as err:
+        if str(err).startswith("preset:"):
+            _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+        raise SpecError(str(err)) from None
+    for name, param in spec.space.items():
+        for value in _ends(param):
+            try:
+                build_config(preset, sets={**base, **first, name: value})
             except ConfigError as err:
                 msg = str(err).removeprefix("config: ")
-                _fail(source, f"space.{name}", value, f"not a valid value here: {msg}")
+                _fail(source, f"space.{name}", value, f"clashes with the base and the other axes' first values: {msg}")
 
 
 def _ends(param: Param) -> list[Scalar]:
