@@ -10,6 +10,7 @@ PARAMS: dict[str, tuple[str, str | None]] = {
     "task.n_holdout": ("held-out tokens R", "tokens"),
     "forgetting.forget_every": ("forgetting interval k", "steps"),
     "forgetting.forget_until": ("forgetting stops at step N", None),
+    "forgetting.kind": ("forgetting schedule", None),
     "forgetting.reset_std": ("reset std", None),
     "model.embed_init_std": ("embedding init std", None),
     "model.n_layers": ("layers L", None),
@@ -25,6 +26,7 @@ SYMBOLS: dict[str, str] = {
     "task.n_vocab": "V",
     "forgetting.forget_every": "k",
     "forgetting.forget_until": "N",
+    "forgetting.kind": "schedule",
 }
 
 REGIME_LABELS: dict[str, str] = {

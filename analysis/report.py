@@ -17,11 +17,12 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.axes import PhaseError, swept_params
-from analysis.figures import continuous_maps, phase_diagram, regime_scatter
+from analysis.axes import PhaseError, select_trials, swept_params
+from analysis.cells import fit_cells
+from analysis.figures import cell_diagram, cell_maps, continuous_maps, phase_diagram, regime_scatter
 from analysis.labels import axis_label, format_value, symbol
 from analysis.maps import fit_maps
-from analysis.phase import PhaseFit, fit_phase
+from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
 from analysis.regimes import classify, regime_counts
 from analysis.runs import load_trials, open_runs, resolve_study, sweep_log_scales
 from study.config import Thresholds
@@ -47,8 +48,8 @@ class PhaseReport:
 
 
 def spec_axes(spec) -> list[tuple[str, bool | None]]:
-    """The numeric axes of a sweep spec's `space`, in spec order, with their log flag (None for an
-    explicit grid, whose scale is then guessed from its values)."""
+    """The varied axes of a sweep spec's `space`, in spec order, with their log flag (None for an
+    explicit list of values, whose scale is then guessed from them)."""
     from study.sweep_spec import param_values
 
     axes = []
@@ -58,8 +59,7 @@ def spec_axes(spec) -> list[tuple[str, bool | None]]:
                 axes.append((key, bool(param.log)))
             continue
         values = param_values(param) or []
-        numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-        if len(numeric) == len(values) and len(set(numeric)) > 1:
+        if len(set(values)) > 1:  # a categorical axis (a schedule) gets cells, not a smooth map
             axes.append((key, None))
     return axes
 
@@ -93,10 +93,38 @@ def phase_report(
         **sweep_log_scales(store, study),
         **{k: v for k, v in (log_scales or {}).items() if v is not None},
     }
-    log_x, log_y = scales.get(x), scales.get(y)
     out_dir = Path(out) if out is not None else default_out(study, x, y)
     out_dir.mkdir(parents=True, exist_ok=True)
+    finished = select_trials(trials, at)
+    numeric = all(k in trials.columns and trials.schema[k].is_numeric() for k in (x, y))
+    if numeric and finished.height >= MIN_TRIALS:
+        report = _fitted(trials, x, y, at, protocol, scales, out_dir, n_draws)
+    else:  # a categorical axis, or a grid too small to fit: one cell per grid point
+        report = _cells(trials, x, y, at, out_dir)
+    report.study = study
+    report.files.append(
+        _write(trials.drop(pl.col(pl.List, pl.Struct, pl.Object)), out_dir / "trials.csv")
+    )
+    report.counts = regime_counts(finished)
+    report.lines = _summary(report, trials, x, y, protocol, thresholds, at) + report.lines
+    (out_dir / "summary.txt").write_text(report.text + "\n")
+    report.files.append(out_dir / "summary.txt")
+    report.lines.append(f"files: {report.out}/ ({', '.join(p.name for p in report.files)})")
+    if log_artifacts:
+        report.logged_to = _log(store, study, out_dir)
+        report.lines.append(
+            f"logged to MLflow parent run {report.logged_to}"
+            if report.logged_to
+            else "no MLflow parent run: files not logged"
+        )
+    return report
+
+
+def _fitted(trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int) -> PhaseReport:
+    """The smooth regime map and continuous maps (numeric axes, enough trials)."""
+    log_x, log_y = scales.get(x), scales.get(y)
     files: list[Path] = []
+    lines: list[str] = []
     note = ""
     try:
         fit: PhaseFit | None = fit_phase(
@@ -107,42 +135,64 @@ def phase_report(
             raise
         fit, note = None, str(err)
     maps = fit_maps(trials, x, y, protocol=protocol, at=at, log_x=log_x, log_y=log_y)
-
     if fit is not None:
         files += _save(phase_diagram(fit), out_dir / "phase")
         files.append(_write(fit.boundaries(), out_dir / "boundaries.csv"))
         grid = fit.grid()
         files += [_write(grid, out_dir / "grid.parquet"), _write(grid, out_dir / "grid.csv")]
-        points = fit.points
+        lines += _fit_lines(fit, x, y)
     else:
-        points = trials.filter(pl.col("state") == "complete").select(
-            x, y, pl.col("regime").cast(pl.String)
-        )
-        axes_log = (bool(log_x), bool(log_y))
-        files += _save(
-            regime_scatter(points, x, y, log_x=axes_log[0], log_y=axes_log[1], note=note),
-            out_dir / "phase",
-        )
+        points = select_trials(trials, at).select(x, y, pl.col("regime").cast(pl.String))
+        scatter = regime_scatter(points, x, y, log_x=bool(log_x), log_y=bool(log_y), note=note)
+        files += _save(scatter, out_dir / "phase")
+        lines.append(f"no boundary: {note}")
     if maps:
         files += _save(continuous_maps(maps, fit), out_dir / "maps")
         files.append(
             _write(pl.concat([m.frame() for m in maps.values()]), out_dir / "maps.parquet")
         )
-    files.append(_write(trials.drop(pl.col(pl.List, pl.Struct, pl.Object)), out_dir / "trials.csv"))
+    return PhaseReport("", out_dir, files, {}, fit, note, lines=lines)
 
-    counts = regime_counts(trials.filter(pl.col("state") == "complete"))
-    report = PhaseReport(study, out_dir, files, counts, fit, note)
-    report.lines = _summary(report, trials, x, y, protocol, thresholds, at)
-    (out_dir / "summary.txt").write_text(report.text + "\n")
-    files.append(out_dir / "summary.txt")
-    if log_artifacts:
-        report.logged_to = _log(store, study, out_dir, x, y)
-        report.lines.append(
-            f"logged to MLflow parent run {report.logged_to}"
-            if report.logged_to
-            else "no MLflow parent run: files not logged"
+
+def _cells(trials, x, y, at, out_dir: Path) -> PhaseReport:
+    """One cell per grid point (categorical axes, or too few trials for a smooth fit)."""
+    cells = fit_cells(trials, x, y, at=at)
+    files = _save(cell_diagram(cells), out_dir / "phase") + _save(
+        cell_maps(cells), out_dir / "maps"
+    )
+    boundaries = cells.boundaries()
+    files += [
+        _write(boundaries, out_dir / "boundaries.csv"),
+        _write(cells.frame, out_dir / "grid.parquet"),
+    ]
+    files.append(_write(cells.frame, out_dir / "grid.csv"))
+    lines = [
+        f"cells: one per grid point ({len(cells.x_values)} × {len(cells.y_values)}); regime of each, by {symbol(y)}:"
+    ]
+    regime = {
+        (r[x], r[y]): (r["regime"], r["n"], r["share"]) for r in cells.frame.iter_rows(named=True)
+    }
+    for yv in cells.y_values:
+        row = []
+        for xv in cells.x_values:
+            found = regime.get((xv, yv))
+            text = (
+                "-"
+                if found is None
+                else found[0]
+                + (f" ({round(found[2] * found[1])}/{found[1]})" if found[1] > 1 else "")
+            )
+            row.append(f"{symbol(x)}={format_value(xv)}: {text}")
+        lines.append(f"  {symbol(y)}={format_value(yv)}: " + "; ".join(row))
+    for pair, xa, ya, xb, yb in boundaries.iter_rows():
+        a, b = pair.split("|")
+        where = (
+            f"{symbol(x)} = {format_value(xa)} → {format_value(xb)} at {symbol(y)} = {format_value(ya)}"
+            if xa != xb
+            else f"{symbol(y)} = {format_value(ya)} → {format_value(yb)} at {symbol(x)} = {format_value(xa)}"
         )
-    return report
+        lines.append(f"boundary {a} | {b}: between {where}")
+    return PhaseReport("", out_dir, files, {}, None, lines=lines)
 
 
 def _save(fig, stem: Path) -> list[Path]:
@@ -181,36 +231,33 @@ def _summary(
     ]
     if at:
         lines.append("fixed: " + ", ".join(f"{k} = {format_value(v)}" for k, v in at.items()))
-    fit = report.fit
-    if fit is None:
-        lines.append(f"no boundary: {report.note}")
-    else:
-        if fit.pooled_over:
-            lines.append("pooled over: " + ", ".join(fit.pooled_over))
-        lines.append(
-            f"fit: {fit.n_trials} trials, RBF length scale {fit.length_scale} (of each axis' range), "
-            f"amplitude {fit.amplitude}, {fit.n_draws} posterior draws; "
-            f"{fit.uncertain.mean():.0%} of the diagram is uncertain (< {fit.band_level:.0%} of draws agree)"
-        )
-        crossings = fit.crossings()
-        if not crossings.height:
-            lines.append("boundaries: none meets the edges of the diagram")
-        for pair, edge, bx, by in crossings.iter_rows():
-            a, b = pair.split("|")
-            lines.append(
-                f"boundary {a} | {b} meets the {EDGES[edge]} edge at "
-                f"{symbol(x)} = {format_value(float(bx))}, {symbol(y)} = {format_value(float(by))}"
-            )
-    others = swept_params(trials, exclude=(x, y))
-    if others and not at:
+    others = swept_params(trials, exclude=(x, y, *(at or {})))
+    if others:
         lines.append(
             "other swept params (pooled; fix one with --at KEY=VALUE): " + ", ".join(others)
         )
-    lines.append(f"files: {report.out}/ ({', '.join(p.name for p in report.files)})")
     return lines
 
 
-def _log(store: Store, study: str, out_dir: Path, x: str, y: str) -> str | None:
+def _fit_lines(fit: PhaseFit, x: str, y: str) -> list[str]:
+    lines = [
+        f"fit: {fit.n_trials} trials, RBF length scale {fit.length_scale} (of each axis' range), "
+        f"amplitude {fit.amplitude}, {fit.n_draws} posterior draws; "
+        f"{fit.uncertain.mean():.0%} of the diagram is uncertain (< {fit.band_level:.0%} of draws agree)"
+    ]
+    crossings = fit.crossings()
+    if not crossings.height:
+        lines.append("boundaries: none meets the edges of the diagram")
+    for pair, edge, bx, by in crossings.iter_rows():
+        a, b = pair.split("|")
+        lines.append(
+            f"boundary {a} | {b} meets the {EDGES[edge]} edge at "
+            f"{symbol(x)} = {format_value(float(bx))}, {symbol(y)} = {format_value(float(by))}"
+        )
+    return lines
+
+
+def _log(store: Store, study: str, out_dir: Path) -> str | None:
     with open_runs(store) as reader:
         parent = resolve_study(reader, study).parent_run_id
     if parent is None:

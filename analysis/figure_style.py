@@ -1,0 +1,34 @@
+"""What every figure shares: seaborn style, regime colours and markers, the figure factory."""
+
+from __future__ import annotations
+
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+STYLE = "whitegrid"
+_PALETTE = sns.color_palette("colorblind")
+REGIME_COLORS: dict[str, tuple] = {
+    "dual": _PALETTE[4],
+    "icl": _PALETTE[0],
+    "iwl": _PALETTE[1],
+    "none": (0.6, 0.6, 0.6),
+}
+REGIME_MARKERS: dict[str, str] = {"dual": "D", "icl": "o", "iwl": "s", "none": "X"}
+MAP_CMAPS: dict[str, str] = {"transience": "rocket_r"}
+
+
+def new_figure(ncols: int, width: float = 4.2, height: float = 3.6) -> tuple[Figure, np.ndarray]:
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    return fig, fig.subplots(1, ncols, squeeze=False)[0]
+
+
+def set_scale(ax, which: str, log: bool) -> None:
+    """Log axes read in plain numbers (100, 1000), not 10^k, with unlabelled minor ticks."""
+    getattr(ax, f"set_{which}scale")("log" if log else "linear")
+    axis = getattr(ax, f"{which}axis")
+    if log:
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
