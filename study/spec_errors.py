@@ -52,7 +52,7 @@ def allowed_keys(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     node: Any = schema
     for part in loc:
         node = _step(node, part)
-    return sorted({name for m in _members(node) if _is_model(m) for name in m.model_fields})
+    return sorted({f.alias or name for m in _members(node) if _is_model(m) for name, f in m.model_fields.items()})
 
 
 def _members(annotation: Any) -> list[Any]:

@@ -39,7 +39,7 @@ class SpecError(ConfigError):
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _numbers(values: Any) -> Any:

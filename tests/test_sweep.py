@@ -129,26 +129,37 @@ def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
 
 
 def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store, monkeypatch):
+    import study.sweep
     import study.trial
+    from study.presets import ConfigError
+    from study.train import NonFiniteLoss
 
-    real_train = study.trial.train
+    real_train, real_build = study.trial.train, study.sweep.build_config
 
     def train(cfg, device, on_eval=None, on_step=None):
         if cfg.model.init_std == 0.03:
             raise RuntimeError("boom")
+        if cfg.model.init_std == 0.04:
+            raise NonFiniteLoss("loss nan at step 3")
         return real_train(cfg, device, on_eval=on_eval, on_step=on_step)
 
+    def build_config(preset, sets):
+        if sets["model.init_std"] == 0.06:  # a sampled point the trial config rejects
+            raise ConfigError("config: model.init_std: got 0.06 — not today")
+        return real_build(preset, sets=sets)
+
     monkeypatch.setattr(study.trial, "train", train)
+    monkeypatch.setattr(study.sweep, "build_config", build_config)
     monkeypatch.setattr(optuna.Trial, "should_prune", lambda self: self.params["model.init_std"] == 0.05)
     spec = parse_spec({
         **copy.deepcopy(GRID6),
         "name": "failing",
-        "space": {"model.init_std": [0.02, 0.03, 0.05]},
+        "space": {"model.init_std": [0.02, 0.03, 0.04, 0.05, 0.06]},
         "objective": [{"metric": "acc.val", "direction": "maximize"}],
         "pruner": {"kind": "median", "metric": "acc.val"},
         "trial_timeout_s": 60,
     })
-    _, st = sweep_in(tmp_path, store, spec)
+    prepared, st = sweep_in(tmp_path, store, spec)
     by_std = {t.params["model.init_std"]: t for t in st.get_trials()}
     assert by_std[0.02].state == TrialState.COMPLETE
     assert by_std[0.03].state == TrialState.FAIL and "boom" in by_std[0.03].user_attrs["failure_reason"]
@@ -158,6 +169,12 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
     assert failed.info.status == "FAILED" and "boom" in failed.data.tags["failure_reason"]
     pruned = runs[by_std[0.05].user_attrs[RUN_ATTR]]
     assert pruned.info.status == "KILLED" and pruned.data.tags["pruned"] == "true"
+    assert by_std[0.04].user_attrs["failure_reason"].startswith("non-finite loss")
+    assert runs[by_std[0.04].user_attrs[RUN_ATTR]].info.status == "FAILED"
+    rejected = runs[by_std[0.06].user_attrs[RUN_ATTR]]  # no training, still a FAILED run
+    assert by_std[0.06].state == TrialState.FAIL and "not today" in by_std[0.06].user_attrs["failure_reason"]
+    assert rejected.info.status == "FAILED" and "not today" in rejected.data.tags["failure_reason"]
+    assert rejected.data.tags[PARENT_TAG] == prepared.parent_run_id
     assert status(st, spec).finished  # the sweep went on past both
 
 
