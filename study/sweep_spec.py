@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_serializer,
@@ -26,6 +24,14 @@ from pydantic import (
 
 from study.config import TrialConfig
 from study.presets import ConfigError, build_config, read_yaml
+from study.sampler_spec import (
+    MAP_SAMPLERS,
+    HyperbandPrunerSpec,
+    MedianPrunerSpec,
+    PrunerSpec,
+    SamplerSpec,
+    SpecPart,
+)
 from study.spec_errors import describe_errors
 
 Scalar = bool | int | float | str | None
@@ -38,10 +44,6 @@ class SpecError(ConfigError):
     """A bad sweep spec: the message names the file, the key path, the value and what is allowed."""
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _numbers(values: Any) -> Any:
     # YAML 1.1 reads `1e-4` as a string; a grid axis of learning rates should still be numbers.
     if isinstance(values, list):
@@ -52,7 +54,7 @@ def _numbers(values: Any) -> Any:
 # ---- the search space: one entry per trial-config key -------------------------------------
 
 
-class FloatParam(_Part):
+class FloatParam(SpecPart):
     kind: Literal["float"]
     low: float
     high: float
@@ -68,7 +70,7 @@ class FloatParam(_Part):
         return self
 
 
-class IntParam(_Part):
+class IntParam(SpecPart):
     kind: Literal["int"]
     low: int
     high: int
@@ -84,7 +86,7 @@ class IntParam(_Part):
         return self
 
 
-class CategoricalParam(_Part):
+class CategoricalParam(SpecPart):
     kind: Literal["categorical"]
     choices: list[Scalar] = Field(min_length=1)
 
@@ -94,7 +96,7 @@ class CategoricalParam(_Part):
         return _numbers(choices)
 
 
-class GridParam(_Part):
+class GridParam(SpecPart):
     """An explicit list of values; in a spec, a bare list is short for `{kind: grid, values: ...}`."""
 
     kind: Literal["grid"]
@@ -123,116 +125,12 @@ def param_values(param: Param) -> list[Scalar] | None:
     return None
 
 
-# ---- sampler, pruner, objective ------------------------------------------------------------
-
-
-class SobolOptions(_Part):
-    scramble: bool = Field(True, description="scrambled Sobol; unscrambled starts at the low corner")
-
-
-class TPEOptions(_Part):
-    n_startup_trials: int = Field(10, ge=0)
-    n_ei_candidates: int = Field(24, ge=1)
-    multivariate: bool = False
-    group: bool = False
-    constant_liar: bool = Field(True, description="parallel workers avoid proposing the same point")
-
-
-class GPOptions(_Part):
-    n_startup_trials: int = Field(10, ge=0)
-    deterministic_objective: bool = False
-
-
-class NSGA2Options(_Part):
-    population_size: int = Field(50, ge=2)
-    mutation_prob: float | None = Field(None, ge=0.0, le=1.0)
-    crossover_prob: float = Field(0.9, ge=0.0, le=1.0)
-    swapping_prob: float = Field(0.5, ge=0.0, le=1.0)
-
-
-class _NoOptions(_Part):
-    pass
-
-
-class _Sampler(_Part):
-    seed: int | None = Field(None, ge=0, description="default: the spec's seed")
-
-
-class GridSamplerSpec(_Sampler):
-    kind: Literal["grid"]
-    options: _NoOptions = _NoOptions()
-
-
-class RandomSamplerSpec(_Sampler):
-    kind: Literal["random"]
-    options: _NoOptions = _NoOptions()
-
-
-class SobolSamplerSpec(_Sampler):
-    kind: Literal["sobol"]
-    options: SobolOptions = SobolOptions()
-
-
-class TPESamplerSpec(_Sampler):
-    kind: Literal["tpe"]
-    options: TPEOptions = TPEOptions()
-
-
-class GPSamplerSpec(_Sampler):
-    kind: Literal["gp"]
-    options: GPOptions = GPOptions()
-
-
-class NSGA2SamplerSpec(_Sampler):
-    kind: Literal["nsga2"]
-    options: NSGA2Options = NSGA2Options()
-
-
-SamplerSpec = Annotated[
-    GridSamplerSpec | RandomSamplerSpec | SobolSamplerSpec | TPESamplerSpec | GPSamplerSpec | NSGA2SamplerSpec,
-    Field(discriminator="kind"),
-]
-MAP_SAMPLERS = ("grid", "random", "sobol")  # the ones that cover a space without a metric
-
-
-class MedianOptions(_Part):
-    n_startup_trials: int = Field(5, ge=0)
-    n_warmup_steps: int = Field(0, ge=0, description="training steps before pruning starts")
-    interval_steps: int = Field(1, ge=1)
-    n_min_trials: int = Field(1, ge=1)
-
-
-class HyperbandOptions(_Part):
-    min_resource: int = Field(1, ge=1, description="training steps")
-    max_resource: int | Literal["auto"] = "auto"
-    reduction_factor: int = Field(3, ge=2)
-
-
-class NoPrunerSpec(_Part):
-    kind: Literal["none"]
-
-
-class MedianPrunerSpec(_Part):
-    kind: Literal["median"]
-    metric: str = Field(description="evaluation metric reported at every evaluation, e.g. icl.structural")
-    options: MedianOptions = MedianOptions()
-
-
-class HyperbandPrunerSpec(_Part):
-    kind: Literal["hyperband"]
-    metric: str
-    options: HyperbandOptions = HyperbandOptions()
-
-
-PrunerSpec = Annotated[NoPrunerSpec | MedianPrunerSpec | HyperbandPrunerSpec, Field(discriminator="kind")]
-
-
-class Target(_Part):
+class Target(SpecPart):
     metric: str = Field(description="a summary metric of a trial, e.g. dual_score, icl.structural")
     direction: Direction
 
 
-class Base(_Part):
+class Base(SpecPart):
     preset: str
     overrides: dict[str, Any] = Field(default_factory=dict, alias="set")
 
@@ -240,7 +138,7 @@ class Base(_Part):
 # ---- the spec ------------------------------------------------------------------------------
 
 
-class SweepSpec(_Part):
+class SweepSpec(SpecPart):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="the Optuna study name")
     description: str = ""
     seed: int = Field(0, ge=0)

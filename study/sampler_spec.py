@@ -1,0 +1,118 @@
+"""What a sweep spec may say about its sampler and pruner: Optuna's own options, typed.
+
+Each sampler kind takes the keyword options of its Optuna class (`options:`), validated here
+with `extra="forbid"`, so a misspelt option fails at the edge rather than deep in Optuna.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SpecPart(BaseModel):
+    """Base of every part of a sweep spec: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SobolOptions(SpecPart):
+    scramble: bool = Field(True, description="scrambled Sobol; unscrambled starts at the low corner")
+
+
+class TPEOptions(SpecPart):
+    n_startup_trials: int = Field(10, ge=0)
+    n_ei_candidates: int = Field(24, ge=1)
+    multivariate: bool = False
+    group: bool = False
+    constant_liar: bool = Field(True, description="parallel workers avoid proposing the same point")
+
+
+class GPOptions(SpecPart):
+    n_startup_trials: int = Field(10, ge=0)
+    deterministic_objective: bool = False
+
+
+class NSGA2Options(SpecPart):
+    population_size: int = Field(50, ge=2)
+    mutation_prob: float | None = Field(None, ge=0.0, le=1.0)
+    crossover_prob: float = Field(0.9, ge=0.0, le=1.0)
+    swapping_prob: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class _NoOptions(SpecPart):
+    pass
+
+
+class _Sampler(SpecPart):
+    seed: int | None = Field(None, ge=0, description="default: the spec's seed")
+
+
+class GridSamplerSpec(_Sampler):
+    kind: Literal["grid"]
+    options: _NoOptions = _NoOptions()
+
+
+class RandomSamplerSpec(_Sampler):
+    kind: Literal["random"]
+    options: _NoOptions = _NoOptions()
+
+
+class SobolSamplerSpec(_Sampler):
+    kind: Literal["sobol"]
+    options: SobolOptions = SobolOptions()
+
+
+class TPESamplerSpec(_Sampler):
+    kind: Literal["tpe"]
+    options: TPEOptions = TPEOptions()
+
+
+class GPSamplerSpec(_Sampler):
+    kind: Literal["gp"]
+    options: GPOptions = GPOptions()
+
+
+class NSGA2SamplerSpec(_Sampler):
+    kind: Literal["nsga2"]
+    options: NSGA2Options = NSGA2Options()
+
+
+SamplerSpec = Annotated[
+    GridSamplerSpec | RandomSamplerSpec | SobolSamplerSpec | TPESamplerSpec | GPSamplerSpec | NSGA2SamplerSpec,
+    Field(discriminator="kind"),
+]
+MAP_SAMPLERS = ("grid", "random", "sobol")  # the ones that cover a space without a metric
+
+
+class MedianOptions(SpecPart):
+    n_startup_trials: int = Field(5, ge=0)
+    n_warmup_steps: int = Field(0, ge=0, description="training steps before pruning starts")
+    interval_steps: int = Field(1, ge=1)
+    n_min_trials: int = Field(1, ge=1)
+
+
+class HyperbandOptions(SpecPart):
+    min_resource: int = Field(1, ge=1, description="training steps")
+    max_resource: int | Literal["auto"] = "auto"
+    reduction_factor: int = Field(3, ge=2)
+
+
+class NoPrunerSpec(SpecPart):
+    kind: Literal["none"]
+
+
+class MedianPrunerSpec(SpecPart):
+    kind: Literal["median"]
+    metric: str = Field(description="evaluation metric reported at every evaluation, e.g. icl.structural")
+    options: MedianOptions = MedianOptions()
+
+
+class HyperbandPrunerSpec(SpecPart):
+    kind: Literal["hyperband"]
+    metric: str
+    options: HyperbandOptions = HyperbandOptions()
+
+
+PrunerSpec = Annotated[NoPrunerSpec | MedianPrunerSpec | HyperbandPrunerSpec, Field(discriminator="kind")]
