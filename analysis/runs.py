@@ -206,12 +206,17 @@ def curves_frame(
         )
     else:
         numbers = ref.runs.select("run_id", trial=pl.int_range(pl.len(), dtype=pl.Int64))
-    history = reader.metric_history(ref.run_ids, metrics)
-    return (
-        history.join(numbers, on="run_id", how="left")
-        .select("trial", "run_id", "step", "metric", "value")
-        .sort("trial", "metric", "step")
-    )
+    history = reader.metric_history(ref.run_ids, metrics)  # ordered by run, metric, step
+    trial_of = dict(numbers.iter_rows())
+    # A dictionary lookup and a stable one-key sort: a join and a three-key sort of 6 M rows
+    # cost seconds.
+    return history.select(
+        trial=pl.col("run_id").replace_strict(trial_of, default=None, return_dtype=pl.Int64),
+        run_id="run_id",
+        step="step",
+        metric="metric",
+        value="value",
+    ).sort("trial", maintain_order=True)
 
 
 def _wide(long: pl.DataFrame, run_ids: list[str]) -> pl.DataFrame:
