@@ -33,6 +33,29 @@ SETTING_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+MAX_SETTINGS = 8  # more distinct values than this are binned into BINS ranges
+BINS = 5
+
+
+def settings(trials: pl.DataFrame, by: str) -> tuple[pl.DataFrame, list, dict]:
+    """(run_id, _by) with `by` binned into ranges when it takes many values (a random or Sobol
+    sweep), the ordered settings, and a legend label per setting."""
+    column = trials.get_column(by)
+    frame = trials.select("run_id", pl.col(by).alias("_by"))
+    if column.dtype.is_numeric() and column.n_unique() > MAX_SETTINGS:
+        edges = np.linspace(float(column.min()), float(column.max()), BINS + 1)
+        index = np.clip(np.searchsorted(edges, column.to_numpy(), side="right") - 1, 0, BINS - 1)
+        frame = frame.with_columns(_by=pl.Series(index, dtype=pl.Int64))
+        labels = {i: f"{symbol(by)} ∈ [{edges[i]:.3g}, {edges[i + 1]:.3g}]" for i in range(BINS)}
+    else:
+        labels = {
+            v: f"{symbol(by)} = {v:g}" if isinstance(v, float | int) else f"{symbol(by)} = {v}"
+            for v in column.drop_nulls().unique().to_list()
+        }
+    values = frame.get_column("_by").drop_nulls().unique().sort().to_list()
+    return frame, values, labels
+
+
 def _mean_band(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
     return (
         frame.group_by(*keys)
@@ -53,8 +76,8 @@ def learning_curves(
     the trials (replicates) with that value, ±1 sd shaded; ICL solid, IWL dashed."""
     if by not in trials.columns:
         raise KeyError(f"no param {by!r} in the trials")
-    joined = curves.join(trials.select("run_id", pl.col(by).alias("_by")), on="run_id", how="inner")
-    values = joined.get_column("_by").drop_nulls().unique().sort().to_list()
+    setting, values, labels = settings(trials, by)
+    joined = curves.join(setting, on="run_id", how="inner")
     colors = dict(zip(values, sns.color_palette("flare", len(values)), strict=True))
     with sns.axes_style(STYLE):
         fig, axes = new_figure(len(panels), height=3.8)
@@ -84,9 +107,7 @@ def learning_curves(
                 [],
                 color=colors[v],
                 lw=2,
-                label=f"{symbol(by)} = {v:g}"
-                if isinstance(v, float | int)
-                else f"{symbol(by)} = {v}",
+                label=labels[v],
             )
             for v in values
         ]
@@ -115,9 +136,10 @@ def accuracy_by_frequency(
     if step is not None:
         deciles = deciles.filter(pl.col("step") <= step)
     last = deciles.sort("step").group_by("run_id", "metric").agg(pl.col("value").last())
-    joined = last.join(
-        trials.select("run_id", pl.col(by).alias("_by")), on="run_id", how="inner"
-    ).with_columns(decile=pl.col("metric").str.strip_prefix("acc.decile.").cast(pl.Int64))
+    setting, values, labels = settings(trials, by)
+    joined = last.join(setting, on="run_id", how="inner").with_columns(
+        decile=pl.col("metric").str.strip_prefix("acc.decile.").cast(pl.Int64)
+    )
     values = joined.get_column("_by").drop_nulls().unique().sort().to_list()
     colors = dict(zip(values, sns.color_palette("flare", len(values)), strict=True))
     with sns.axes_style(STYLE):
@@ -134,7 +156,7 @@ def accuracy_by_frequency(
                 marker="o",
                 ms=4,
                 capsize=2,
-                label=f"{symbol(by)} = {value:g}",
+                label=labels[value],
             )
         ax.set_xticks(range(10))
         ax.set_xlabel("training frequency of the query token (decile; 0 = most frequent)")
