@@ -5,8 +5,8 @@
 
 Writes into `out` (default `figures/<study>/<x>__<y>/`): `phase.png|svg` (regime map),
 `maps.png|svg` (continuous maps), `boundaries.csv`, `grid.parquet|csv` (per-grid-point
-probabilities), `maps.parquet`, `trials.csv` (the classified trials), `summary.txt`; then logs the
-folder as artifacts of the study's MLflow parent run.
+probabilities, or per-cell regimes), `maps.parquet`, `trials.csv` (the classified trials),
+`summary.txt`; then logs the folder as artifacts of the study's MLflow parent run.
 """
 
 from __future__ import annotations
@@ -84,9 +84,12 @@ def phase_report(
 ) -> PhaseReport:
     """Classify, fit, draw, write and log the phase diagram of `study` over `x` × `y`.
 
+    Numeric axes with at least `MIN_TRIALS` finished trials get the fitted map (`analysis.phase`);
+    a categorical axis or a smaller grid gets one cell per grid point (`analysis.cells`).
     `log_scales` {param: log} overrides the sweep spec logged on the parent run; a param in
-    neither gets its scale guessed from the values. Raises PhaseError for axes the study cannot support; a study in a single regime still
-    gets its trials plot and continuous maps, with a note instead of a boundary.
+    neither gets its scale guessed from the values. Raises PhaseError for axes the study cannot
+    support; a study in a single regime still gets its trials plot and continuous maps, with a
+    note instead of a boundary.
     """
     trials = classify(load_trials(store, study), thresholds, protocol)
     scales = {
