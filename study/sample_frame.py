@@ -10,7 +10,6 @@ from study.seeds import derive_seed, generator
 from study.tasks import N_TARGETS, QUERY, SEQ_LEN, Split, Task
 
 
-
 def sample_frame(cfg: TaskConfig, split: Split, n: int, seed: int) -> pl.DataFrame:
     """Columns: token ids per position, the answers, and for each context token its class
     (noun 0 / adjective 1 / held-out -1), frequency rank in its class and ambiguity."""
