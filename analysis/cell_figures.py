@@ -36,6 +36,12 @@ def _cell_axes(ax, cells: CellMap) -> None:
     ax.grid(False)
 
 
+def _ink(rgba) -> str:
+    """Black text on a light cell, white on a dark one."""
+    r, g, b = rgba[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
 def cell_diagram(cells: CellMap, *, title: str | None = None) -> Figure:
     """Regimes on discrete axes: one cell per grid point coloured by its trials' most common
     regime (paler when replicates disagree, 'k/n' written in), thick black lines between cells of
@@ -162,9 +168,11 @@ def cell_maps(
                         ha="center",
                         va="center",
                         fontsize=8,
-                        color="white" if value < 0.6 * top else "black",
+                        color=_ink(mesh.cmap(mesh.norm(value))),
                     )
             _cell_axes(ax, cells)
+            if ax is not axes[0]:
+                ax.set_ylabel("")
             ax.set_title(metric_label(metric), fontsize=10)
         fig.suptitle("Mean per cell (over replicates)", fontsize=11)
     return fig
