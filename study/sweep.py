@@ -103,15 +103,11 @@ def work(sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: O
 def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
     """Train one claimed trial and tell Optuna how it ended."""
     spec, store = sweep.spec, sweep.store
-    try:
-        point = suggest(trial, spec)
-        replicate = trial_queue.assign_replicates(study, spec, trial, point)
-        group = trial.user_attrs[trial_queue.GROUP]
-        seed = spec.seed + replicate
-        trial.set_user_attr("seed", seed)
-    except KeyboardInterrupt:
-        trial_queue.release(study, trial._trial_id)
-        raise
+    point = suggest(trial, spec)
+    replicate = trial_queue.assign_replicates(study, spec, trial, point)
+    group = trial.user_attrs[trial_queue.GROUP]
+    seed = spec.seed + replicate
+    trial.set_user_attr("seed", seed)
     tags = mlflow_link.child_tags(spec, trial.number, group, replicate)
     try:
         cfg = build_config(spec.base.preset, sets={**spec.base.overrides, **point, SEED_KEY: seed})
