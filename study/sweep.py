@@ -24,6 +24,7 @@ import optuna
 from optuna.trial import TrialState
 
 from study import mlflow_link, trial_queue
+from study.device import configure_cpu_threads
 from study.optuna_storage import create_or_continue, load, open_storage
 from study.presets import ConfigError, build_config
 from study.search_space import MissingMetric, all_finite, objective_values, suggest
@@ -68,6 +69,7 @@ def run_sweep(
 ) -> None:
     """Run queued trials until the queue is empty (or `limit` trials ran in this invocation)."""
     if workers == 1:
+        configure_cpu_threads(sweep.device)
         work(sweep, limit=limit, on_progress=on_progress)
     else:
         run_workers(sweep, workers, limit=limit, on_progress=on_progress)
@@ -272,10 +274,7 @@ def _worker_main(sweep: Sweep, worker: int, limit: int | None, workers: int) -> 
 
     signal.signal(signal.SIGTERM, _interrupt)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if sweep.device in ("auto", "cpu"):
-        import torch
-
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))  # do not oversubscribe the cores
+    configure_cpu_threads(sweep.device, workers)
     try:
         work(sweep, worker=worker, limit=limit)
     except KeyboardInterrupt:

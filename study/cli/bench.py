@@ -33,8 +33,9 @@ def bench_train(preset, config_file, sets, device, steps, evals, as_json):
         cfg = load_trial_config(preset, config_file, sets)
 
     from study.bench import bench as run_bench
-    from study.device import resolve_device
+    from study.device import configure_cpu_threads, resolve_device
 
+    configure_cpu_threads(device)
     result = run_bench(cfg, resolve_device(device), steps=steps, evals=evals)
     ours = dataclasses.asdict(result)
     speedup = {k: PAPER_CODE[k] / ours[k] for k in PAPER_CODE}

@@ -33,9 +33,11 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
         cfg = load_trial_config(preset, config_file, overrides)
         store, device = _resolve(tracking_uri, device)
 
+    from study.device import configure_cpu_threads
     from study.train import NonFiniteLoss
     from study.trial import run_trial
 
+    configure_cpu_threads(device)
     install_sigterm_as_interrupt()
     progress = TrainProgress(cfg.train.steps, enabled=show_progress() and not as_json)
     try:
