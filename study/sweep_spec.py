@@ -298,8 +298,11 @@ def _check_configs(spec: SweepSpec, source: str) -> None:
 
 
 def _ends(param: Param) -> list[Scalar]:
-    values = param_values(param)
-    return values if values is not None else [param.low, param.high]
+    """The values to validate: every listed value, or a range's two ends (field bounds are
+    intervals, so the ends decide; an int axis 100–10000 is 2 checks, not 9,901)."""
+    if isinstance(param, GridParam | CategoricalParam):
+        return list(param_values(param))
+    return [param.low, param.high]
 
 
 def _fail(source: str, key: str, value: Any, allowed: str) -> None:
