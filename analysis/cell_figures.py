@@ -11,7 +11,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from analysis.figure_style import MAP_CMAPS, REGIME_COLORS, REGIME_MARKERS, STYLE, new_figure
+from analysis.figure_style import (
+    MAP_CMAPS,
+    REGIME_COLORS,
+    REGIME_MARKERS,
+    STYLE,
+    new_figure,
+    side_legend,
+    trial_marker,
+)
 from analysis.labels import (
     REGIME_LABELS,
     axis_label,
@@ -106,21 +114,8 @@ def cell_diagram(cells: CellMap, *, title: str | None = None) -> Figure:
             Patch(facecolor=REGIME_COLORS[r], alpha=0.6, label=REGIME_LABELS[r]) for r in present
         ]
         handles += [Line2D([], [], color="black", lw=3, label="boundary (regimes differ)")]
-        handles += [
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker=REGIME_MARKERS[r],
-                color=REGIME_COLORS[r],
-                mec="black",
-                label=f"trial: {r}",
-            )
-            for r in present
-        ]
-        ax.legend(
-            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
-        )
+        handles += [trial_marker(r, f"trial: {r}") for r in present]
+        side_legend(ax, handles)
         where = condition_text(cells.conditions)
         ax.set_title(
             title

@@ -11,7 +11,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis.figure_style import REGIME_COLORS, STYLE, new_figure
+from analysis.figure_style import REGIME_COLORS, STYLE, new_figure, side_legend
 from analysis.labels import REGIME_LABELS, metric_label, symbol
 from analysis.regimes import REGIMES
 
@@ -116,9 +116,7 @@ def learning_curves(
                 Line2D([], [], color="0.3", label="ICL"),
                 Line2D([], [], color="0.3", dashes=(4, 2), label="IWL"),
             ]
-        axes[-1].legend(
-            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
-        )
+        side_legend(axes[-1], handles)
     return fig
 
 

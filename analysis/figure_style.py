@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 STYLE = "whitegrid"
@@ -32,3 +33,23 @@ def set_scale(ax, which: str, log: bool) -> None:
         axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axis.set_minor_formatter(NullFormatter())
+
+
+def trial_marker(regime: str, label: str) -> Line2D:
+    """Legend entry for the marker a trial of `regime` is drawn with."""
+    return Line2D(
+        [],
+        [],
+        ls="",
+        marker=REGIME_MARKERS[regime],
+        color=REGIME_COLORS[regime],
+        mec="black",
+        label=label,
+    )
+
+
+def side_legend(ax, handles: list) -> None:
+    """The legend outside the axes, to the right, top-aligned."""
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
+    )

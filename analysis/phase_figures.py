@@ -23,6 +23,8 @@ from analysis.figure_style import (
     STYLE,
     new_figure,
     set_scale,
+    side_legend,
+    trial_marker,
 )
 from analysis.labels import (
     REGIME_LABELS,
@@ -137,21 +139,8 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
                 label=f"uncertain (< {fit.band_level:.0%} of posterior draws agree)",
             ),
         ]
-        handles += [
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker=REGIME_MARKERS[r],
-                color=REGIME_COLORS[r],
-                mec="black",
-                label=f"trial: {r}",
-            )
-            for r in fit.regimes
-        ]
-        ax.legend(
-            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
-        )
+        handles += [trial_marker(r, f"trial: {r}") for r in fit.regimes]
+        side_legend(ax, handles)
         ax.set_title(title or _title("Regimes", fit, fit.n_trials, fit.pooled_over), fontsize=10)
     return fig
 
@@ -175,20 +164,7 @@ def regime_scatter(
         ax.set_ylabel(axis_label(y))
         present = [r for r in REGIMES if r in set(points["regime"].to_list())]
         ax.legend(
-            handles=[
-                Line2D(
-                    [],
-                    [],
-                    ls="",
-                    marker=REGIME_MARKERS[r],
-                    color=REGIME_COLORS[r],
-                    mec="black",
-                    label=REGIME_LABELS[r],
-                )
-                for r in present
-            ],
-            loc="best",
-            fontsize=8,
+            handles=[trial_marker(r, REGIME_LABELS[r]) for r in present], loc="best", fontsize=8
         )
         ax.set_title(
             f"Trials by regime: {symbol(x)} × {symbol(y)}"
