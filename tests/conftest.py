@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -31,13 +33,23 @@ def _template_store(tmp_path_factory) -> Store:
     return store
 
 
+@pytest.fixture(scope="session")
+def new_store(_template_store) -> Callable[[Path], Store]:
+    """Make a fresh, real MLflow store at a root (SQLite + artifacts folder) from the template."""
+
+    def make(root: Path) -> Store:
+        fresh = Store.resolve(root=root)
+        fresh.prepare()
+        shutil.copy(_template_store.sqlite_path, fresh.sqlite_path)
+        return fresh
+
+    return make
+
+
 @pytest.fixture
-def store(tmp_path, _template_store) -> Store:
+def store(tmp_path, new_store) -> Store:
     """A fresh, real MLflow store under tmp_path/mlruns (SQLite + artifacts folder)."""
-    fresh = Store.resolve(root=tmp_path / "mlruns")
-    fresh.prepare()
-    shutil.copy(_template_store.sqlite_path, fresh.sqlite_path)
-    return fresh
+    return new_store(tmp_path / "mlruns")
 
 
 _SCIENCE_LINES: list[str] = []

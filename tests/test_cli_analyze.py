@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -19,10 +17,8 @@ AXES = ["--x", "task.zipf_exponent", "--y", "forgetting.forget_until"]
 
 
 @pytest.fixture(scope="module")
-def study_store(tmp_path_factory, _template_store) -> Store:
-    store = Store.resolve(root=tmp_path_factory.mktemp("cli") / "mlruns")
-    store.prepare()
-    shutil.copy(_template_store.sqlite_path, store.sqlite_path)
+def study_store(tmp_path_factory, new_store) -> Store:
+    store = new_store(tmp_path_factory.mktemp("cli") / "mlruns")
     write_synthetic_study(store, STUDY, n_trials=30, n_steps=6, bulk=True, seed=2)
     return store
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -17,11 +16,9 @@ STUDY = "paper_tiny"  # 'paper…' so that paper_figures.ipynb finds it by defau
 
 
 @pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory, _template_store) -> Store:
+def tiny_study(tmp_path_factory, new_store) -> Store:
     """A 24-trial study written by the tracking contract (α × N, four regimes, 8 evaluations)."""
-    store = Store.resolve(root=tmp_path_factory.mktemp("notebooks") / "mlruns")
-    store.prepare()
-    shutil.copy(_template_store.sqlite_path, store.sqlite_path)
+    store = new_store(tmp_path_factory.mktemp("notebooks") / "mlruns")
     write_synthetic_study(store, STUDY, n_trials=24, n_steps=8, bulk=True, seed=3)
     return store
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import polars as pl
 import pytest
 
@@ -17,10 +15,8 @@ METRICS = ["icl.structural", "icl.structural.matched", "iwl.head", "acc.decile.0
 
 
 @pytest.fixture(scope="module")
-def study_store(tmp_path_factory, _template_store) -> tuple[Store, str]:
-    store = Store.resolve(root=tmp_path_factory.mktemp("runs") / "mlruns")
-    store.prepare()
-    shutil.copy(_template_store.sqlite_path, store.sqlite_path)
+def study_store(tmp_path_factory, new_store) -> tuple[Store, str]:
+    store = new_store(tmp_path_factory.mktemp("runs") / "mlruns")
     parent = write_synthetic_study(
         store, "alpha_x_n", n_trials=N_TRIALS, n_steps=N_STEPS, metrics=METRICS
     )

@@ -22,10 +22,8 @@ from study.store import Store
 
 
 @pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory, _template_store) -> Store:
-    store = Store.resolve(root=tmp_path_factory.mktemp("sql") / "mlruns")
-    store.prepare()
-    shutil.copy(_template_store.sqlite_path, store.sqlite_path)
+def tiny_store(tmp_path_factory, new_store) -> Store:
+    store = new_store(tmp_path_factory.mktemp("sql") / "mlruns")
     write_synthetic_study(
         store, "tiny", n_trials=4, n_steps=5, metrics=["icl.structural", "iwl.head"]
     )
