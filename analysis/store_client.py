@@ -12,7 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from analysis.store_sql import HISTORY_SCHEMA, KV_SCHEMA, LATEST_SCHEMA, RUN_SCHEMA
+from analysis.store_sql import (
+    EXPERIMENT_SCHEMA,
+    HISTORY_SCHEMA,
+    KV_SCHEMA,
+    LATEST_SCHEMA,
+    RUN_SCHEMA,
+)
 
 PAGE = 1000
 
@@ -39,9 +45,7 @@ class ClientRuns:
     def experiments(self) -> pl.DataFrame:
         found = self._client.search_experiments()
         rows = [(e.experiment_id, e.name) for e in found]
-        return pl.DataFrame(
-            rows, schema={"experiment_id": pl.String, "name": pl.String}, orient="row"
-        )
+        return pl.DataFrame(rows, schema=EXPERIMENT_SCHEMA, orient="row")
 
     def runs(
         self,

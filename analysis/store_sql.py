@@ -38,6 +38,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "latest_metrics": ("key", "value", "timestamp", "step", "is_nan", "run_uuid"),
 }
 
+EXPERIMENT_SCHEMA = {"experiment_id": pl.String, "name": pl.String}
 RUN_SCHEMA = {
     "run_id": pl.String,
     "experiment_id": pl.String,
@@ -82,9 +83,7 @@ class SqliteRuns:
             "SELECT CAST(experiment_id AS TEXT), name FROM experiments "
             "WHERE lifecycle_stage = 'active'"
         ).fetchall()
-        return pl.DataFrame(
-            rows, schema={"experiment_id": pl.String, "name": pl.String}, orient="row"
-        )
+        return pl.DataFrame(rows, schema=EXPERIMENT_SCHEMA, orient="row")
 
     def runs(
         self,
