@@ -81,6 +81,17 @@ def find_child(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: 
     return runs[0].info.run_id if runs else None
 
 
+def end_lost_run(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: int, reason: str) -> None:
+    """KILLED, with the reason, for the run of a trial whose worker died without ending it."""
+    run_id = find_child(store, spec, parent_run_id, trial_number)
+    if run_id is None:
+        return
+    client = store.client()
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_tag(run_id, "failure_reason", reason)
+        client.set_terminated(run_id, "KILLED")
+
+
 def record_failure(
     store: Store, spec: SweepSpec, parent_run_id: str, tags: Mapping[str, str], point: Mapping[str, Any], reason: str
 ) -> str:

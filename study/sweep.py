@@ -59,8 +59,10 @@ def prepare(
     """Create or continue the study, queue its remaining budget, create the MLflow schema and
     parent run — once, in one process, because parallel first-time creation races on both."""
     study = create_or_continue(spec, open_storage(storage_url), force=force, spec_file=spec_file)
-    trial_queue.fill(study, spec)
     parent = mlflow_link.ensure_parent(store, spec, study, storage_url)
+    for lost in trial_queue.reap_lost(study):  # killed hard last time: its point re-runs
+        mlflow_link.end_lost_run(store, spec, parent, lost.number, trial_queue.LOST)
+    trial_queue.fill(study, spec)
     return Sweep(spec, store, storage_url, parent, device)
 
 

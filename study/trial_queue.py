@@ -13,6 +13,8 @@ Interrupted trials (and queued trials a changed spec cancelled) end FAIL with a
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,8 +26,9 @@ from study.search_space import grid_points, replicate_group
 from study.sweep_spec import SweepSpec
 
 REPLICATE, GROUP, REASON = "replicate", "replicate_group", "failure_reason"
-INTERRUPTED, CANCELLED, DUPLICATE = "interrupted", "cancelled", "duplicate"
-NOT_COUNTED = (INTERRUPTED, CANCELLED, DUPLICATE)  # failure reasons that give the budget back
+INTERRUPTED, CANCELLED, DUPLICATE, LOST = "interrupted", "cancelled", "duplicate", "worker died"
+NOT_COUNTED = (INTERRUPTED, CANCELLED, DUPLICATE, LOST)  # failure reasons that give the budget back
+WORKER = "worker"  # system attr of a claimed trial: {"host": …, "pid": …}
 
 
 def point_of(trial: FrozenTrial) -> dict[str, Any]:
@@ -115,6 +118,7 @@ def claim(study: optuna.Study) -> optuna.Trial | None:
                     continue  # another worker took it
             except UpdateFinishedTrialError:
                 continue
+            storage.set_trial_system_attr(frozen._trial_id, WORKER, {"host": socket.gethostname(), "pid": os.getpid()})
             try:
                 if _is_duplicate(study, frozen):
                     _end(study, frozen._trial_id, DUPLICATE)
@@ -123,6 +127,29 @@ def claim(study: optuna.Study) -> optuna.Trial | None:
             except KeyboardInterrupt:  # claimed but not yet handed over: give it back
                 release(study, frozen._trial_id)
                 raise
+
+
+def reap_lost(study: optuna.Study) -> list[FrozenTrial]:
+    """End FAIL (reason `worker died`, budget given back) the RUNNING trials whose worker process
+    on this host is gone — killed hard (SIGKILL, OOM) before it could release them. Returns them,
+    so the caller can end their MLflow runs too. Trials of other hosts are left alone."""
+    lost = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.system_attrs.get(WORKER)
+        if worker and worker["host"] == socket.gethostname() and not _alive(worker["pid"]):
+            _end(study, t._trial_id, LOST)
+            lost.append(t)
+    return lost
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _is_duplicate(study: optuna.Study, trial: FrozenTrial) -> bool:

@@ -101,7 +101,8 @@ def test_objective_status_table_shows_the_best_trial(tmp_path, in_store):
 
 
 def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
-    spec = write_spec(tmp_path / "grid.yaml", "resume", base={"preset": "tiny", "set": {**FAST, "train.steps": 150}})
+    # trials long enough (seconds) that the interrupt lands mid-sweep, not after the last one
+    spec = write_spec(tmp_path / "grid.yaml", "resume", base={"preset": "tiny", "set": {**FAST, "train.steps": 600}})
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     command = [sys.executable, "-c", "from study.cli.main import cli; cli()", "sweep", "run", str(spec)]
@@ -143,3 +144,36 @@ def _states(journal):
         return [t.state for t in _study(journal).get_trials()]
     except KeyError:  # not created yet
         return []
+
+
+def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
+    """A worker killed hard cannot release its trial: the next invocation finds its dead pid,
+    ends the trial FAIL (`worker died`, budget given back) and its run KILLED, and re-runs it."""
+    spec = write_spec(tmp_path / "grid.yaml", "resume", base={"preset": "tiny", "set": {**FAST, "train.steps": 400}})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    command = [sys.executable, "-c", "from study.cli.main import cli; cli()", "sweep", "run", str(spec)]
+    journal = tmp_path / "mlruns" / "optuna.journal"
+
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        states = _states(journal) if journal.exists() else []
+        if TrialState.COMPLETE in states and TrialState.RUNNING in states:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert TrialState.RUNNING in _states(journal)
+
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    trials = _study(journal).get_trials()
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
+    lost = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(lost) == 1 and lost[0].user_attrs["failure_reason"] == "worker died"
+    client = store.client()
+    runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
+    assert "RUNNING" not in {r.info.status for r in runs}
+    killed = [r for r in runs if r.info.status == "KILLED"]
+    assert [r.data.tags["trial_number"] for r in killed] == [str(lost[0].number)]
