@@ -34,7 +34,9 @@ def _measure(args: tuple[Finding, dict[str, object]]) -> Measured:
 
 def _jobs() -> dict[str, tuple[Finding, dict[str, object]]]:
     vanilla, _, active, temporary = FINDINGS
-    jobs = {"vanilla": (vanilla, {}), "vanilla control": (vanilla, control_overrides(vanilla.config(SEED)))}
+    # vanilla runs have no forgetting to control for; their N(0, 1)-embedding twin is in
+    # `scripts/science.py findings`, which runs every control
+    jobs = {"vanilla": (vanilla, {})}
     for label, finding in (("active", active), ("temporary", temporary)):
         jobs[label] = (finding, {})
         jobs[f"{label} control"] = (finding, control_overrides(finding.config(SEED)))
@@ -82,6 +84,12 @@ def test_temporary_forgetting_gives_dual_process(runs, science_report):
     assert finding.check(runs["temporary"]).holds, finding.check(runs["temporary"]).text
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="does not reproduce at the reference scale (seed 42, lr 2e-4, 8,000 steps): N=4000 ends "
+    "with structural ICL 0.64 and head IWL 0.96 against 0.66 and 0.94 at N=2000 — no move towards "
+    "ICL. Recorded as measured; strict, so a change that makes it appear shows as XPASS.",
+)
 def test_larger_forget_until_moves_towards_icl(runs, science_report):
     base, larger = runs["temporary"], runs["temporary larger N"]
     icl = base.final["icl.structural.paper"], larger.final["icl.structural.paper"]
