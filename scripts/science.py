@@ -1,7 +1,7 @@
 """Science checks too long for CI (DESIGN.md §6): the reference match and the findings over seeds.
 
-    python scripts/science.py reference --seeds 42 1 2 --out science-out
-    python scripts/science.py findings --seeds 0 1 2 --out science-out
+    python scripts/science.py reference --seeds 42,1,2 --out science-out
+    python scripts/science.py findings --seeds 0,1,2,42 --out science-out
 
 `reference` runs our `paper` preset at the reference scale for every row of the paper code's table
 (study/science.py: REFERENCE) and prints ours beside theirs under all three held-out protocols.
@@ -24,6 +24,21 @@ from study.science import REFERENCE, control_overrides, measure, reference_confi
 from study.science_settings import FINDINGS
 
 
+class _Seeds(click.ParamType):
+    name = "SEEDS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return tuple(int(v) for v in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r}: expected comma-separated integers such as 0,1,2", param, ctx)
+
+
+SEEDS = _Seeds()
+
+
 def _save(out: Path, name: str, seed: int, measured, seconds: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name.replace(' ', '_')}_seed{seed}.json"
@@ -43,7 +58,7 @@ def cli(threads):
 
 
 @cli.command()
-@click.option("--seeds", type=int, multiple=True, default=(42,), show_default=True)
+@click.option("--seeds", type=SEEDS, default="42", show_default=True, help="Comma-separated.")
 @click.option("--only", multiple=True, help="Run only reference rows whose name contains this.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out"))
 def reference(seeds, only, out):
@@ -73,7 +88,7 @@ def reference(seeds, only, out):
 
 
 @cli.command()
-@click.option("--seeds", type=int, multiple=True, default=(0, 1, 2), show_default=True)
+@click.option("--seeds", type=SEEDS, default="0,1,2", show_default=True, help="Comma-separated.")
 @click.option("--only", multiple=True, help="Run only findings whose name contains this.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out"))
 def findings(seeds, only, out):
