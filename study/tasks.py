@@ -98,9 +98,6 @@ class Batch:
     def __len__(self) -> int:
         return self.inputs.shape[0]
 
-    def to(self, device: torch.device | str) -> Batch:
-        return Batch(**{k: v.to(device) for k, v in self.__dict__.items()})
-
     def chunks(self, size: int):
         for start in range(0, len(self), size):
             yield Batch(**{k: v[start : start + size] for k, v in self.__dict__.items()})

@@ -233,3 +233,10 @@ def test_sigterm_ends_the_run_killed_and_exits_143(store, tmp_path):
     assert "interrupted" in stderr
     ended = client.get_run(run.info.run_id)
     assert ended.info.status == "KILLED" and ended.info.end_time is not None
+
+
+def test_data_sample_split_choices_are_the_task_splits():
+    from study.cli.data import SPLIT_CHOICES
+    from study.tasks import SPLITS
+
+    assert SPLIT_CHOICES == SPLITS

@@ -7,7 +7,7 @@ import click
 from study.cli.common import usage_errors
 from study.cli.options import config_options
 
-SPLIT_CHOICES = ("train", "val", "holdout", "switch", "tail", "tail_switch")
+SPLIT_CHOICES = ("train", "val", "holdout", "switch", "tail", "tail_switch")  # study.tasks.SPLITS, without importing torch; checked by a test
 
 
 @click.group()
