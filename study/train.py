@@ -34,7 +34,6 @@ class NonFiniteLoss(RuntimeError):
 class Trained:
     model: MaskedLM
     curve: Curve
-    seeds: dict[str, int]
 
 
 def train_step(model: MaskedLM, optimizer: torch.optim.Optimizer, batch: Batch) -> torch.Tensor:
@@ -114,4 +113,4 @@ def train(
                 forget(model, optimizer, cfg.forgetting, cfg.reset_std, forget_rng)
             if on_step:
                 on_step(step)
-    return Trained(model, curve, seeds)
+    return Trained(model, curve)

@@ -16,6 +16,7 @@ import yaml
 from study import __version__
 from study.config import TrialConfig
 from study.device import resolve_device
+from study.seeds import trial_seeds
 from study.store import Store
 from study.summary import summarize
 from study.tracking import RunLogger, git_commit
@@ -55,7 +56,8 @@ def run_trial(
     run = client.create_run(store.experiment_id(experiment), run_name=run_name, tags=start_tags)
     log = RunLogger(client, run.info.run_id)
     try:
-        log.params(cfg.flat())
+        # the derived seeds with the config, so that a failed run has them too
+        log.params(cfg.flat() | {f"seed.{purpose}": seed for purpose, seed in trial_seeds(cfg.train.seed).items()})
 
         def logged_eval(step: int, metrics: dict[str, float]) -> None:
             log.metrics(step, metrics)
@@ -63,7 +65,6 @@ def run_trial(
                 on_eval(step, metrics)
 
         trained = train(cfg, dev, on_eval=logged_eval, on_step=on_step)
-        log.params({f"seed.{purpose}": seed for purpose, seed in trained.seeds.items()})
         summary = summarize(trained.curve, cfg.eval)
         final_step = trained.curve[-1][0]
         log.metrics(final_step, {SUMMARY_PREFIX + k: v for k, v in summary.metrics.items()})
