@@ -29,15 +29,15 @@ class ReferenceRun:
     val_end: float
 
 
-def _vanilla(alpha: float) -> dict[str, object]:
+def vanilla_overrides(alpha: float) -> dict[str, object]:
     return {"task.zipf_exponent": alpha, "forgetting.kind": "none"}
 
 
-def _active(alpha: float, k: int) -> dict[str, object]:
+def active_overrides(alpha: float, k: int) -> dict[str, object]:
     return {"task.zipf_exponent": alpha, "forgetting.kind": "active", "forgetting.forget_every": k}
 
 
-def _temporary(alpha: float, k: int, n: int) -> dict[str, object]:
+def temporary_overrides(alpha: float, k: int, n: int) -> dict[str, object]:
     return {
         "task.zipf_exponent": alpha,
         "forgetting.kind": "temporary",
@@ -47,13 +47,13 @@ def _temporary(alpha: float, k: int, n: int) -> dict[str, object]:
 
 
 REFERENCE: tuple[ReferenceRun, ...] = (
-    ReferenceRun("vanilla a1.5 lr5e-5", {**_vanilla(1.5), "train.lr": 5e-5}, 0.27, 0.00, 0.04, 0.04, 0.94),
-    ReferenceRun("vanilla a0 lr5e-5", {**_vanilla(0.0), "train.lr": 5e-5}, 0.03, 0.00, 0.05, None, 1.00),
-    ReferenceRun("active k100 a0 lr5e-5", {**_active(0.0, 100), "train.lr": 5e-5}, None, 0.47, 0.45, None, 0.44),
-    ReferenceRun("temporary k10 N2000 a1.5 lr5e-5", {**_temporary(1.5, 10, 2000), "train.lr": 5e-5}, None, 0.40, 0.05, 0.53, 0.99),
-    ReferenceRun("vanilla a1.5 lr2e-4", {**_vanilla(1.5), "train.lr": 2e-4}, 0.05, 0.00, 0.06, 0.43, 1.00),
-    ReferenceRun("active k100 a0 lr2e-4", {**_active(0.0, 100), "train.lr": 2e-4}, None, 0.91, 0.88, None, 0.91),
-    ReferenceRun("temporary k10 N2000 a1.5 lr2e-4", {**_temporary(1.5, 10, 2000), "train.lr": 2e-4}, None, 0.71, 0.06, 0.80, 1.00),
+    ReferenceRun("vanilla a1.5 lr5e-5", {**vanilla_overrides(1.5), "train.lr": 5e-5}, 0.27, 0.00, 0.04, 0.04, 0.94),
+    ReferenceRun("vanilla a0 lr5e-5", {**vanilla_overrides(0.0), "train.lr": 5e-5}, 0.03, 0.00, 0.05, None, 1.00),
+    ReferenceRun("active k100 a0 lr5e-5", {**active_overrides(0.0, 100), "train.lr": 5e-5}, None, 0.47, 0.45, None, 0.44),
+    ReferenceRun("temporary k10 N2000 a1.5 lr5e-5", {**temporary_overrides(1.5, 10, 2000), "train.lr": 5e-5}, None, 0.40, 0.05, 0.53, 0.99),
+    ReferenceRun("vanilla a1.5 lr2e-4", {**vanilla_overrides(1.5), "train.lr": 2e-4}, 0.05, 0.00, 0.06, 0.43, 1.00),
+    ReferenceRun("active k100 a0 lr2e-4", {**active_overrides(0.0, 100), "train.lr": 2e-4}, None, 0.91, 0.88, None, 0.91),
+    ReferenceRun("temporary k10 N2000 a1.5 lr2e-4", {**temporary_overrides(1.5, 10, 2000), "train.lr": 2e-4}, None, 0.71, 0.06, 0.80, 1.00),
 )  # fmt: skip
 
 

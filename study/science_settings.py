@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from study.config import TrialConfig
 from study.presets import build_config
-from study.science import Measured
+from study.science import Measured, active_overrides, temporary_overrides, vanilla_overrides
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,9 @@ def check_dual(m: Measured) -> Verdict:
     return Verdict(holds, f"structural ICL {icl:.2f}, iwl.head {iwl:.2f}, icl.tail {m.final['icl.tail']:.2f} [{_protocols(m)}]")
 
 
-VANILLA = {"task.zipf_exponent": 1.5, "forgetting.kind": "none", "train.lr": 5e-5}
-ACTIVE = {"task.zipf_exponent": 0.0, "forgetting.kind": "active", "forgetting.forget_every": 100, "train.lr": 2e-4}
-TEMPORARY = {
-    "task.zipf_exponent": 1.5,
-    "forgetting.kind": "temporary",
-    "forgetting.forget_every": 10,
-    "forgetting.forget_until": 2000,
-    "train.lr": 2e-4,
-}
+VANILLA = {**vanilla_overrides(1.5), "train.lr": 5e-5}
+ACTIVE = {**active_overrides(0.0, 100), "train.lr": 2e-4}
+TEMPORARY = {**temporary_overrides(1.5, 10, 2000), "train.lr": 2e-4}
 
 FINDINGS: tuple[Finding, ...] = (
     Finding("1 transience (vanilla, a=1.5)", VANILLA, check_transience),

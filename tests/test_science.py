@@ -52,36 +52,29 @@ def runs() -> dict[str, Measured]:
         return dict(zip(jobs, results, strict=True))
 
 
-def _report(science_report, finding: Finding, runs: dict[str, Measured], run: str) -> None:
+def _report(science_report, finding: Finding, runs: dict[str, Measured], run: str):
+    """Report the run (and its control, if any) and return the run's verdict."""
     verdict = finding.check(runs[run])
     science_report(f"{finding.name} [seed {SEED}] {run}: {'holds' if verdict.holds else 'does NOT hold'} — {verdict.text}")
     control = runs.get(f"{run} control")
     if control is not None:
         science_report(f"    control (no forgetting, embeddings at reset std): {finding.check(control).text}")
+    return verdict
 
 
-def test_transience_under_vanilla_training(runs, science_report):
-    finding = FINDINGS[0]
-    _report(science_report, finding, runs, "vanilla")
-    assert finding.check(runs["vanilla"]).holds, finding.check(runs["vanilla"]).text
-
-
-def test_tail_answered_more_by_context_than_head(runs, science_report):
-    finding = FINDINGS[1]
-    _report(science_report, finding, runs, "vanilla")
-    assert finding.check(runs["vanilla"]).holds, finding.check(runs["vanilla"]).text
-
-
-def test_active_forgetting_keeps_icl_and_removes_head_iwl(runs, science_report):
-    finding = FINDINGS[2]
-    _report(science_report, finding, runs, "active")
-    assert finding.check(runs["active"]).holds, finding.check(runs["active"]).text
-
-
-def test_temporary_forgetting_gives_dual_process(runs, science_report):
-    finding = FINDINGS[3]
-    _report(science_report, finding, runs, "temporary")
-    assert finding.check(runs["temporary"]).holds, finding.check(runs["temporary"]).text
+@pytest.mark.parametrize(
+    ("index", "run"),
+    [(0, "vanilla"), (1, "vanilla"), (2, "active"), (3, "temporary")],
+    ids=[
+        "transience_under_vanilla_training",
+        "tail_answered_more_by_context_than_head",
+        "active_forgetting_keeps_icl_and_removes_head_iwl",
+        "temporary_forgetting_gives_dual_process",
+    ],
+)
+def test_finding(runs, science_report, index, run):
+    verdict = _report(science_report, FINDINGS[index], runs, run)
+    assert verdict.holds, verdict.text
 
 
 @pytest.mark.xfail(
