@@ -23,7 +23,7 @@ from analysis.maps import fit_maps
 from analysis.phase import fit_phase
 from analysis.regimes import classify
 from analysis.runs import load_curves, load_trials, open_runs, sweep_log_scales
-from study.store import Store
+from study.tracking.store import Store
 
 
 def paper_studies(store: Store, names: str | None = None) -> list[str]:

@@ -26,7 +26,7 @@ from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
 from analysis.regimes import classify, regime_counts
 from analysis.runs import load_trials, open_runs, resolve_study, sweep_log_scales
 from study.config import Thresholds
-from study.store import Store
+from study.tracking.store import Store
 
 EDGES = {"x low": "left", "x high": "right", "y low": "bottom", "y high": "top"}
 
@@ -50,7 +50,7 @@ class PhaseReport:
 def spec_axes(spec) -> list[tuple[str, bool | None]]:
     """The varied axes of a sweep spec's `space`, in spec order, with their log flag (None for an
     explicit list of values, whose scale is then guessed from them)."""
-    from study.sweep_spec import param_values
+    from study.sweep.spec import param_values
 
     axes = []
     for key, param in spec.space.items():

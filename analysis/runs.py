@@ -6,8 +6,8 @@
 
 A study is named by its sweep/Optuna study name (the `study` tag every trial run carries), by an
 MLflow experiment name, or by a parent run id. A local SQLite store is read directly
-(`analysis.store_sql`); any other tracking URI goes through the MLflow client
-(`analysis.store_client`). Summary metrics lose their `summary.` prefix in `trials`: the column
+(`study.tracking.store_sql`); any other tracking URI goes through the MLflow client
+(`study.tracking.store_client`). Summary metrics lose their `summary.` prefix in `trials`: the column
 `icl.structural` is the trial's final structural ICL, `transience` its peak − final.
 """
 
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis.store_client import ClientRuns
-from analysis.store_sql import SqliteRuns
-from study.store import Store
+from study.tracking.store import Store
+from study.tracking.store_client import ClientRuns
+from study.tracking.store_sql import SqliteRuns
 
 PARENT_TAG = "mlflow.parentRunId"
 # Tags that become columns of `trials`, renamed where a name would be ambiguous.

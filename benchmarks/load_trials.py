@@ -1,7 +1,7 @@
 """Time `load_trials` / `load_curves` on a large synthetic study in the default SQLite store.
 
-    python benchmarks/load_trials.py                    # 1,000 trials × 600 steps × 10 metrics
-    python benchmarks/load_trials.py --trials 100 --client   # also time the MLflow client path
+    python -m benchmarks.load_trials                    # 1,000 trials × 600 steps × 10 metrics
+    python -m benchmarks.load_trials --trials 100 --client   # also time the MLflow client path
 
 The store is written once under --root (default: a `bench` folder in the system temp dir) and
 reused; --fresh rewrites it.
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from analysis.runs import load_curves, load_trials
-from analysis.synthetic import CURVE_METRICS, write_synthetic_study
-from study.store import Store
+from benchmarks.synthetic import CURVE_METRICS, write_synthetic_study
+from study.tracking.store import Store
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
     python scripts/science.py findings --seeds 0,1,2,42 --out science-out
 
 `reference` runs our `paper` preset at the reference scale for every row of the paper code's table
-(study/science.py: REFERENCE) and prints ours beside theirs under all three held-out protocols.
+(study/science/reference.py: REFERENCE) and prints ours beside theirs under all three held-out protocols.
 `findings` runs the settings of tests/test_science.py over several seeds, each beside its control,
 and prints how many seeds show each finding. Curves go to OUT/*.json. A row takes 3–6 minutes on
 a 2-core CPU (8,000 steps).
@@ -20,8 +20,8 @@ import click
 import torch
 
 from study.config import PROTOCOLS
-from study.science import REFERENCE, control_overrides, measure, reference_config
-from study.science_settings import FINDINGS
+from study.science.findings import FINDINGS
+from study.science.reference import REFERENCE, control_overrides, measure, reference_config
 
 
 class _Seeds(click.ParamType):

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from study.presets import build_config
-from study.seeds import generator
-from study.store import Store
+from study.tracking.store import Store
+from study.trial.seeds import generator
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def parse_thresholds(text: str | None):
 def _load(study: str, tracking_uri: str | None, thresholds: str | None, protocol: str | None):
     from analysis.regimes import classify
     from analysis.runs import StudyNotFound, load_trials
-    from study.store import Store
+    from study.tracking.store import Store
 
     store = Store.resolve(tracking_uri)
     limits = parse_thresholds(thresholds)
@@ -110,7 +110,7 @@ def phase(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_j
     from analysis.axes import PhaseError, parse_at
     from analysis.report import phase_report
     from analysis.runs import StudyNotFound
-    from study.store import Store
+    from study.tracking.store import Store
 
     store = Store.resolve(tracking_uri)
     try:

@@ -32,8 +32,8 @@ def bench_train(preset, config_file, sets, device, steps, evals, as_json):
     with usage_errors():
         cfg = load_trial_config(preset, config_file, sets)
 
-    from study.bench import bench as run_bench
     from study.device import configure_cpu_threads, resolve_device
+    from study.trial.bench import bench as run_bench
 
     configure_cpu_threads(device)
     result = run_bench(cfg, resolve_device(device), steps=steps, evals=evals)

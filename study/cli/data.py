@@ -7,7 +7,7 @@ import click
 from study.cli.common import usage_errors
 from study.cli.options import config_options
 
-SPLIT_CHOICES = ("train", "val", "holdout", "switch", "tail", "tail_switch")  # study.tasks.SPLITS, without importing torch; checked by a test
+SPLIT_CHOICES = ("train", "val", "holdout", "switch", "tail", "tail_switch")  # study.trial.tasks.SPLITS, without importing torch; checked by a test
 
 
 @click.group()
@@ -28,7 +28,7 @@ def sample(preset, config_file, sets, split, n, seed, out):
     with usage_errors():
         cfg = load_trial_config(preset, config_file, sets)
 
-    from study.sample_frame import sample_frame
+    from study.trial.sample_frame import sample_frame
 
     frame = sample_frame(cfg.task, split, n, seed)
     frame.write_parquet(out)

@@ -49,11 +49,11 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
     import optuna
 
     from study.cli.sweep_view import SweepProgress, print_tables, status_table, trials_table
-    from study.optuna_storage import load, open_storage, storage_url
-    from study.store import Store
-    from study.sweep import WorkerFailed, finish, prepare, run_sweep
-    from study.sweep_spec import load_spec
-    from study.sweep_summary import status
+    from study.sweep.runner import WorkerFailed, finish, prepare, run_sweep
+    from study.sweep.spec import load_spec
+    from study.sweep.status import status
+    from study.sweep.storage import load, open_storage, storage_url
+    from study.tracking.store import Store
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with usage_errors():
@@ -116,7 +116,7 @@ def _after_sweep(spec, study, store) -> None:
 def status_cmd(study_name, storage, as_json):
     """Trials by state, budget left, best trial(s) and regime counts of STUDY_NAME."""
     from study.cli.sweep_view import print_tables, status_table
-    from study.sweep_summary import status
+    from study.sweep.status import status
 
     with usage_errors():
         study, spec = _load(study_name, storage)
@@ -136,8 +136,8 @@ def list_cmd(storage, as_json):
     from rich.table import Table
 
     from study.cli.sweep_view import print_tables
-    from study.optuna_storage import has_storage, load, open_storage
-    from study.sweep_summary import status
+    from study.sweep.status import status
+    from study.sweep.storage import has_storage, load, open_storage
 
     url = _url(storage)
     names = optuna.get_all_study_names(open_storage(url)) if has_storage(url) else []
@@ -168,7 +168,7 @@ def list_cmd(storage, as_json):
 @storage_option
 def export_cmd(study_name, out, storage):
     """One row per trial: params, summary metrics, state, MLflow run id → a Parquet file."""
-    from study.sweep_summary import export
+    from study.sweep.status import export
 
     with usage_errors():
         study, spec = _load(study_name, storage)
@@ -177,14 +177,14 @@ def export_cmd(study_name, out, storage):
 
 
 def _url(storage: str | None) -> str:
-    from study.optuna_storage import storage_url
-    from study.store import Store
+    from study.sweep.storage import storage_url
+    from study.tracking.store import Store
 
     return storage_url(storage, Store.resolve())
 
 
 def _load(name: str, storage: str | None):
-    from study.optuna_storage import StudyError, has_storage, load, open_storage
+    from study.sweep.storage import StudyError, has_storage, load, open_storage
 
     url = _url(storage)
     if not has_storage(url):

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from study.sweep_spec import SweepSpec
-from study.sweep_summary import StudyStatus, status, trial_rows
+from study.sweep.spec import SweepSpec
+from study.sweep.status import StudyStatus, status, trial_rows
 
 SHOWN_METRICS = ("icl.structural", "iwl.head", "dual_score")
 MAX_ROWS = 40

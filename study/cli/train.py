@@ -34,8 +34,8 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
         store, device = _resolve(tracking_uri, device)
 
     from study.device import configure_cpu_threads
-    from study.train import NonFiniteLoss
-    from study.trial import run_trial
+    from study.tracking.run import run_trial
+    from study.trial.train import NonFiniteLoss
 
     configure_cpu_threads(device)
     install_sigterm_as_interrupt()
@@ -73,7 +73,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
 def _resolve(tracking_uri, device):
     from study.device import resolve_device
     from study.presets import ConfigError
-    from study.store import Store
+    from study.tracking.store import Store
 
     try:
         resolve_device(device)

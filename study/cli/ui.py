@@ -14,7 +14,7 @@ import click
 @click.option("--port", default=5000, show_default=True, type=int)
 def ui(tracking_uri, host, port):
     """Browse runs and studies in the MLflow UI."""
-    from study.store import Store
+    from study.tracking.store import Store
 
     store = Store.resolve(tracking_uri)
     store.prepare()

@@ -1,0 +1,94 @@
+"""The science acceptance settings of DESIGN.md §6, shared by the tests and `scripts/science.py`.
+
+`REFERENCE` is the table of the paper's released code run at small scale (V = 1000, 2 layers,
+8,000 steps, eval sets of 2,000 every 100 steps, seed 42); `reference_config` builds our `paper`
+preset at that scale for one row. `measure` trains one config and reads off the curve features
+the table reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from study.config import PROTOCOLS, TrialConfig
+from study.presets import build_config
+from study.trial.summary import Curve, peak
+from study.trial.train import train
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    name: str
+    overrides: dict[str, object]
+    icl_peak: float | None  # structural ICL (holdout) peak; None where the table gives only the end
+    icl_end: float
+    switch_end: float
+    tail_switch_end: float | None
+    val_end: float
+
+
+def vanilla_overrides(alpha: float) -> dict[str, object]:
+    return {"task.zipf_exponent": alpha, "forgetting.kind": "none"}
+
+
+def active_overrides(alpha: float, k: int) -> dict[str, object]:
+    return {"task.zipf_exponent": alpha, "forgetting.kind": "active", "forgetting.forget_every": k}
+
+
+def temporary_overrides(alpha: float, k: int, n: int) -> dict[str, object]:
+    return {
+        "task.zipf_exponent": alpha,
+        "forgetting.kind": "temporary",
+        "forgetting.forget_every": k,
+        "forgetting.forget_until": n,
+    }
+
+
+REFERENCE: tuple[ReferenceRun, ...] = (
+    ReferenceRun("vanilla a1.5 lr5e-5", {**vanilla_overrides(1.5), "train.lr": 5e-5}, 0.27, 0.00, 0.04, 0.04, 0.94),
+    ReferenceRun("vanilla a0 lr5e-5", {**vanilla_overrides(0.0), "train.lr": 5e-5}, 0.03, 0.00, 0.05, None, 1.00),
+    ReferenceRun("active k100 a0 lr5e-5", {**active_overrides(0.0, 100), "train.lr": 5e-5}, None, 0.47, 0.45, None, 0.44),
+    ReferenceRun("temporary k10 N2000 a1.5 lr5e-5", {**temporary_overrides(1.5, 10, 2000), "train.lr": 5e-5}, None, 0.40, 0.05, 0.53, 0.99),
+    ReferenceRun("vanilla a1.5 lr2e-4", {**vanilla_overrides(1.5), "train.lr": 2e-4}, 0.05, 0.00, 0.06, 0.43, 1.00),
+    ReferenceRun("active k100 a0 lr2e-4", {**active_overrides(0.0, 100), "train.lr": 2e-4}, None, 0.91, 0.88, None, 0.91),
+    ReferenceRun("temporary k10 N2000 a1.5 lr2e-4", {**temporary_overrides(1.5, 10, 2000), "train.lr": 2e-4}, None, 0.71, 0.06, 0.80, 1.00),
+)  # fmt: skip
+
+
+def reference_config(run: ReferenceRun, seed: int = 42, **extra: object) -> TrialConfig:
+    return build_config("reference", sets={**run.overrides, "train.seed": seed, **extra})
+
+
+def control_overrides(cfg: TrialConfig) -> dict[str, object]:
+    """The control for a forgetting run (DESIGN.md §4, §6): no forgetting, token embeddings drawn
+    once at the reset std — so any difference is forgetting, not embedding scale."""
+    return {"forgetting.kind": "none", "model.embed_init_std": cfg.reset_std}
+
+
+@dataclass(frozen=True)
+class Measured:
+    curve: Curve
+    icl_peak: dict[str, tuple[float, int]]  # protocol → (peak, step)
+    final: dict[str, float]
+
+    def row(self) -> dict[str, float]:
+        """The reference table's columns, under every protocol."""
+        out = {f"icl.{p}.peak": self.icl_peak[p][0] for p in PROTOCOLS}
+        out |= {f"icl.{p}.peak_step": float(self.icl_peak[p][1]) for p in PROTOCOLS}
+        out |= {f"icl.{p}.end": self.final[f"icl.structural.{p}"] for p in PROTOCOLS}
+        out |= {
+            "switch.end": self.final["icl.head"],
+            "iwl.head.end": self.final["iwl.head"],
+            "tail_switch.end": self.final["icl.tail"],
+            "val.end": self.final["acc.val"],
+        }
+        return out
+
+
+def measure(cfg: TrialConfig, device: str = "cpu") -> Measured:
+    trained = train(cfg, torch.device(device))
+    curve = trained.curve
+    peaks = {p: peak(curve, f"icl.structural.{p}") for p in PROTOCOLS}
+    return Measured(curve, peaks, curve[-1][1])

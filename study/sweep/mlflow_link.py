@@ -1,0 +1,134 @@
+"""The study ↔ MLflow link: one parent run per study, one child run per trial, cross-linked.
+
+`optuna_integration.MLflowCallback` is deprecated and never creates a parent run, so this is
+our own: the parent run is created once, before workers start, and its id kept as a study user
+attribute; each trial's run (opened by `run_trial` in whichever process runs the trial) points
+to it through `mlflow.parentRunId` and carries the `study`, `trial_number` and
+`replicate_group` tags that `analysis.runs` reads; the Optuna trial carries the run id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from mlflow.entities import Param, RunTag
+from mlflow.exceptions import MlflowException
+
+from study.config import flatten
+from study.sweep.spec import SweepSpec, spec_hash
+from study.tracking.store import Store
+
+PARENT_ATTR = "mlflow_parent_run_id"  # study user attribute
+RUN_ATTR = "mlflow_run_id"  # trial user attribute
+PARENT_TAG = "mlflow.parentRunId"
+MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
+
+
+def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_url: str) -> str:
+    """The study's parent run, created on first use and set RUNNING again on a resume."""
+    client = store.client()
+    tags = {
+        "study": spec.name,
+        "dpl.role": "study",
+        "spec_hash": spec_hash(spec),
+        "optuna.storage": redact(storage_url),
+        "mlflow.note.content": spec.description,
+    }
+    run_id = study.user_attrs.get(PARENT_ATTR)
+    if run_id is not None and _exists(client, run_id):
+        client.update_run(run_id, status="RUNNING")
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+    else:  # a new study, or a study now tracked in another store
+        experiment_id = store.experiment_id(spec.experiment_name)
+        run_id = client.create_run(experiment_id, run_name=spec.name, tags=tags).info.run_id
+        params = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in sorted(flatten(spec.to_json()).items())]
+        for i in range(0, len(params), 100):  # log_batch takes at most 100 params
+            client.log_batch(run_id, params=params[i : i + 100])
+        study.set_user_attr(PARENT_ATTR, run_id)
+    client.log_dict(run_id, spec.to_json(), "spec.yaml")
+    return run_id
+
+
+def end_parent(store: Store, run_id: str, status: str) -> None:
+    """FINISHED when an invocation ends, KILLED when it is interrupted: a parent never stays
+    RUNNING between invocations (the next one sets it RUNNING again)."""
+    store.client().set_terminated(run_id, status)
+
+
+def child_tags(spec: SweepSpec, trial_number: int, group: str, replicate: int) -> dict[str, str]:
+    return {
+        "study": spec.name,
+        "trial_number": str(trial_number),
+        "replicate_group": group,
+        "replicate": str(replicate),
+    }
+
+
+def find_child(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: int) -> str | None:
+    """The run a trial opened, found by its tags (for a trial whose `run_trial` raised)."""
+    client = store.client()
+    found = client.get_experiment_by_name(spec.experiment_name)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.study = '{spec.name}' AND tags.trial_number = '{trial_number}'",
+    )
+    runs = [r for r in runs if r.data.tags.get(PARENT_TAG) == parent_run_id]
+    return runs[0].info.run_id if runs else None
+
+
+def end_lost_run(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: int, reason: str) -> None:
+    """KILLED, with the reason, for the run of a trial whose worker died without ending it."""
+    run_id = find_child(store, spec, parent_run_id, trial_number)
+    if run_id is None:
+        return
+    client = store.client()
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_tag(run_id, "failure_reason", reason)
+        client.set_terminated(run_id, "KILLED")
+
+
+def record_failure(
+    store: Store, spec: SweepSpec, parent_run_id: str, tags: Mapping[str, str], point: Mapping[str, Any], reason: str
+) -> str:
+    """A FAILED child run for a trial that failed before training (its config did not
+    validate), so that every trial has its run and their states match."""
+    client = store.client()
+    all_tags = {**tags, PARENT_TAG: parent_run_id, "failure_reason": reason[:5000]}
+    run = client.create_run(store.experiment_id(spec.experiment_name), run_name=run_name(spec, int(tags["trial_number"])), tags=all_tags)
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in point.items()])
+    client.set_terminated(run.info.run_id, "FAILED")
+    return run.info.run_id
+
+
+def fail_run(store: Store, run_id: str, reason: str) -> None:
+    """Mark a run FAILED after the fact (its objective was not finite)."""
+    client = store.client()
+    client.set_tag(run_id, "failure_reason", reason[:5000])
+    client.set_terminated(run_id, "FAILED")
+
+
+def link(trial: optuna.Trial, run_id: str | None) -> None:
+    """The run id on the Optuna trial; the run already names the trial by its tags."""
+    if run_id is not None:
+        trial.set_user_attr(RUN_ATTR, run_id)
+
+
+def run_name(spec: SweepSpec, trial_number: int) -> str:
+    return f"{spec.name}-{trial_number}"
+
+
+def redact(url: str) -> str:
+    """A storage URL without its password."""
+    return re.sub(r"(://[^:/@]+):[^@/]+@", r"\1:***@", url)
+
+
+def _exists(client: Any, run_id: str) -> bool:
+    try:
+        return client.get_run(run_id).info.lifecycle_stage == "active"
+    except MlflowException:
+        return False

@@ -1,0 +1,181 @@
+"""The study's budget as a queue of WAITING trials, so no point runs twice and no budget overruns.
+
+Optuna's own ways both leak under parallel workers: GridSampler can hand the same point to two
+workers, and `optimize(n_trials=...)` counts per process. Instead, before any worker starts,
+`fill` enqueues what the budget still needs — every grid point × replicate with its params
+fixed, or one empty slot per point to sample — and a worker only ever pops a WAITING trial,
+which the storage hands to exactly one process. A sampled point's replicates are enqueued by
+its first trial (`assign_replicates`), with the params fixed.
+
+Interrupted trials (and queued trials a changed spec cancelled) end FAIL with a
+`failure_reason` and do not count against the budget: the next `fill` re-queues their points.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
+
+from study.sweep.space import grid_points, replicate_group
+from study.sweep.spec import SweepSpec
+
+REPLICATE, GROUP, REASON = "replicate", "replicate_group", "failure_reason"
+INTERRUPTED, CANCELLED, DUPLICATE, LOST = "interrupted", "cancelled", "duplicate", "worker died"
+NOT_COUNTED = (INTERRUPTED, CANCELLED, DUPLICATE, LOST)  # failure reasons that give the budget back
+WORKER = "worker"  # system attr of a claimed trial: {"host": …, "pid": …}
+
+
+def point_of(trial: FrozenTrial) -> dict[str, Any]:
+    """Params of a trial, including a WAITING one whose params are only fixed so far."""
+    return {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+
+
+def counts(trial: FrozenTrial) -> bool:
+    """Whether the trial uses budget: all do but interrupted, cancelled and duplicate ones."""
+    return not (trial.state == TrialState.FAIL and trial.user_attrs.get(REASON) in NOT_COUNTED)
+
+
+def key_of(trial: FrozenTrial) -> tuple[str, int] | None:
+    """(replicate group, replicate) of a trial with a known point, else None (an empty slot)."""
+    if GROUP not in trial.user_attrs:
+        return None
+    return trial.user_attrs[GROUP], int(trial.user_attrs.get(REPLICATE, 0))
+
+
+def used(trials: Iterable[FrozenTrial]) -> int:
+    return sum(counts(t) for t in trials)
+
+
+def fill(study: optuna.Study, spec: SweepSpec) -> int:
+    """Enqueue what the budget still needs; returns how many trials were enqueued. Run it once
+    per invocation, before workers start."""
+    trials = study.get_trials(deepcopy=False)
+    live = [t for t in trials if counts(t)]
+    if spec.sampler.kind == "grid":
+        wanted = [(p, r) for r in range(spec.replicates) for p in grid_points(spec)][: spec.budget]
+        wanted_keys = {(replicate_group(p), r) for p, r in wanted}
+        _cancel(study, [t for t in live if t.state == TrialState.WAITING and key_of(t) not in wanted_keys])
+        have = {key_of(t) for t in live}
+        todo = [(p, r) for p, r in wanted if (replicate_group(p), r) not in have]
+        for point, r in todo:
+            enqueue(study, point, r)
+        return len(todo)
+    added = 0
+    have = {key_of(t) for t in live}
+    for t in trials:  # an interrupted trial with a known point is re-run at that point
+        key = key_of(t)
+        if not counts(t) and key is not None and key not in have:
+            enqueue(study, point_of(t), key[1])
+            have.add(key)
+            added += 1
+    slots = (spec.budget - len(live) - added) // spec.replicates  # each slot grows into `replicates` trials
+    if slots < 0:  # a smaller budget after --force: drop surplus empty slots
+        _cancel(study, [t for t in live if t.state == TrialState.WAITING and key_of(t) is None][:-slots])
+    for _ in range(max(slots, 0)):
+        study.enqueue_trial({})
+    return added + max(slots, 0)
+
+
+def enqueue(study: optuna.Study, point: dict[str, Any], replicate: int) -> None:
+    study.enqueue_trial(point, user_attrs={REPLICATE: replicate, GROUP: replicate_group(point)})
+
+
+def assign_replicates(study: optuna.Study, spec: SweepSpec, trial: optuna.Trial, point: dict[str, Any]) -> int:
+    """The trial's replicate index. A queued trial has one; a freshly sampled point takes the
+    first free index of its group and queues `replicates - 1` more (usually 1 … R-1; a sampler
+    that proposes a point again gets further seeds there rather than a repeat)."""
+    if GROUP in trial.user_attrs:
+        return int(trial.user_attrs[REPLICATE])
+    group = replicate_group(point)
+    taken = {key[1] for t in study.get_trials(deepcopy=False) if counts(t) and (key := key_of(t)) and key[0] == group}
+    free = [r for r in range(len(taken) + spec.replicates) if r not in taken][: spec.replicates]
+    trial.set_user_attr(GROUP, group)
+    trial.set_user_attr(REPLICATE, free[0])
+    for r in free[1:]:
+        enqueue(study, point, r)
+    return free[0]
+
+
+def claim(study: optuna.Study) -> optuna.Trial | None:
+    """Pop a WAITING trial, atomically across processes; None when the queue is empty.
+
+    Like `Study._pop_waiting_trial_id`, but never creating a trial: the queue is the budget. A
+    point queued twice (two invocations filling at once) is claimed once; the copy is cancelled."""
+    storage, study_id = study._storage, study._study_id  # Optuna's queue API is private; see above
+    while True:
+        waiting = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))
+        if not waiting:
+            return None
+        for frozen in waiting:
+            try:
+                if not storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
+                    continue  # another worker took it
+            except UpdateFinishedTrialError:
+                continue
+            storage.set_trial_system_attr(frozen._trial_id, WORKER, {"host": socket.gethostname(), "pid": os.getpid()})
+            try:
+                if _is_duplicate(study, frozen):
+                    _end(study, frozen._trial_id, DUPLICATE)
+                    break  # look at the queue afresh
+                return optuna.Trial(study, frozen._trial_id)
+            except KeyboardInterrupt:  # claimed but not yet handed over: give it back
+                release(study, frozen._trial_id)
+                raise
+
+
+def reap_lost(study: optuna.Study) -> list[FrozenTrial]:
+    """End FAIL (reason `worker died`, budget given back) the RUNNING trials whose worker process
+    on this host is gone — killed hard (SIGKILL, OOM) before it could release them. Returns them,
+    so the caller can end their MLflow runs too. Trials of other hosts are left alone."""
+    lost = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.system_attrs.get(WORKER)
+        if worker and worker["host"] == socket.gethostname() and not _alive(worker["pid"]):
+            _end(study, t._trial_id, LOST)
+            lost.append(t)
+    return lost
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _is_duplicate(study: optuna.Study, trial: FrozenTrial) -> bool:
+    key = key_of(trial)
+    if key is None:
+        return False
+    others = study.get_trials(deepcopy=False)
+    return any(t.number < trial.number and counts(t) and key_of(t) == key for t in others)
+
+
+def release(study: optuna.Study, trial_id: int, reason: str = INTERRUPTED, attrs: dict[str, Any] | None = None) -> None:
+    """End a trial FAIL with `reason` (and user `attrs`) so that it neither stays RUNNING nor
+    uses budget."""
+    _end(study, trial_id, reason, attrs)
+
+
+def _cancel(study: optuna.Study, trials: Iterable[FrozenTrial]) -> None:
+    for t in trials:
+        _end(study, t._trial_id, CANCELLED)
+
+
+def _end(study: optuna.Study, trial_id: int, reason: str, attrs: dict[str, Any] | None = None) -> None:
+    storage = study._storage
+    try:
+        for key, value in {**(attrs or {}), REASON: reason}.items():
+            storage.set_trial_user_attr(trial_id, key, value)
+        storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    except UpdateFinishedTrialError:
+        pass  # finished meanwhile: nothing to release

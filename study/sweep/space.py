@@ -1,0 +1,112 @@
+"""A spec's search space in Optuna terms: `suggest(trial, spec)`, the grid, sampler and pruner.
+
+One `suggest` serves every sampler: a grid point or a replicate is an enqueued trial whose
+parameters are fixed, and `trial.suggest_*` returns a fixed value as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+
+from study.sweep.spec import (
+    CategoricalParam,
+    FloatParam,
+    GridParam,
+    IntParam,
+    SweepSpec,
+    param_values,
+)
+
+
+def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:
+    """The trial's point: dotted trial-config key → value, one `suggest_*` per axis."""
+    point: dict[str, Any] = {}
+    for name, param in spec.space.items():
+        if isinstance(param, FloatParam):
+            point[name] = trial.suggest_float(name, param.low, param.high, log=param.log, step=param.step)
+        elif isinstance(param, IntParam):
+            point[name] = trial.suggest_int(name, param.low, param.high, log=param.log, step=param.step)
+        elif isinstance(param, CategoricalParam):
+            point[name] = trial.suggest_categorical(name, param.choices)
+        elif isinstance(param, GridParam):
+            point[name] = trial.suggest_categorical(name, param.values)
+    return point
+
+
+def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """Every point of a grid spec, shuffled by the sampler seed so that a budget smaller than the
+    grid still spreads over the whole space (as Optuna's GridSampler does)."""
+    axes = {name: param_values(param) for name, param in spec.space.items()}
+    points = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+    random.Random(spec.sampler_seed).shuffle(points)
+    return points
+
+
+def replicate_group(point: Mapping[str, Any]) -> str:
+    """Identifies a point across its replicates (the same params, seeds seed + r)."""
+    return hashlib.sha1(json.dumps(dict(point), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def directions(spec: SweepSpec) -> list[str]:
+    """Optuna needs a direction even for a map: one `maximize` on a constant 0 (see `objective_values`)."""
+    return [t.direction for t in spec.targets] or ["maximize"]
+
+
+class MissingMetric(KeyError):
+    """An objective metric that a trial's summary does not have: a spec mistake, not a trial's."""
+
+
+def objective_values(spec: SweepSpec, summary: Mapping[str, float]) -> list[float]:
+    """The values told to Optuna: the objective metrics, or 0.0 for a map (nothing is optimised,
+    so every point is equally good and the study has no meaningful best trial)."""
+    if spec.is_map:
+        return [0.0]
+    missing = [t.metric for t in spec.targets if t.metric not in summary]
+    if missing:
+        raise MissingMetric(
+            f"objective metric(s) {', '.join(missing)} not in a trial's summary; available: {', '.join(sorted(summary))}"
+        )
+    return [float(summary[t.metric]) for t in spec.targets]
+
+
+def all_finite(values: list[float]) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def build_sampler(spec: SweepSpec, worker: int = 0) -> optuna.samplers.BaseSampler:
+    """The spec's sampler. Each worker process gets its own seed (seed + worker) so parallel
+    workers do not propose the same points — except Sobol, whose workers must share one sequence."""
+    seed, kind = spec.sampler_seed, spec.sampler.kind
+    options = spec.sampler.options.model_dump()
+    if kind == "grid":
+        # The grid lives in the trial queue (`queue.fill`): every trial has fixed params,
+        # so this sampler is never consulted; GridSampler itself can run a point twice in parallel.
+        return optuna.samplers.RandomSampler(seed=seed)
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed + worker)
+    if kind == "sobol":
+        return optuna.samplers.QMCSampler(qmc_type="sobol", seed=seed, **options, warn_asynchronous_seeding=False)
+    if kind == "tpe":
+        return optuna.samplers.TPESampler(seed=seed + worker, **options)
+    if kind == "gp":
+        return optuna.samplers.GPSampler(seed=seed + worker, **options)
+    if kind == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed + worker, **options)
+    raise AssertionError(f"unhandled sampler kind {kind!r}")  # the spec's Literal rules it out
+
+
+def build_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
+    pruning = spec.pruning
+    if pruning is None:
+        return optuna.pruners.NopPruner()
+    if pruning.kind == "median":
+        return optuna.pruners.MedianPruner(**pruning.options.model_dump())
+    return optuna.pruners.HyperbandPruner(**pruning.options.model_dump())

@@ -1,0 +1,309 @@
+"""A sweep spec (`sweeps/*.yaml`): typed, frozen, validated once at the edge.
+
+A spec names a study and says what to vary (`space`, any trial-config key), how to pick points
+(`sampler`), what to optimise (`objective`: `map` or metrics with directions) and the budget
+(`n_trials` over the whole study, `replicates` seeds per point). Every mistake is a `SpecError`
+naming the file, the key path, the value and what is allowed; the CLI exits 2 on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from study.config import TrialConfig
+from study.errors import describe_errors
+from study.presets import ConfigError, build_config, read_yaml
+from study.sweep.sampler import (
+    MAP_SAMPLERS,
+    HyperbandPrunerSpec,
+    MedianPrunerSpec,
+    PrunerSpec,
+    SamplerSpec,
+    SpecPart,
+)
+
+Scalar = bool | int | float | str | None
+Direction = Literal["maximize", "minimize"]
+SEED_KEY = "train.seed"  # owned by the sweep: each replicate r trains with seed + r
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+class SpecError(ConfigError):
+    """A bad sweep spec: the message names the file, the key path, the value and what is allowed."""
+
+
+def _numbers(values: Any) -> Any:
+    # YAML 1.1 reads `1e-4` as a string; a grid axis of learning rates should still be numbers.
+    if isinstance(values, list):
+        return [float(v) if isinstance(v, str) and _NUMBER.match(v) else v for v in values]
+    return values
+
+
+# ---- the search space: one entry per trial-config key -------------------------------------
+
+
+class FloatParam(SpecPart):
+    kind: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> FloatParam:
+        if self.high < self.low:
+            raise ValueError(f"high={self.high} is below low={self.low}")
+        if self.log and (self.low <= 0 or self.step is not None):
+            raise ValueError("log=true needs low > 0 and no step")
+        return self
+
+
+class IntParam(SpecPart):
+    kind: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+    step: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> IntParam:
+        if self.high < self.low:
+            raise ValueError(f"high={self.high} is below low={self.low}")
+        if self.log and (self.low <= 0 or self.step != 1):
+            raise ValueError("log=true needs low > 0 and step 1")
+        return self
+
+
+class CategoricalParam(SpecPart):
+    kind: Literal["categorical"]
+    choices: list[Scalar] = Field(min_length=1)
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _numeric(cls, choices: Any) -> Any:
+        return _numbers(choices)
+
+
+class GridParam(SpecPart):
+    """An explicit list of values; in a spec, a bare list is short for `{kind: grid, values: ...}`."""
+
+    kind: Literal["grid"]
+    values: list[Scalar] = Field(min_length=1)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _numeric(cls, values: Any) -> Any:
+        return _numbers(values)
+
+
+Param = Annotated[FloatParam | IntParam | CategoricalParam | GridParam, Field(discriminator="kind")]
+
+
+def param_values(param: Param) -> list[Scalar] | None:
+    """The finite list of values a parameter takes, or None for a continuous range."""
+    if isinstance(param, GridParam):
+        return list(param.values)
+    if isinstance(param, CategoricalParam):
+        return list(param.choices)
+    if isinstance(param, IntParam):
+        return list(range(param.low, param.high + 1, param.step))
+    if param.step is not None:
+        n = int((param.high - param.low) / param.step + 1e-9) + 1
+        return [round(param.low + i * param.step, 12) for i in range(n)]
+    return None
+
+
+class Target(SpecPart):
+    metric: str = Field(description="a summary metric of a trial, e.g. dual_score, icl.structural")
+    direction: Direction
+
+
+class Base(SpecPart):
+    preset: str
+    overrides: dict[str, Any] = Field(default_factory=dict, alias="set")
+
+
+# ---- the spec ------------------------------------------------------------------------------
+
+
+class SweepSpec(SpecPart):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="the Optuna study name")
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    experiment: str | None = Field(None, min_length=1, description="MLflow experiment; default: the name")
+    base: Base
+    space: dict[str, Param] = Field(min_length=1)
+    sampler: SamplerSpec
+    objective: list[Target] = Field(default_factory=list, description="'map' (= []) or metrics to optimise")
+    n_trials: int | None = Field(None, ge=1, description="budget of the whole study; grid: default all")
+    replicates: int = Field(1, ge=1, description="seeds per point, seed + r, each its own trial")
+    pruner: PrunerSpec | None = None
+    trial_timeout_s: float | None = Field(None, gt=0, description="a trial running longer fails")
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _bare_lists(cls, space: Any) -> Any:
+        if isinstance(space, dict):
+            return {k: {"kind": "grid", "values": v} if isinstance(v, list) else v for k, v in space.items()}
+        return space
+
+    @field_validator("objective", mode="before")
+    @classmethod
+    def _map_or_targets(cls, objective: Any) -> Any:
+        if objective == "map":
+            return []
+        if isinstance(objective, str):
+            raise ValueError("expected 'map' or a list of {metric, direction}")
+        return [objective] if isinstance(objective, dict) else objective
+
+    @field_serializer("objective")
+    def _show_map(self, objective: list[Target]) -> Any:
+        return objective or "map"
+
+    @property
+    def is_map(self) -> bool:
+        return not self.objective
+
+    @property
+    def targets(self) -> list[Target]:
+        return list(self.objective)
+
+    @property
+    def experiment_name(self) -> str:
+        return self.experiment or self.name
+
+    @property
+    def sampler_seed(self) -> int:
+        return self.seed if self.sampler.seed is None else self.sampler.seed
+
+    @property
+    def pruning(self) -> MedianPrunerSpec | HyperbandPrunerSpec | None:
+        return None if self.pruner is None or self.pruner.kind == "none" else self.pruner
+
+    def grid_size(self) -> int | None:
+        """Points of the grid (without replicates), or None when a parameter is continuous."""
+        size = 1
+        for param in self.space.values():
+            values = param_values(param)
+            if values is None:
+                return None
+            size *= len(values)
+        return size
+
+    @property
+    def budget(self) -> int:
+        """Trials the whole study runs, replicates included."""
+        if self.n_trials is not None:
+            return self.n_trials
+        return (self.grid_size() or 0) * self.replicates
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def spec_hash(spec: SweepSpec) -> str:
+    """What identifies a study's design; a reworded description does not change it."""
+    tree = {k: v for k, v in spec.to_json().items() if k != "description"}
+    return hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate `path`; any mistake is a `SpecError` naming the file and the key."""
+    return parse_spec(read_yaml(path), source=str(path))
+
+
+def parse_spec(tree: dict[str, Any], source: str = "spec") -> SweepSpec:
+    try:
+        spec = SweepSpec.model_validate(tree)
+    except ValidationError as err:
+        raise SpecError(describe_errors(err, tree, SweepSpec, source)) from None
+    _check(spec, source)
+    return spec
+
+
+# ---- checks pydantic cannot express: the parts against each other and the trial config ------
+
+
+def _check(spec: SweepSpec, source: str) -> None:
+    keys = set(TrialConfig().flat())
+    for name in spec.space:
+        if name == SEED_KEY:
+            _fail(source, f"space.{name}", name, "the seed is set per replicate (seed + r); use replicates")
+        if name not in keys:
+            _fail(source, f"space.{name}", name, f"not a trial-config key; allowed: {', '.join(sorted(keys))}")
+        if name in spec.base.overrides:
+            _fail(source, f"space.{name}", name, "also fixed in base.set; keep it in one place")
+    if SEED_KEY in spec.base.overrides:
+        _fail(source, f"base.set.{SEED_KEY}", spec.base.overrides[SEED_KEY], "the sweep sets it: seed + replicate")
+    kind = spec.sampler.kind
+    if spec.is_map and kind not in MAP_SAMPLERS:
+        _fail(source, "sampler.kind", kind, f"objective 'map' optimises nothing; use {', '.join(MAP_SAMPLERS)}")
+    if spec.pruning is not None and len(spec.targets) != 1:
+        _fail(source, "pruner.kind", spec.pruning.kind, "pruning needs exactly one objective metric; use none")
+    if kind == "grid":
+        for name, param in spec.space.items():
+            if param_values(param) is None:
+                _fail(source, f"space.{name}", param.model_dump(), "a grid needs finite values: add step, or list them")
+        full = spec.grid_size() * spec.replicates
+        if spec.n_trials is not None and spec.n_trials > full:
+            _fail(source, "n_trials", spec.n_trials, f"at most the grid's {full} points × replicates")
+    elif spec.n_trials is None:
+        _fail(source, "n_trials", None, f"required for sampler {kind!r} (only a grid knows its size)")
+    elif spec.n_trials % spec.replicates:
+        _fail(source, "n_trials", spec.n_trials, f"a multiple of replicates={spec.replicates}")
+    _check_configs(spec, source)
+
+
+def _check_configs(spec: SweepSpec, source: str) -> None:
+    """Build trial configs from the spec, so a bad value fails here rather than in every trial:
+    each axis value alone on the base (a value the field rejects), the base with every axis at
+    its first value (the base may lean on the space: temporary forgetting's N is often an axis),
+    then each value with the other axes at their first value (values that clash)."""
+    preset, base = spec.base.preset, spec.base.overrides
+    first = {name: _ends(param)[0] for name, param in spec.space.items()}
+    for name, param in spec.space.items():
+        for value in _ends(param):
+            try:
+                build_config(preset, sets={**base, name: value})
+            except ConfigError as err:
+                if str(err).startswith("preset:"):
+                    _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+                if f"{name}:" in str(err):
+                    _fail(source, f"space.{name}", value, str(err).split(" — ", 1)[-1])
+    try:
+        build_config(preset, sets={**base, **first}, source=f"{source}: base.set")
+    except ConfigError as err:
+        if str(err).startswith("preset:"):
+            _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+        raise SpecError(str(err)) from None
+    for name, param in spec.space.items():
+        for value in _ends(param):
+            try:
+                build_config(preset, sets={**base, **first, name: value})
+            except ConfigError as err:
+                msg = str(err).removeprefix("config: ")
+                _fail(source, f"space.{name}", value, f"clashes with the base and the other axes' first values: {msg}")
+
+
+def _ends(param: Param) -> list[Scalar]:
+    """The values to validate: every listed value, or a range's two ends (field bounds are
+    intervals, so the ends decide; an int axis 100–10000 is 2 checks, not 9,901)."""
+    if isinstance(param, GridParam | CategoricalParam):
+        return list(param_values(param))
+    return [param.low, param.high]
+
+
+def _fail(source: str, key: str, value: Any, allowed: str) -> None:
+    raise SpecError(f"{source}: {key}: got {value!r} — {allowed}")

@@ -1,0 +1,147 @@
+"""What a study's trials add up to: states, budget left, best trials, regimes; one row per trial.
+
+Read from Optuna alone (the trial carries its summary metrics, regime and MLflow run id as user
+attributes), so `dpl sweep status` needs no tracking server.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import polars as pl
+from optuna.trial import FrozenTrial, TrialState
+
+from study.sweep.mlflow_link import RUN_ATTR
+from study.sweep.queue import GROUP, REASON, REPLICATE, counts, point_of
+from study.sweep.spec import SweepSpec
+from study.sweep.storage import FILE_ATTR
+
+STATE_NAMES = {
+    TrialState.COMPLETE: "complete",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.RUNNING: "running",
+    TrialState.WAITING: "waiting",
+}
+RELEASED = "released"  # interrupted (or superseded) trials: their budget went back to the queue
+REGIMES = ("dual", "icl", "iwl", "none")
+
+
+@dataclass(frozen=True)
+class StudyStatus:
+    name: str
+    budget: int | None
+    states: dict[str, int]  # complete, pruned, failed, running, waiting, released
+    budget_left: int | None  # trials not yet finished or running
+    regimes: dict[str, int]  # over complete trials
+    best: list[dict[str, Any]]  # best trial, or the Pareto front; empty for a map
+    objective: str  # "map", or "maximize dual_score, …"
+    sampler: str
+    spec_file: str
+
+    @property
+    def finished(self) -> bool:
+        return self.budget_left == 0 and self.states.get("running", 0) == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "finished": self.finished}
+
+
+def state_name(trial: FrozenTrial) -> str:
+    return STATE_NAMES[trial.state] if counts(trial) else RELEASED
+
+
+def status(study: optuna.Study, spec: SweepSpec | None) -> StudyStatus:
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(state_name(t) for t in trials)
+    budget = spec.budget if spec is not None else None
+    used = states["complete"] + states["pruned"] + states["failed"] + states["running"]
+    regimes = Counter(t.user_attrs.get("regime") for t in trials if t.state == TrialState.COMPLETE)
+    return StudyStatus(
+        name=study.study_name,
+        budget=budget,
+        states={name: states[name] for name in (*STATE_NAMES.values(), RELEASED) if states[name]},
+        budget_left=None if budget is None else max(budget - used, 0),
+        regimes={r: regimes[r] for r in REGIMES if regimes[r]},
+        best=[_brief(t, spec) for t in best_trials(study, spec)],
+        objective=_objective(spec),
+        sampler=spec.sampler.kind if spec is not None else "?",
+        spec_file=study.user_attrs.get(FILE_ATTR, ""),
+    )
+
+
+def best_trials(study: optuna.Study, spec: SweepSpec | None) -> list[FrozenTrial]:
+    """The best trial (one objective) or the Pareto front (several); none for a map."""
+    if spec is not None and spec.is_map:
+        return []
+    if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        return []
+    return study.best_trials if len(study.directions) > 1 else [study.best_trial]
+
+
+def _objective(spec: SweepSpec | None) -> str:
+    if spec is None:
+        return "?"
+    if spec.is_map:
+        return "map"
+    return ", ".join(f"{t.direction} {t.metric}" for t in spec.targets)
+
+
+def _brief(trial: FrozenTrial, spec: SweepSpec | None) -> dict[str, Any]:
+    metrics = [t.metric for t in spec.targets] if spec is not None else []
+    return {
+        "number": trial.number,
+        "values": dict(zip(metrics, trial.values, strict=False)) if metrics else trial.values,
+        "params": trial.params,
+        "replicate": trial.user_attrs.get(REPLICATE),
+        "regime": trial.user_attrs.get("regime"),
+        "mlflow_run_id": trial.user_attrs.get(RUN_ATTR),
+    }
+
+
+def trial_rows(study: optuna.Study, spec: SweepSpec | None = None) -> list[dict[str, Any]]:
+    """One dict per trial that ran or runs (queued placeholders are left out)."""
+    metrics = [t.metric for t in spec.targets] if spec is not None else []
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.WAITING:
+            continue
+        row: dict[str, Any] = {
+            "study": study.study_name,
+            "number": t.number,
+            "state": state_name(t),
+            "failure_reason": t.user_attrs.get(REASON),
+            "replicate": t.user_attrs.get(REPLICATE),
+            "replicate_group": t.user_attrs.get(GROUP),
+            "seed": t.user_attrs.get("seed"),
+            "regime": t.user_attrs.get("regime"),
+            "transient": t.user_attrs.get("transient"),
+            "mlflow_run_id": t.user_attrs.get(RUN_ATTR),
+            "datetime_start": t.datetime_start,
+            "duration_s": t.duration.total_seconds() if t.duration is not None else None,
+        }
+        for i, value in enumerate([] if spec is not None and spec.is_map else t.values or []):
+            row[f"objective.{metrics[i]}" if i < len(metrics) else f"value_{i}"] = value
+        row |= point_of(t)
+        row |= {f"summary.{k}": v for k, v in (t.user_attrs.get("summary") or {}).items()}
+        rows.append(row)
+    return rows
+
+
+def trials_frame(study: optuna.Study, spec: SweepSpec | None = None) -> pl.DataFrame:
+    """`trial_rows` as a frame: params under their dotted keys, metrics as `summary.<key>`."""
+    rows = trial_rows(study, spec)
+    if not rows:
+        return pl.DataFrame(schema={"study": pl.String, "number": pl.Int64, "state": pl.String})
+    return pl.from_dicts(rows, infer_schema_length=None, strict=False)
+
+
+def export(study: optuna.Study, spec: SweepSpec | None, out: str | Path) -> int:
+    frame = trials_frame(study, spec)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(out)
+    return frame.height

@@ -1,0 +1,69 @@
+"""Speed of the trial's three hot paths, for one config on one device (DESIGN.md §4 shapes).
+
+Reported: training steps per second, seconds per full evaluation (five sets, holdout under three
+protocols), and seconds to sample the paper's 8 M training sequences in batches.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from study.config import TrialConfig
+from study.trial.evaluate import Evaluator
+from study.trial.holdout import HoldoutProbe
+from study.trial.model import build_model
+from study.trial.seeds import generator
+from study.trial.tasks import Task
+from study.trial.train import make_optimizer, train_step
+
+PAPER_SEQUENCES = 8_000_000
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    device: str
+    threads: int
+    step_s: float
+    steps_per_s: float
+    eval_s: float
+    sample_8m_s: float
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bench(cfg: TrialConfig, device: torch.device, steps: int = 100, evals: int = 2, sample_chunk: int = 128 * 100) -> BenchResult:
+    g = generator(0, device)
+    task = Task(cfg.task, device)
+    model = build_model(cfg.model, task.vocab.size, generator(0), device)
+    optimizer = make_optimizer(model, cfg)
+    batches = [task.sample("train", cfg.train.batch_size, g) for _ in range(10)]
+    for batch in batches:  # warm-up
+        train_step(model, optimizer, batch)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_step(model, optimizer, task.sample("train", cfg.train.batch_size, g))
+    _sync(device)
+    step_s = (time.perf_counter() - start) / steps
+
+    probe = HoldoutProbe(task.vocab, cfg.model.d_model, cfg.model.embed_init_std, generator(1))
+    evaluator = Evaluator(task, cfg.eval, probe, seed=0)
+    evaluator(model)  # warm-up
+    start = time.perf_counter()
+    for _ in range(evals):
+        evaluator(model)
+    _sync(device)
+    eval_s = (time.perf_counter() - start) / evals
+
+    start = time.perf_counter()
+    for _ in range(PAPER_SEQUENCES // sample_chunk):
+        task.sample("train", sample_chunk, g)
+    _sync(device)
+    sample_s = time.perf_counter() - start
+    return BenchResult(str(device), torch.get_num_threads(), step_s, 1 / step_s, eval_s, sample_s)

@@ -1,0 +1,76 @@
+"""Evaluation: the five fixed sets, built once per trial, scored under inference mode.
+
+Returns flat metric dicts named as DESIGN.md §3 (`acc.val`, `icl.structural.matched`, ...).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from study.config import PROTOCOLS, EvalConfig
+from study.trial.holdout import HoldoutProbe, holdout_rows
+from study.trial.metrics import (
+    accuracy_by_decile,
+    argmax_predictions,
+    context_and_memory,
+    exact_match,
+    share,
+)
+from study.trial.model import MaskedLM
+from study.trial.seeds import derive_seed, generator
+from study.trial.tasks import EVAL_SPLITS, Batch, Split, Task
+
+
+def build_eval_sets(task: Task, n: int, seed: int) -> dict[Split, Batch]:
+    """Each split from its own seed, so the sets never depend on training length or each other."""
+    return {
+        split: task.sample(split, n, generator(derive_seed(seed, split), task.device))
+        for split in EVAL_SPLITS
+    }
+
+
+class Evaluator:
+    def __init__(self, task: Task, cfg: EvalConfig, probe: HoldoutProbe, seed: int):
+        self.task, self.cfg, self.probe = task, cfg, probe
+        self.sets = build_eval_sets(task, cfg.n_examples, seed)
+        self.val_ranks = task.vocab.token_rank(self.sets["val"].query)
+
+    def __call__(self, model: MaskedLM) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        try:
+            return self._metrics(model)
+        finally:
+            model.train(was_training)
+
+    def _metrics(self, model: MaskedLM) -> dict[str, float]:
+        sets = self.sets
+        val_pred, val_loss = self.predict(model, sets["val"], with_loss=True)
+        val_hits = exact_match(val_pred, sets["val"].targets)
+        m = {"acc.val": share(val_hits), "loss.val": val_loss}
+        deciles = accuracy_by_decile(val_hits, self.val_ranks, self.task.vocab.class_size)
+        m |= {f"acc.decile.{d}": acc for d, acc in deciles.items()}
+        m["acc.tail"] = share(exact_match(self.predict(model, sets["tail"])[0], sets["tail"].targets))
+        m["icl.head"], m["iwl.head"] = context_and_memory(self.predict(model, sets["switch"])[0], sets["switch"])
+        tail_switch = sets["tail_switch"]
+        m["icl.tail"], m["iwl.tail"] = context_and_memory(self.predict(model, tail_switch)[0], tail_switch)
+        for protocol in PROTOCOLS:
+            with holdout_rows(model, self.probe, protocol):
+                pred, _ = self.predict(model, sets["holdout"])
+            m[f"icl.structural.{protocol}"] = share(exact_match(pred, sets["holdout"].targets))
+        m["icl.structural"] = m[f"icl.structural.{self.cfg.protocol}"]
+        with torch.no_grad():
+            m |= self.probe.diagnostics(model)
+        return m
+
+    @torch.inference_mode()
+    def predict(self, model: MaskedLM, batch: Batch, with_loss: bool = False) -> tuple[torch.Tensor, float]:
+        """Predicted ids [n, 3] and, when asked (it costs a log-softmax), the mean cross-entropy."""
+        preds, loss_sum = [], 0.0
+        for chunk in batch.chunks(self.cfg.batch_size):
+            logits = model(chunk.inputs)  # [b, 3, vocab]
+            if with_loss:
+                loss_sum += float(F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten(), reduction="sum"))
+            preds.append(argmax_predictions(logits))
+        return torch.cat(preds), loss_sum / (3 * len(batch)) if with_loss else float("nan")

@@ -1,0 +1,45 @@
+"""Weight forgetting (DESIGN.md §4): a pure schedule plus one explicit action.
+
+`should_forget(step, cfg)` says whether the reset follows optimiser step `step` (1-based);
+`forget(...)` re-draws the token embeddings from the init law and clears the optimiser state the
+config names, in one visible place. When a reset and an evaluation fall on the same step, the loop
+evaluates first, then resets.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from study.config import ForgettingConfig
+from study.trial.model import MaskedLM, draw_token_embeddings
+
+
+def should_forget(step: int, cfg: ForgettingConfig) -> bool:
+    """True after steps k, 2k, … (active), and only while step < N (temporary)."""
+    if cfg.kind == "none" or step % cfg.forget_every:
+        return False
+    return cfg.kind == "active" or step < cfg.forget_until
+
+
+def cleared_state(cfg: ForgettingConfig) -> str:
+    """Which optimiser state a reset clears; 'paper' is the released code's choice."""
+    if cfg.clear_optimizer == "paper":
+        return "none" if cfg.kind == "active" else "all"
+    return cfg.clear_optimizer
+
+
+def forget(
+    model: MaskedLM,
+    optimizer: torch.optim.Optimizer,
+    cfg: ForgettingConfig,
+    reset_std: float,
+    generator: torch.Generator,
+) -> None:
+    """Re-draw the token-embedding matrix (held-out rows included; the tied output rows follow,
+    the output bias stays) and clear the named Adam state: moments and bias-correction step."""
+    draw_token_embeddings(model, reset_std, generator)
+    scope = cleared_state(cfg)
+    if scope == "embeddings":
+        optimizer.state.pop(model.tok_emb.weight, None)
+    elif scope == "all":
+        optimizer.state.clear()

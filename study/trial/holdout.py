@@ -1,0 +1,77 @@
+"""The three ways to represent held-out tokens at evaluation time (DESIGN.md §2).
+
+Training is identical under all three; only what sits in the held-out rows during a holdout
+evaluation differs, and the trained values are put back afterwards.
+- `paper`: the rows as training left them (never inputs; trained only as softmax negatives and
+  under weight decay; reset with the rest of the matrix by forgetting);
+- `init`: a fixed draw from the init law, output bias 0;
+- `matched`: the same fixed directions rescaled to the mean norm of the trained content rows, the
+  output bias set to the mean content bias.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+from study.config import Protocol
+from study.trial.model import MaskedLM
+from study.trial.tasks import Vocab
+
+
+class HoldoutProbe:
+    """The fixed random directions written into the held-out rows under `init` and `matched`."""
+
+    def __init__(self, vocab: Vocab, d_model: int, init_std: float, generator: torch.Generator):
+        self.vocab, self.init_std = vocab, init_std
+        self.rows = torch.arange(vocab.holdout_start, vocab.size)
+        self.draw = torch.randn(vocab.n_holdout, d_model, generator=generator) * init_std  # [R, d]
+
+    def content_norm(self, model: MaskedLM) -> Tensor:
+        """Mean L2 norm of the trained content-token rows."""
+        return model.tok_emb.weight[: self.vocab.n_content].norm(dim=1).mean()
+
+    def values(self, model: MaskedLM, protocol: Protocol) -> tuple[Tensor, Tensor] | None:
+        """(embedding rows [R, d], output bias [R]) to write in, or None for `paper`."""
+        if protocol == "paper":
+            return None
+        weight, bias = model.tok_emb.weight, model.out_bias
+        draw = self.draw.to(weight.device)
+        if protocol == "init":
+            return draw, torch.zeros(self.vocab.n_holdout, device=bias.device)
+        scale = self.content_norm(model) / draw.norm(dim=1, keepdim=True)
+        mean_bias = bias[: self.vocab.n_content].mean()
+        return draw * scale, mean_bias.expand(self.vocab.n_holdout)
+
+    def diagnostics(self, model: MaskedLM) -> dict[str, float]:
+        """Trained content-row norm over the init norm; held-out minus content output bias."""
+        init_norm = self.init_std * math.sqrt(model.tok_emb.weight.shape[1])
+        bias = model.out_bias
+        gap = bias[self.rows.to(bias.device)].mean() - bias[: self.vocab.n_content].mean()
+        return {
+            "holdout.norm_ratio": float(self.content_norm(model) / init_norm),
+            "holdout.bias_gap": float(gap),
+        }
+
+
+@contextlib.contextmanager
+def holdout_rows(model: MaskedLM, probe: HoldoutProbe, protocol: Protocol) -> Iterator[None]:
+    """Evaluate with the held-out rows as `protocol` has them; restore the trained rows after."""
+    new = probe.values(model, protocol)
+    if new is None:
+        yield
+        return
+    rows = probe.rows.to(model.out_bias.device)
+    weight, bias = model.tok_emb.weight, model.out_bias
+    saved = weight[rows].clone(), bias[rows].clone()
+    with torch.no_grad():
+        weight[rows], bias[rows] = new
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            weight[rows], bias[rows] = saved

@@ -1,0 +1,143 @@
+"""`dpl analyze phase|curves|table` on a study in a real MLflow store, and the end-of-sweep hook."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.synthetic import write_synthetic_study
+from study.cli.main import cli
+from study.cli.sweep import _after_sweep
+from study.sweep.spec import parse_spec
+from study.tracking.store import Store
+
+STUDY = "alpha_n"
+AXES = ["--x", "task.zipf_exponent", "--y", "forgetting.forget_until"]
+
+
+@pytest.fixture(scope="module")
+def study_store(tmp_path_factory, new_store) -> Store:
+    store = new_store(tmp_path_factory.mktemp("cli") / "mlruns")
+    write_synthetic_study(store, STUDY, n_trials=30, n_steps=6, bulk=True, seed=2)
+    return store
+
+
+def _dpl(store: Store, *args: str):
+    return CliRunner().invoke(
+        cli, list(args), env={"MLFLOW_TRACKING_URI": store.tracking_uri}, catch_exceptions=False
+    )
+
+
+def test_phase_writes_files_prints_summary_and_logs_artifacts(study_store, tmp_path):
+    out = tmp_path / "phase"
+    result = _dpl(study_store, "analyze", "phase", STUDY, *AXES, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for name in (
+        "phase.png",
+        "phase.svg",
+        "maps.png",
+        "maps.svg",
+        "boundaries.csv",
+        "grid.parquet",
+        "grid.csv",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    assert "regimes (protocol headline" in result.output and "boundary " in result.output
+    grid = pl.read_parquet(out / "grid.parquet")
+    assert {"task.zipf_exponent", "forgetting.forget_until", "regime", "p_max", "agreement"} <= set(
+        grid.columns
+    )
+    parent = result.output.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    logged = {a.path for a in study_store.client().list_artifacts(parent, "analysis/phase")}
+    assert "analysis/phase/phase.png" in logged
+
+
+def test_phase_protocol_and_thresholds(study_store, tmp_path):
+    result = _dpl(
+        study_store,
+        "analyze",
+        "phase",
+        STUDY,
+        *AXES,
+        "--protocol",
+        "matched",
+        "--thresholds",
+        "icl=0.4",
+        "--out",
+        str(tmp_path),
+        "--no-log",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert '"regimes"' in result.output and '"parent_run_id": null' in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["analyze", "phase", STUDY, "--x", "task.zipf_exponent", "--y", "task.n_vocab"],
+            "was not varied",
+        ),
+        (["analyze", "phase", "nope", *AXES], "no study, experiment or parent run named 'nope'"),
+        (["analyze", "phase", STUDY, *AXES, "--thresholds", "icl=2"], "--thresholds"),
+        (
+            ["analyze", "phase", STUDY, *AXES, "--at", "task.n_vocab=7"],
+            "no finished trial has task.n_vocab = 7",
+        ),
+        (["analyze", "table", STUDY, "--out", "trials.txt"], "expected a .csv or .parquet"),
+    ],
+)
+def test_usage_errors_exit_2(study_store, args, message):
+    result = _dpl(study_store, *args)
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_table_prints_and_writes(study_store, tmp_path):
+    shown = _dpl(study_store, "analyze", "table", STUDY)
+    assert (
+        shown.exit_code == 0 and "task.zipf_exponent" in shown.output and "regime" in shown.output
+    )
+    for suffix in (".csv", ".parquet"):
+        path = tmp_path / f"trials{suffix}"
+        assert _dpl(study_store, "analyze", "table", STUDY, "--out", str(path)).exit_code == 0
+        frame = pl.read_csv(path) if suffix == ".csv" else pl.read_parquet(path)
+        assert frame.height == 30
+
+
+def test_curves_writes_figures(study_store, tmp_path):
+    result = _dpl(
+        study_store,
+        "analyze",
+        "curves",
+        STUDY,
+        "--by",
+        "task.zipf_exponent",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "learning_curves.png").stat().st_size > 0
+    assert (tmp_path / "accuracy_by_frequency.svg").stat().st_size > 0
+
+
+def test_sweep_hook_draws_the_phase_diagram_of_a_map_spec(study_store, tmp_path, monkeypatch):
+    spec = parse_spec(
+        {
+            "name": STUDY,
+            "base": {"preset": "tiny"},
+            "space": {
+                "task.zipf_exponent": {"kind": "float", "low": 0.0, "high": 2.0},
+                "forgetting.forget_until": [100, 300, 1000, 3000, 10000],  # a grid: scale guessed
+            },
+            "sampler": {"kind": "sobol"},
+            "objective": "map",
+            "n_trials": 30,
+        }
+    )
+    monkeypatch.chdir(tmp_path)
+    _after_sweep(spec, None, study_store)
+    assert (
+        tmp_path / "figures" / STUDY / "zipf_exponent__forget_until" / "phase.png"
+    ).stat().st_size > 0

@@ -1,0 +1,187 @@
+"""study/cli/sweep.py: `dpl sweep run|status|list|export` on a real journal and MLflow store;
+the interrupt-and-resume path through a real process and a real SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import polars as pl
+import pytest
+import yaml
+from click.testing import CliRunner
+from optuna.trial import TrialState
+
+from study.cli.main import cli
+from study.sweep.storage import open_storage
+
+FAST = {"train.steps": 12, "eval.every": 6, "eval.n_examples": 40, "train.batch_size": 16}
+
+
+def write_spec(path, name, **changes):
+    tree = {
+        "name": name,
+        "base": {"preset": "tiny", "set": dict(FAST)},
+        "space": {"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5, 7]},
+        "sampler": {"kind": "grid"},
+        **changes,
+    }
+    path.write_text(yaml.safe_dump(tree))
+    return path
+
+
+@pytest.fixture
+def in_store(tmp_path, store, monkeypatch):
+    """Commands run in tmp_path, whose ./mlruns is the test's MLflow store (and journal)."""
+    import torch
+
+    import study.tracking.run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(study.tracking.run, "_log_artifacts", lambda *args: None)  # figure: slow, not ours
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # shared CPUs: one thread is faster than two contending
+    yield store
+    torch.set_num_threads(threads)
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["sweep", *args], catch_exceptions=False)
+
+
+def test_run_in_parts_then_status_list_export(tmp_path, in_store):
+    spec = write_spec(tmp_path / "grid.yaml", "cli-grid", space={"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]})
+    first = invoke("run", str(spec), "--n-trials", "3")
+    assert first.exit_code == 0, first.output
+    assert "study cli-grid" in first.output and "1 left" in first.output
+
+    partial = json.loads(invoke("status", "cli-grid", "--json").output)
+    assert partial["states"] == {"complete": 3, "waiting": 1} and not partial["finished"]
+
+    second = invoke("run", str(spec))
+    assert second.exit_code == 0 and "finished" in second.output
+    final = json.loads(invoke("status", "cli-grid", "--json").output)
+    assert final["states"] == {"complete": 4} and final["finished"] and final["budget_left"] == 0
+    assert sum(final["regimes"].values()) == 4 and final["best"] == []  # a map has no best trial
+
+    listed = invoke("list", "--json")
+    assert [s["name"] for s in json.loads(listed.output)] == ["cli-grid"]
+    assert "cli-grid" in invoke("list").output
+
+    out = tmp_path / "out" / "trials.parquet"
+    assert invoke("export", "cli-grid", "--out", str(out)).exit_code == 0
+    frame = pl.read_parquet(out)
+    assert frame.height == 4 and frame["mlflow_run_id"].null_count() == 0
+    assert {"task.zipf_exponent", "forgetting.forget_every", "summary.icl.structural", "state"} <= set(frame.columns)
+
+    changed = write_spec(tmp_path / "grid.yaml", "cli-grid", seed=7, space={"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]})
+    refused = invoke("run", str(changed))
+    assert refused.exit_code == 2 and "--force" in refused.output
+    assert invoke("status", "no-such-study").exit_code == 2
+
+
+def test_objective_status_table_shows_the_best_trial(tmp_path, in_store):
+    spec = write_spec(
+        tmp_path / "random.yaml",
+        "cli-random",
+        space={"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+        sampler={"kind": "random", "seed": 1},
+        objective=[{"metric": "acc.val", "direction": "maximize"}],
+        n_trials=5,
+    )
+    assert invoke("run", str(spec)).exit_code == 0
+    shown = invoke("status", "cli-random").output
+    assert "best #" in shown and "maximize acc.val" in shown and "complete 5" in shown
+
+
+def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
+    # trials long enough (seconds) that the interrupt lands mid-sweep, not after the last one
+    spec = write_spec(tmp_path / "grid.yaml", "resume", base={"preset": "tiny", "set": {**FAST, "train.steps": 600}})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    command = [sys.executable, "-c", "from study.cli.main import cli; cli()", "sweep", "run", str(spec)]
+    journal = tmp_path / "mlruns" / "optuna.journal"
+
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if journal.exists() and _states(journal).count(TrialState.COMPLETE) >= 2:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    states = _states(journal)
+    assert TrialState.RUNNING not in states and 2 <= states.count(TrialState.COMPLETE) < 6
+
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    study = _study(journal)
+    complete = [t for t in study.get_trials() if t.state == TrialState.COMPLETE]
+    assert len(complete) == 6
+    assert len({t.user_attrs["replicate_group"] for t in complete}) == 6  # no grid point twice
+    assert all(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in study.get_trials())
+    assert all(t.user_attrs["failure_reason"] == "interrupted" for t in study.get_trials() if t.state == TrialState.FAIL)
+
+    client = store.client()
+    runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
+    assert "RUNNING" not in {r.info.status for r in runs}
+    assert sum(r.info.status == "FINISHED" for r in runs) == 7  # 6 trials and the parent
+
+
+def _study(journal):
+    return optuna.load_study(study_name="resume", storage=open_storage(str(journal)))
+
+
+def _states(journal):
+    try:
+        return [t.state for t in _study(journal).get_trials()]
+    except KeyError:  # not created yet
+        return []
+
+
+def _running_child(store) -> bool:
+    client = store.client()
+    experiment = client.get_experiment_by_name("resume")
+    runs = client.search_runs([experiment.experiment_id]) if experiment else []
+    return any(r.info.status == "RUNNING" and "trial_number" in r.data.tags for r in runs)
+
+
+def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
+    """A worker killed hard cannot release its trial: the next invocation finds its dead pid,
+    ends the trial FAIL (`worker died`, budget given back) and its run KILLED, and re-runs it."""
+    spec = write_spec(tmp_path / "grid.yaml", "resume", base={"preset": "tiny", "set": {**FAST, "train.steps": 400}})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    command = [sys.executable, "-c", "from study.cli.main import cli; cli()", "sweep", "run", str(spec)]
+    journal = tmp_path / "mlruns" / "optuna.journal"
+
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        states = _states(journal) if journal.exists() else []
+        # kill once the running trial has its MLflow run: before that there is no run to end
+        if TrialState.COMPLETE in states and TrialState.RUNNING in states and _running_child(store):
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert TrialState.RUNNING in _states(journal)
+
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    trials = _study(journal).get_trials()
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
+    lost = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(lost) == 1 and lost[0].user_attrs["failure_reason"] == "worker died"
+    client = store.client()
+    runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
+    assert "RUNNING" not in {r.info.status for r in runs}
+    killed = [r for r in runs if r.info.status == "KILLED"]
+    assert [r.data.tags["trial_number"] for r in killed] == [str(lost[0].number)]

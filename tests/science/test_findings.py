@@ -1,0 +1,95 @@
+"""Science acceptance (DESIGN.md §6, findings 1–4) on the reference-scale `paper` preset.
+
+Fixed seed (42, as the reference runs), thresholds stated in study/science/findings.py and fixed before any run. Every
+forgetting run trains beside its control (no forgetting, token embeddings drawn once at the reset
+std); both results are reported in the terminal summary, under all three held-out protocols.
+The runs train in parallel processes, one torch thread each. Several seeds and the match against
+the paper code's curves: `python scripts/science.py` (README, "Science checks").
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from study.science.findings import FINDINGS, Finding, Measured, check_dual
+from study.science.reference import control_overrides
+
+pytestmark = pytest.mark.slow
+SEED = 42  # the reference runs' seed (DESIGN.md §6); other seeds: scripts/science.py findings
+LARGER_N = 4000  # finding 4's second half: larger N moves towards ICL
+
+
+def _measure(args: tuple[Finding, dict[str, object]]) -> Measured:
+    import torch
+
+    from study.science.reference import measure
+
+    torch.set_num_threads(1)
+    finding, extra = args
+    return measure(finding.config(SEED, **extra))
+
+
+def _jobs() -> dict[str, tuple[Finding, dict[str, object]]]:
+    vanilla, _, active, temporary = FINDINGS
+    # vanilla runs have no forgetting to control for; their N(0, 1)-embedding twin is in
+    # `scripts/science.py findings`, which runs every control
+    jobs = {"vanilla": (vanilla, {})}
+    for label, finding in (("active", active), ("temporary", temporary)):
+        jobs[label] = (finding, {})
+        jobs[f"{label} control"] = (finding, control_overrides(finding.config(SEED)))
+    jobs["temporary larger N"] = (temporary, {"forgetting.forget_until": LARGER_N})
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, Measured]:
+    jobs = _jobs()
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = pool.map(_measure, jobs.values())
+        return dict(zip(jobs, results, strict=True))
+
+
+def _report(science_report, finding: Finding, runs: dict[str, Measured], run: str):
+    """Report the run (and its control, if any) and return the run's verdict."""
+    verdict = finding.check(runs[run])
+    science_report(f"{finding.name} [seed {SEED}] {run}: {'holds' if verdict.holds else 'does NOT hold'} — {verdict.text}")
+    control = runs.get(f"{run} control")
+    if control is not None:
+        science_report(f"    control (no forgetting, embeddings at reset std): {finding.check(control).text}")
+    return verdict
+
+
+@pytest.mark.parametrize(
+    ("index", "run"),
+    [(0, "vanilla"), (1, "vanilla"), (2, "active"), (3, "temporary")],
+    ids=[
+        "transience_under_vanilla_training",
+        "tail_answered_more_by_context_than_head",
+        "active_forgetting_keeps_icl_and_removes_head_iwl",
+        "temporary_forgetting_gives_dual_process",
+    ],
+)
+def test_finding(runs, science_report, index, run):
+    verdict = _report(science_report, FINDINGS[index], runs, run)
+    assert verdict.holds, verdict.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="does not reproduce at the reference scale (seed 42, lr 2e-4, 8,000 steps): N=4000 ends "
+    "with structural ICL 0.64 and head IWL 0.96 against 0.66 and 0.94 at N=2000 — no move towards "
+    "ICL. Recorded as measured; strict, so a change that makes it appear shows as XPASS.",
+)
+def test_larger_forget_until_moves_towards_icl(runs, science_report):
+    base, larger = runs["temporary"], runs["temporary larger N"]
+    icl = base.final["icl.structural.paper"], larger.final["icl.structural.paper"]
+    iwl = base.final["iwl.head"], larger.final["iwl.head"]
+    science_report(
+        f"4b larger N: N=2000 → icl {icl[0]:.2f}, iwl.head {iwl[0]:.2f}; "
+        f"N={LARGER_N} → icl {icl[1]:.2f}, iwl.head {iwl[1]:.2f} ({check_dual(larger).text})"
+    )
+    # towards ICL: more structural ICL, or less head IWL, with the other not moving against it
+    assert (icl[1] > icl[0] and iwl[1] <= iwl[0] + 0.05) or (iwl[1] < iwl[0] and icl[1] >= icl[0] - 0.05)

@@ -1,0 +1,236 @@
+"""study/sweep/runner.py, queue.py, mlflow_link.py: real journal storage and a real MLflow
+SQLite store in tmp_path, the `tiny` preset trained for a few steps on the CPU."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from study.sweep import queue
+from study.sweep.mlflow_link import PARENT_TAG, RUN_ATTR
+from study.sweep.runner import finish, prepare, run_sweep
+from study.sweep.spec import parse_spec
+from study.sweep.status import status, trials_frame
+from study.sweep.storage import StudyError, create_or_continue, load, open_storage
+
+FAST = {"train.steps": 12, "eval.every": 6, "eval.n_examples": 40, "train.batch_size": 16}
+GRID6 = {
+    "name": "grid6",
+    "base": {"preset": "tiny", "set": FAST},
+    "space": {"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5, 7]},
+    "sampler": {"kind": "grid"},
+}
+
+
+@pytest.fixture(autouse=True)
+def _lean_trials(monkeypatch):
+    """One torch thread (the CPUs are shared; two threads contend) and no learning-curve figure
+    (matplotlib layout is most of a tiny trial's time); runs, params and metrics stay real."""
+    import torch
+
+    import study.tracking.run
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setattr(study.tracking.run, "_log_artifacts", lambda *args: None)
+    yield
+    torch.set_num_threads(threads)
+
+
+def spec_of(**changes):
+    return parse_spec({**copy.deepcopy(GRID6), **changes})
+
+
+def runs_of(store, spec):
+    client = store.client()
+    experiment = client.get_experiment_by_name(spec.experiment_name)
+    return client.search_runs([experiment.experiment_id])
+
+
+def sweep_in(tmp_path, store, spec, **kwargs):
+    prepared = prepare(spec, store, str(tmp_path / "optuna.journal"))
+    run_sweep(prepared, **kwargs)
+    finish(prepared)
+    study, _ = load(spec.name, open_storage(prepared.storage_url))
+    return prepared, study
+
+
+def test_grid_of_6_end_to_end(tmp_path, store):
+    spec = spec_of()
+    prepared, study = sweep_in(tmp_path, store, spec)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 6  # every grid point once
+
+    runs = runs_of(store, spec)
+    parent = [r for r in runs if r.info.run_id == prepared.parent_run_id][0]
+    children = [r for r in runs if r.data.tags.get(PARENT_TAG) == prepared.parent_run_id]
+    assert len(runs) == 7 and len(children) == 6
+    assert parent.info.status == "FINISHED" and parent.data.tags["study"] == "grid6"
+    assert parent.data.params["sampler.kind"] == "grid" and "spec_hash" in parent.data.tags
+    by_id = {r.info.run_id: r for r in children}
+    for t in trials:  # cross-linked, params and summary metrics in both places
+        run = by_id[t.user_attrs[RUN_ATTR]]
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["trial_number"] == str(t.number) and run.data.tags["study"] == "grid6"
+        assert run.data.tags["replicate_group"] == t.user_attrs["replicate_group"]
+        for key, value in t.params.items():
+            assert float(run.data.params[key]) == pytest.approx(float(value))
+        assert run.data.metrics["summary.acc.val"] == pytest.approx(t.user_attrs["summary"]["acc.val"])
+        assert run.data.tags["regime"] == t.user_attrs["regime"]
+    st = status(study, spec)
+    assert st.finished and st.states == {"complete": 6} and sum(st.regimes.values()) == 6
+
+    frame = trials_frame(study, spec)
+    assert frame.height == 6 and {"task.zipf_exponent", "summary.icl.structural", RUN_ATTR} <= set(frame.columns)
+
+    again = prepare(spec, store, prepared.storage_url)  # a rerun of a finished study adds nothing
+    assert again.parent_run_id == prepared.parent_run_id
+    run_sweep(again)
+    assert len(study.get_trials()) == 6
+
+
+def test_two_workers_run_each_grid_point_once(tmp_path, store):
+    spec = spec_of(name="workers")
+    _, study = sweep_in(tmp_path, store, spec, workers=2)
+    trials = study.get_trials()
+    assert len(trials) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert len({t.user_attrs["replicate_group"] for t in trials}) == 6
+    assert len({t.user_attrs[RUN_ATTR] for t in trials}) == 6
+    assert all(r.info.status == "FINISHED" for r in runs_of(store, spec))
+
+
+def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
+    spec = parse_spec({
+        "name": "tpe",
+        "base": {"preset": "tiny", "set": FAST},
+        "space": {"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+        "sampler": {"kind": "tpe", "options": {"n_startup_trials": 2}},
+        "objective": [{"metric": "acc.val", "direction": "maximize"}],
+        "n_trials": 6,
+        "replicates": 2,
+    })
+    _, study = sweep_in(tmp_path, store, spec)
+    trials = study.get_trials()
+    assert len(trials) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
+    groups = Counter(t.user_attrs["replicate_group"] for t in trials)
+    assert sorted(groups.values()) == [2, 2, 2]  # three points, two seeds each
+    for group in groups:
+        pair = [t for t in trials if t.user_attrs["replicate_group"] == group]
+        assert {t.user_attrs["seed"] for t in pair} == {0, 1} and pair[0].params == pair[1].params
+    st = status(study, spec)
+    assert st.finished and len(st.best) == 1
+    assert st.best[0]["values"]["acc.val"] == max(t.value for t in trials)
+    assert st.objective == "maximize acc.val"
+
+
+def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store, monkeypatch):
+    import study.sweep.runner
+    import study.tracking.run
+    from study.presets import ConfigError
+    from study.trial.train import NonFiniteLoss
+
+    real_train, real_build = study.tracking.run.train, study.sweep.runner.build_config
+
+    def train(cfg, device, on_eval=None, on_step=None):
+        if cfg.model.init_std == 0.03:
+            raise RuntimeError("boom")
+        if cfg.model.init_std == 0.04:
+            raise NonFiniteLoss("loss nan at step 3")
+        return real_train(cfg, device, on_eval=on_eval, on_step=on_step)
+
+    def build_config(preset, sets):
+        if sets["model.init_std"] == 0.06:  # a sampled point the trial config rejects
+            raise ConfigError("config: model.init_std: got 0.06 — not today")
+        return real_build(preset, sets=sets)
+
+    monkeypatch.setattr(study.tracking.run, "train", train)
+    monkeypatch.setattr(study.sweep.runner, "build_config", build_config)
+    monkeypatch.setattr(optuna.Trial, "should_prune", lambda self: self.params["model.init_std"] == 0.05)
+    spec = parse_spec({
+        **copy.deepcopy(GRID6),
+        "name": "failing",
+        "space": {"model.init_std": [0.02, 0.03, 0.04, 0.05, 0.06]},
+        "objective": [{"metric": "acc.val", "direction": "maximize"}],
+        "pruner": {"kind": "median", "metric": "acc.val"},
+        "trial_timeout_s": 60,
+    })
+    prepared, st = sweep_in(tmp_path, store, spec)
+    by_std = {t.params["model.init_std"]: t for t in st.get_trials()}
+    assert by_std[0.02].state == TrialState.COMPLETE
+    assert by_std[0.03].state == TrialState.FAIL and "boom" in by_std[0.03].user_attrs["failure_reason"]
+    assert by_std[0.05].state == TrialState.PRUNED
+    runs = {r.info.run_id: r for r in runs_of(store, spec)}
+    failed = runs[by_std[0.03].user_attrs[RUN_ATTR]]
+    assert failed.info.status == "FAILED" and "boom" in failed.data.tags["failure_reason"]
+    pruned = runs[by_std[0.05].user_attrs[RUN_ATTR]]
+    assert pruned.info.status == "KILLED" and pruned.data.tags["pruned"] == "true"
+    assert by_std[0.04].user_attrs["failure_reason"].startswith("non-finite loss")
+    assert runs[by_std[0.04].user_attrs[RUN_ATTR]].info.status == "FAILED"
+    rejected = runs[by_std[0.06].user_attrs[RUN_ATTR]]  # no training, still a FAILED run
+    assert by_std[0.06].state == TrialState.FAIL and "not today" in by_std[0.06].user_attrs["failure_reason"]
+    assert rejected.info.status == "FAILED" and "not today" in rejected.data.tags["failure_reason"]
+    assert rejected.data.tags[PARENT_TAG] == prepared.parent_run_id
+    assert status(st, spec).finished  # the sweep went on past both
+
+
+def test_timeout_fails_the_trial_with_reason_timeout(tmp_path, store):
+    spec = spec_of(name="slow", space={"task.zipf_exponent": [1.0]}, trial_timeout_s=1e-6)
+    _, study = sweep_in(tmp_path, store, spec)
+    (trial,) = study.get_trials()
+    assert trial.state == TrialState.FAIL and trial.user_attrs["failure_reason"] == "timeout"
+    (run,) = [r for r in runs_of(store, spec) if r.info.run_id == trial.user_attrs[RUN_ATTR]]
+    assert run.info.status == "FAILED" and "timeout" in run.data.tags["failure_reason"]
+
+
+# ---- the queue, without training ------------------------------------------------------------
+
+
+def fresh_study(tmp_path, spec):
+    return create_or_continue(spec, open_storage(str(tmp_path / "q.journal")))
+
+
+def test_fill_queues_each_point_once_and_requeues_released_trials(tmp_path):
+    spec = spec_of(replicates=2, n_trials=10)
+    study = fresh_study(tmp_path, spec)
+    assert queue.fill(study, spec) == 10 and queue.fill(study, spec) == 0
+    first = queue.claim(study)
+    second = queue.claim(study)
+    assert first.number != second.number
+    queue.release(study, first._trial_id)  # an interrupt
+    assert queue.fill(study, spec) == 1  # its point goes back in the queue
+    keys = [queue.key_of(t) for t in study.get_trials() if queue.counts(t)]
+    assert len(keys) == len(set(keys)) == 10
+
+
+def test_claim_cancels_a_point_queued_twice(tmp_path):
+    spec = spec_of(n_trials=2)
+    study = fresh_study(tmp_path, spec)
+    queue.fill(study, spec)
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    queue.enqueue(study, waiting[0].system_attrs["fixed_params"], 0)  # a second invocation's fill
+    claimed = [queue.claim(study), queue.claim(study), queue.claim(study)]
+    assert claimed[2] is None
+    states = Counter(t.user_attrs.get("failure_reason") for t in study.get_trials() if t.state == TrialState.FAIL)
+    assert states == {"duplicate": 1}
+
+
+def test_changed_spec_is_refused_unless_forced(tmp_path):
+    spec = spec_of()
+    fresh_study(tmp_path, spec)
+    changed = spec_of(seed=3)
+    with pytest.raises(StudyError, match="--force"):
+        fresh_study(tmp_path, changed)
+    study = create_or_continue(changed, open_storage(str(tmp_path / "q.journal")), force=True)
+    assert study.user_attrs["spec"]["seed"] == 3
+    with pytest.raises(StudyError, match="directions"):
+        objective = [{"metric": "acc.val", "direction": "minimize"}]
+        create_or_continue(
+            spec_of(objective=objective, sampler={"kind": "random"}, n_trials=2),
+            open_storage(str(tmp_path / "q.journal")),
+            force=True,
+        )
