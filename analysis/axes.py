@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from study.errors import UsageError
+
 # Params that vary between trials but are not axes of the science (replicates).
 NOT_AXES_PREFIXES = ("seed.", "train.seed")
 
 
-class PhaseError(ValueError):
+class PhaseError(UsageError):
     """The trials cannot support the requested phase diagram (message says why)."""
 
 

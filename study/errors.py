@@ -1,8 +1,12 @@
-"""Name a pydantic validation error the way the YAML file spells it.
+"""Usage errors, and the one way a pydantic validation error is told to the user.
 
-`presets.describe` does this for the flat trial config; a sweep spec has dicts of dotted keys
-and tagged unions, whose tags pydantic writes into the error location (`sampler.tpe.options`)
-although the file never says `tpe:` as a key. Here the location is walked against the data, so
+Every bad input — a trial config, a preset, a sweep spec, a study name — is a `UsageError`
+whose message names the key, the value and what is allowed; the CLI prints it without a
+traceback and exits 2.
+
+`describe` names each problem the way the YAML file spells it. A sweep spec has dicts of dotted
+keys and tagged unions, whose tags pydantic writes into the error location (`sampler.tpe.options`)
+although the file never says `tpe:` as a key; so the location is walked against the data, and
 the message points at the key the user typed.
 """
 
@@ -14,7 +18,15 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 
-def describe_errors(err: ValidationError, tree: Any, schema: type[BaseModel], source: str) -> str:
+class UsageError(ValueError):
+    """A usage or config error: the message names the key, the value and what is allowed."""
+
+
+class ConfigError(UsageError):
+    """A bad trial config, preset or override."""
+
+
+def describe(err: ValidationError, tree: Any, schema: type[BaseModel], source: str) -> str:
     """One line per problem: `source: key.path: got value — what is allowed`."""
     lines: list[str] = []
     for problem in err.errors():

@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from study.config import TrialConfig
+from study.errors import ConfigError, describe
 
 PRESET_DIR = resources.files("study") / "presets"
-
-
-class ConfigError(ValueError):
-    """A bad config: the message names the key, the value and what is allowed."""
 
 
 def preset_names() -> list[str]:
@@ -107,30 +104,4 @@ def validate(tree: Mapping[str, Any], source: str = "config") -> TrialConfig:
     try:
         return TrialConfig.model_validate(tree)
     except ValidationError as err:
-        raise ConfigError(describe(err, TrialConfig, source)) from None
-
-
-def describe(err: ValidationError, schema: type[BaseModel], source: str) -> str:
-    """One line per problem: `source: key: got value — what is allowed`."""
-    lines = []
-    for problem in err.errors():
-        loc = [str(p) for p in problem["loc"] if not isinstance(p, int)]
-        key = ".".join(loc) or "(top level)"
-        value = problem.get("input")
-        if problem["type"] == "extra_forbidden":
-            allowed = ", ".join(sorted(allowed_keys(schema, loc[:-1])))
-            lines.append(f"{source}: unknown key {key!r} (value {value!r}); allowed here: {allowed}")
-        else:
-            msg = problem["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: {key}: got {value!r} — {msg}")
-    return "\n".join(lines)
-
-
-def allowed_keys(schema: type[BaseModel], path: list[str]) -> list[str]:
-    model: Any = schema
-    for part in path:
-        field = model.model_fields.get(part)
-        if field is None or not isinstance(field.annotation, type):
-            return []
-        model = field.annotation
-    return list(model.model_fields) if hasattr(model, "model_fields") else []
+        raise ConfigError(describe(err, tree, TrialConfig, source)) from None

@@ -7,7 +7,8 @@ import pytest
 
 from study.cli.options import PRESETS
 from study.config import TrialConfig
-from study.presets import ConfigError, build_config, nest, parse_assignment, preset_names
+from study.errors import ConfigError
+from study.presets import build_config, nest, parse_assignment, preset_names
 
 
 def test_cli_preset_choices_are_the_preset_files():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from study.cli.common import UsageError, echo_json
+from study.cli.common import UsageExit, echo_json
 
 PROTOCOL_CHOICES = ("paper", "init", "matched")
 
@@ -50,15 +50,15 @@ def parse_thresholds(text: str | None):
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or key not in ("icl", "iwl"):
-            raise UsageError(f"--thresholds: expected icl=X,iwl=Y, got {item!r}")
+            raise UsageExit(f"--thresholds: expected icl=X,iwl=Y, got {item!r}")
         try:
             parts[key] = float(value)
         except ValueError:
-            raise UsageError(f"--thresholds: {key}={value!r} is not a number") from None
+            raise UsageExit(f"--thresholds: {key}={value!r} is not a number") from None
     try:
         return Thresholds(**parts)
     except ValidationError as err:
-        raise UsageError(
+        raise UsageExit(
             f"--thresholds: {err.errors()[0]['loc'][0]}: {err.errors()[0]['msg']}"
         ) from None
 
@@ -74,9 +74,9 @@ def _load(study: str, tracking_uri: str | None, thresholds: str | None, protocol
         trials = load_trials(store, study)
         return store, classify(trials, limits, protocol)
     except StudyNotFound as err:
-        raise UsageError(str(err)) from None
+        raise UsageExit(str(err)) from None
     except KeyError as err:
-        raise UsageError(str(err).strip("'\"")) from None
+        raise UsageExit(str(err).strip("'\"")) from None
 
 
 @click.group()
@@ -126,9 +126,9 @@ def phase(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_j
             log_artifacts=not no_log,
         )
     except (PhaseError, StudyNotFound) as err:
-        raise UsageError(str(err)) from None
+        raise UsageExit(str(err)) from None
     except KeyError as err:
-        raise UsageError(str(err).strip("'\"")) from None
+        raise UsageExit(str(err).strip("'\"")) from None
     if as_json:
         fit = report.fit
         echo_json(
@@ -170,7 +170,7 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
         "task.zipf_exponent" if "task.zipf_exponent" in swept else (swept[0] if swept else None)
     )
     if by is None or by not in trials.columns:
-        raise UsageError(
+        raise UsageExit(
             f"--by {by}: not a param of these trials (swept: {', '.join(swept) or 'none'})"
         )
     data = load_curves(store, study)
@@ -219,7 +219,7 @@ def table(study, tracking_uri, protocol, thresholds, out, all_columns):
         elif path.suffix == ".csv":
             flat.write_csv(path)
         else:
-            raise UsageError(f"--out {out}: expected a .csv or .parquet file")
+            raise UsageExit(f"--out {out}: expected a .csv or .parquet file")
         click.echo(f"wrote {trials.height} trials × {trials.width} columns to {path}")
         return
     metrics = [

@@ -15,21 +15,22 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
 
-class UsageError(click.ClickException):
-    """A usage or config error: printed without a traceback, exit code 2."""
+class UsageExit(click.ClickException):
+    """A usage or config error (`study.errors.UsageError`) on its way out: printed without a
+    traceback, exit code 2."""
 
     exit_code = EXIT_USAGE
 
 
 @contextlib.contextmanager
 def usage_errors() -> Iterator[None]:
-    """Turn the package's validation errors (ConfigError, SpecError, ...) into exit code 2."""
-    from study.presets import ConfigError
+    """Turn the package's usage errors (ConfigError, SpecError, ...) into exit code 2."""
+    from study.errors import UsageError
 
     try:
         yield
-    except ConfigError as err:
-        raise UsageError(str(err)) from None
+    except UsageError as err:
+        raise UsageExit(str(err)) from None
 
 
 def install_sigterm_as_interrupt() -> None:

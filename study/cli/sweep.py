@@ -8,7 +8,7 @@ import click
 
 from study.cli.common import (
     EXIT_FAILURE,
-    UsageError,
+    UsageExit,
     echo_json,
     exit_interrupted,
     install_sigterm_as_interrupt,
@@ -74,9 +74,9 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
         finish(prepared, interrupted=True)
         click.echo("running trials were released (FAIL, reason 'interrupted'); rerun the same command to finish", err=True)
         exit_interrupted(err)
-    except (UsageError, WorkerFailed) as err:
+    except (UsageExit, WorkerFailed) as err:
         finish(prepared, interrupted=True)
-        if isinstance(err, UsageError):
+        if isinstance(err, UsageExit):
             raise
         click.echo(f"error: {err}", err=True)
         raise SystemExit(EXIT_FAILURE) from None

@@ -72,7 +72,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
 
 def _resolve(tracking_uri, device):
     from study.device import resolve_device
-    from study.presets import ConfigError
+    from study.errors import ConfigError
     from study.tracking.store import Store
 
     try:

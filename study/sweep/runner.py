@@ -24,7 +24,8 @@ import optuna
 from optuna.trial import TrialState
 
 from study.device import configure_cpu_threads
-from study.presets import ConfigError, build_config
+from study.errors import ConfigError
+from study.presets import build_config
 from study.sweep import mlflow_link, queue
 from study.sweep.space import MissingMetric, all_finite, objective_values, suggest
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec

@@ -23,8 +23,8 @@ from pydantic import (
 )
 
 from study.config import TrialConfig
-from study.errors import describe_errors
-from study.presets import ConfigError, build_config, read_yaml
+from study.errors import ConfigError, describe
+from study.presets import build_config, read_yaml
 from study.sweep.sampler import (
     MAP_SAMPLERS,
     HyperbandPrunerSpec,
@@ -228,7 +228,7 @@ def parse_spec(tree: dict[str, Any], source: str = "spec") -> SweepSpec:
     try:
         spec = SweepSpec.model_validate(tree)
     except ValidationError as err:
-        raise SpecError(describe_errors(err, tree, SweepSpec, source)) from None
+        raise SpecError(describe(err, tree, SweepSpec, source)) from None
     _check(spec, source)
     return spec
 

@@ -16,7 +16,7 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
-from study.presets import ConfigError
+from study.errors import ConfigError
 from study.sweep.space import build_pruner, build_sampler, directions
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking.store import Store

@@ -131,7 +131,7 @@ def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
 def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store, monkeypatch):
     import study.sweep.runner
     import study.tracking.run
-    from study.presets import ConfigError
+    from study.errors import ConfigError
     from study.trial.train import NonFiniteLoss
 
     real_train, real_build = study.tracking.run.train, study.sweep.runner.build_config
