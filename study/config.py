@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from study.dotted import flatten
+
 Protocol = Literal["paper", "init", "matched"]
 PROTOCOLS: tuple[Protocol, ...] = ("paper", "init", "matched")
 
@@ -134,13 +136,3 @@ class TrialConfig(_Part):
         """Dotted keys → values, the form MLflow params and `--set` use."""
         return flatten(self.model_dump())
 
-
-def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out

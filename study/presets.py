@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from study.config import TrialConfig
+from study.dotted import nest
 from study.errors import ConfigError, describe
 
 PRESET_DIR = resources.files("study") / "presets"
@@ -54,20 +55,6 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except yaml.YAMLError as err:
         raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({err})") from None
     return key.strip(), value
-
-
-def nest(assignments: Mapping[str, Any]) -> dict[str, Any]:
-    """`{'a.b': 1}` → `{'a': {'b': 1}}`."""
-    tree: dict[str, Any] = {}
-    for dotted, value in assignments.items():
-        *parents, leaf = dotted.split(".")
-        node = tree
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"{dotted}: {part!r} is a value, not a section")
-        node[leaf] = value
-    return tree
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

@@ -7,8 +7,9 @@ import pytest
 
 from study.cli.options import PRESETS
 from study.config import TrialConfig
+from study.dotted import nest
 from study.errors import ConfigError
-from study.presets import build_config, nest, parse_assignment, preset_names
+from study.presets import build_config, parse_assignment, preset_names
 
 
 def test_cli_preset_choices_are_the_preset_files():

@@ -17,7 +17,7 @@ import optuna
 from mlflow.entities import Param, RunTag
 from mlflow.exceptions import MlflowException
 
-from study.config import flatten
+from study.dotted import flatten
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking.store import Store
 
