@@ -63,8 +63,6 @@ def swept_params(trials: pl.DataFrame, exclude: tuple[str, ...] = ()) -> list[st
 
 def make_axis(trials: pl.DataFrame, key: str, log: bool | None = None) -> Axis:
     """Check `key` is a varied numeric param of `trials`; `log` None guesses from the values."""
-    from analysis.runs import is_log_scaled
-
     if key not in trials.columns:
         swept = ", ".join(swept_params(trials)) or "none"
         raise PhaseError(f"no param {key!r} in these trials (params that vary: {swept})")
@@ -148,3 +146,14 @@ def default_axes(trials: pl.DataFrame) -> tuple[str, str]:
             f"a phase diagram needs two varied numeric params; these trials vary {ordered or 'none'}"
         )
     return ordered[0], ordered[1]
+
+
+def is_log_scaled(values: pl.Series) -> bool:
+    """Heuristic when the sweep spec is not at hand: positive values spanning ≥ 50× and spread
+    evenly in log space (about half below the geometric midpoint) — N from 100 to 10,000 sampled
+    log-uniformly is log; α uniform on [0.01, 2] is not."""
+    values = values.drop_nulls().cast(pl.Float64)
+    if values.n_unique() < 3 or values.min() <= 0 or values.max() / values.min() < 50:
+        return False
+    midpoint = (values.min() * values.max()) ** 0.5
+    return 0.2 <= (values < midpoint).mean() <= 0.8

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.axes import PhaseError, select_trials
-from analysis.regimes import REGIMES
+from study.regimes import REGIMES
 
 # Natural orders of categorical params (an axis reads from less to more of the thing).
 KNOWN_ORDERS: dict[str, tuple[str, ...]] = {

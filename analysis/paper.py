@@ -22,7 +22,7 @@ from analysis.figures import (
 from analysis.maps import fit_maps
 from analysis.phase import fit_phase
 from analysis.regimes import classify
-from analysis.runs import load_curves, load_trials, open_runs, sweep_log_scales
+from analysis.runs import load_curves, load_study, open_runs
 from study.tracking.store import Store
 
 
@@ -36,7 +36,8 @@ def paper_studies(store: Store, names: str | None = None) -> list[str]:
 
 def paper_figures(store: Store, study: str, *, by: str | None = None) -> dict[str, Figure]:
     """The figures a study supports, by name; a study it cannot draw a diagram for gets curves."""
-    trials = classify(load_trials(store, study))
+    loaded = load_study(store, study)
+    trials = classify(loaded.trials)
     curves = load_curves(store, study)
     swept = swept_params(trials)
     by = by or (
@@ -49,7 +50,7 @@ def paper_figures(store: Store, study: str, *, by: str | None = None) -> dict[st
             figures["accuracy_by_frequency"] = accuracy_by_frequency(curves, trials, by)
     try:
         x, y = default_axes(trials)
-        scales = sweep_log_scales(store, study)
+        scales = loaded.log_scales()
         fit = fit_phase(trials, x, y, log_x=scales.get(x), log_y=scales.get(y))
     except PhaseError:
         return figures

@@ -1,4 +1,4 @@
-"""Fit a probabilistic map of regimes over two swept axes (DESIGN.md §5).
+"""Fit a probabilistic map of regimes over two swept axes (docs/design.md §5).
 
     fit = fit_phase(trials, "task.zipf_exponent", "forgetting.forget_until")
     fit.grid()        # x, y, regime (most likely), p_dual … p_none, p_max, agreement, uncertain
@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
 from analysis.classifier import fit_classifier
-from analysis.regimes import REGIMES
+from study.regimes import REGIMES
 
 MIN_TRIALS = 10
 

@@ -1,4 +1,4 @@
-"""The same trials under the three held-out protocols (DESIGN.md §2): only what sits in the
+"""The same trials under the three held-out protocols (docs/design.md §2): only what sits in the
 held-out rows at evaluation differs, so any change of regime or transience between protocols is
 about the representation of unseen tokens, not about what the model learnt.
 
@@ -15,9 +15,10 @@ import polars as pl
 
 from analysis.axes import PhaseError
 from analysis.phase import PhaseFit, fit_phase
-from analysis.regimes import REGIMES, classify, structural_column, transience_column
+from analysis.regimes import classify, structural_column, transience_column
 from analysis.transience import transience
 from study.config import PROTOCOLS, Thresholds
+from study.regimes import REGIMES
 
 
 def regimes_by_protocol(trials: pl.DataFrame, thresholds: Thresholds | None = None) -> pl.DataFrame:

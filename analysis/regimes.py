@@ -1,10 +1,8 @@
-"""Regimes (DESIGN.md §5) as polars expressions over the `trials` frame.
+"""Regimes (docs/design.md §5) over the `trials` frame: the rule of `study.regimes` applied to
+columns, with the thresholds and the held-out protocol chosen at analysis time.
 
     trials.with_columns(regime=regime_expr(Thresholds(icl=0.6)), transient=transient_expr())
     classify(trials, thresholds=None, protocol="matched")
-
-| regime | structural ICL ≥ thresholds.icl | head IWL ≥ thresholds.iwl |
-|  dual  | yes | yes |      icl: yes, no      iwl: no, yes      none: no, no
 
 `protocol` picks the held-out protocol behind structural ICL (§2): None is each trial's headline
 metric (`icl.structural`, the one its stored regime used), else `icl.structural.<protocol>`.
@@ -16,22 +14,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from study.config import PROTOCOLS, Thresholds
+from study import regimes as rule
+from study.config import Thresholds
+from study.metric_names import IWL_HEAD, PEAK, structural, transience
+from study.regimes import REGIMES
 
-REGIMES: tuple[str, ...] = ("dual", "icl", "iwl", "none")
 DEFAULT = Thresholds()
+# The column names of the frame are the metric names (`study.metric_names`).
+structural_column = structural
+transience_column = transience
 
-
-def structural_column(protocol: str | None = None, stat: str | None = None) -> str:
-    """Column of final (or `stat`: 'peak', 'peak_step') structural ICL under `protocol`."""
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-    name = "icl.structural" if protocol is None else f"icl.structural.{protocol}"
-    return f"{name}.{stat}" if stat else name
-
-
-def transience_column(protocol: str | None = None) -> str:
-    return "transience" if protocol is None else f"transience.{protocol}"
+__all__ = ["REGIMES", "classify", "regime_counts", "regime_expr", "structural_column",
+           "transience_column", "transient_expr"]
 
 
 def threshold_expr(kind: str, thresholds: Thresholds | None) -> pl.Expr:
@@ -43,36 +37,23 @@ def threshold_expr(kind: str, thresholds: Thresholds | None) -> pl.Expr:
     return pl.col(f"eval.thresholds.{kind}").cast(pl.Float64).fill_null(default)
 
 
-def icl_present(thresholds: Thresholds | None = None, protocol: str | None = None) -> pl.Expr:
-    return pl.col(structural_column(protocol)) >= threshold_expr("icl", thresholds)
-
-
-def iwl_present(thresholds: Thresholds | None = None) -> pl.Expr:
-    return pl.col("iwl.head") >= threshold_expr("iwl", thresholds)
-
-
 def regime_expr(thresholds: Thresholds | None = None, protocol: str | None = None) -> pl.Expr:
     """'dual' | 'icl' | 'iwl' | 'none'; null where a metric is missing (a failed trial)."""
-    icl, iwl = icl_present(thresholds, protocol), iwl_present(thresholds)
-    return (
-        pl.when(icl.is_null() | iwl.is_null())
-        .then(pl.lit(None, pl.String))
-        .when(icl & iwl)
-        .then(pl.lit("dual"))
-        .when(icl)
-        .then(pl.lit("icl"))
-        .when(iwl)
-        .then(pl.lit("iwl"))
-        .otherwise(pl.lit("none"))
-        .cast(pl.Enum(REGIMES))
+    return rule.regime_expr(
+        pl.col(structural(protocol)),
+        pl.col(IWL_HEAD),
+        threshold_expr("icl", thresholds),
+        threshold_expr("iwl", thresholds),
     )
 
 
 def transient_expr(thresholds: Thresholds | None = None, protocol: str | None = None) -> pl.Expr:
     """Structural ICL reached the threshold during training and ended below it."""
-    limit = threshold_expr("icl", thresholds)
-    peak, final = pl.col(structural_column(protocol, "peak")), pl.col(structural_column(protocol))
-    return (peak >= limit) & (final < limit)
+    return rule.transient_expr(
+        pl.col(structural(protocol, PEAK)),
+        pl.col(structural(protocol)),
+        threshold_expr("icl", thresholds),
+    )
 
 
 def classify(
@@ -87,7 +68,7 @@ def classify(
         out.columns
     ):
         thresholds = DEFAULT
-    needed = [structural_column(protocol), structural_column(protocol, "peak"), "iwl.head"]
+    needed = [structural(protocol), structural(protocol, PEAK), IWL_HEAD]
     missing = [c for c in needed if c not in out.columns]
     if missing:
         raise KeyError(

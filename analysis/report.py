@@ -20,12 +20,14 @@ import polars as pl
 from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.cells import fit_cells
 from analysis.figures import cell_diagram, cell_maps, continuous_maps, phase_diagram, regime_scatter
-from analysis.labels import axis_label, format_value, symbol
+from analysis.figures.labels import axis_label, format_value, symbol
+from analysis.figures.save import save_figure
 from analysis.maps import fit_maps
 from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
 from analysis.regimes import classify, regime_counts
-from analysis.runs import load_trials, open_runs, resolve_study, sweep_log_scales
+from analysis.runs import load_study
 from study.config import Thresholds
+from study.tracking import schema
 from study.tracking.store import Store
 
 EDGES = {"x low": "left", "x high": "right", "y low": "bottom", "y high": "top"}
@@ -45,23 +47,6 @@ class PhaseReport:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
-
-
-def spec_axes(spec) -> list[tuple[str, bool | None]]:
-    """The varied axes of a sweep spec's `space`, in spec order, with their log flag (None for an
-    explicit list of values, whose scale is then guessed from them)."""
-    from study.sweep.spec import param_values
-
-    axes = []
-    for key, param in spec.space.items():
-        if param.kind in ("float", "int"):
-            if param.high > param.low:
-                axes.append((key, bool(param.log)))
-            continue
-        values = param_values(param) or []
-        if len(set(values)) > 1:  # a categorical axis (a schedule) gets cells, not a smooth map
-            axes.append((key, None))
-    return axes
 
 
 def default_out(study: str, x: str, y: str) -> Path:
@@ -86,14 +71,15 @@ def phase_report(
 
     Numeric axes with at least `MIN_TRIALS` finished trials get the fitted map (`analysis.phase`);
     a categorical axis or a smaller grid gets one cell per grid point (`analysis.cells`).
-    `log_scales` {param: log} overrides the sweep spec logged on the parent run; a param in
+    `log_scales` {param: log} overrides the axes the sweep recorded on its parent run; a param in
     neither gets its scale guessed from the values. Raises PhaseError for axes the study cannot
     support; a study in a single regime still gets its trials plot and continuous maps, with a
     note instead of a boundary.
     """
-    trials = classify(load_trials(store, study), thresholds, protocol)
+    loaded = load_study(store, study)
+    trials = classify(loaded.trials, thresholds, protocol)
     scales = {
-        **sweep_log_scales(store, study),
+        **loaded.log_scales(),
         **{k: v for k, v in (log_scales or {}).items() if v is not None},
     }
     out_dir = Path(out) if out is not None else default_out(study, x, y)
@@ -114,7 +100,7 @@ def phase_report(
     report.files.append(out_dir / "summary.txt")
     report.lines.append(f"files: {report.out}/ ({', '.join(p.name for p in report.files)})")
     if log_artifacts:
-        report.logged_to = _log(store, study, out_dir)
+        report.logged_to = _log(store, loaded.parent_run_id, out_dir)
         report.lines.append(
             f"logged to MLflow parent run {report.logged_to}"
             if report.logged_to
@@ -139,7 +125,7 @@ def _fitted(trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int) -> 
         fit, note = None, str(err)
     maps = fit_maps(trials, x, y, protocol=protocol, at=at, log_x=log_x, log_y=log_y)
     if fit is not None:
-        files += _save(phase_diagram(fit), out_dir / "phase")
+        files += save_figure(phase_diagram(fit), out_dir / "phase")
         files.append(_write(fit.boundaries(), out_dir / "boundaries.csv"))
         grid = fit.grid()
         files += [_write(grid, out_dir / "grid.parquet"), _write(grid, out_dir / "grid.csv")]
@@ -147,10 +133,10 @@ def _fitted(trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int) -> 
     else:
         points = select_trials(trials, at).select(x, y, pl.col("regime").cast(pl.String))
         scatter = regime_scatter(points, x, y, log_x=bool(log_x), log_y=bool(log_y), note=note)
-        files += _save(scatter, out_dir / "phase")
+        files += save_figure(scatter, out_dir / "phase")
         lines.append(f"no boundary: {note}")
     if maps:
-        files += _save(continuous_maps(maps, fit), out_dir / "maps")
+        files += save_figure(continuous_maps(maps, fit), out_dir / "maps")
         files.append(
             _write(pl.concat([m.frame() for m in maps.values()]), out_dir / "maps.parquet")
         )
@@ -160,7 +146,7 @@ def _fitted(trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int) -> 
 def _cells(trials, x, y, at, out_dir: Path) -> PhaseReport:
     """One cell per grid point (categorical axes, or too few trials for a smooth fit)."""
     cells = fit_cells(trials, x, y, at=at)
-    files = _save(cell_diagram(cells), out_dir / "phase") + _save(
+    files = save_figure(cell_diagram(cells), out_dir / "phase") + save_figure(
         cell_maps(cells), out_dir / "maps"
     )
     boundaries = cells.boundaries()
@@ -196,13 +182,6 @@ def _cells(trials, x, y, at, out_dir: Path) -> PhaseReport:
         )
         lines.append(f"boundary {a} | {b}: between {where}")
     return PhaseReport("", out_dir, files, {}, None, lines=lines)
-
-
-def _save(fig, stem: Path) -> list[Path]:
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=150)
-    fig.savefig(paths[1])
-    return paths
 
 
 def _write(frame: pl.DataFrame, path: Path) -> Path:
@@ -260,10 +239,8 @@ def _fit_lines(fit: PhaseFit, x: str, y: str) -> list[str]:
     return lines
 
 
-def _log(store: Store, study: str, out_dir: Path) -> str | None:
-    with open_runs(store) as reader:
-        parent = resolve_study(reader, study).parent_run_id
+def _log(store: Store, parent: str | None, out_dir: Path) -> str | None:
     if parent is None:
         return None
-    store.client().log_artifacts(parent, str(out_dir), artifact_path=f"analysis/{out_dir.name}")
+    store.client().log_artifacts(parent, str(out_dir), artifact_path=f"{schema.ANALYSIS_DIR}/{out_dir.name}")
     return parent

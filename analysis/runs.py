@@ -3,6 +3,8 @@
     trials = load_trials(store, "alpha_x_N")   # run_id, trial, state, regime, transient, ...,
                                                 # params (dotted, typed), summary metrics
     curves = load_curves(store, "alpha_x_N")   # trial, run_id, step, metric, value
+    study = load_study(store, "alpha_x_N")     # .trials, and .axes: what the sweep varied, and
+                                                # on which scale (from its parent run)
 
 A study is named by its sweep/Optuna study name (the `study` tag every trial run carries), by an
 MLflow experiment name, or by a parent run id. A local SQLite store is read directly
@@ -14,31 +16,19 @@ MLflow experiment name, or by a parent run id. A local SQLite store is read dire
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import polars as pl
 
+from study.tracking import schema
 from study.tracking.store import Store
 from study.tracking.store_client import ClientRuns
 from study.tracking.store_sql import SqliteRuns
 
-PARENT_TAG = "mlflow.parentRunId"
-# Tags that become columns of `trials`, renamed where a name would be ambiguous.
-TAG_COLUMNS: dict[str, str] = {
-    "study": "study",
-    "trial_number": "trial",
-    "replicate_group": "replicate_group",
-    "regime": "regime",
-    "transient": "transient",
-    "protocol": "protocol",
-    "pruned": "pruned",
-    "failure_reason": "failure_reason",
-    PARENT_TAG: "parent_run_id",
-    "git_commit": "git_commit",
-    "dpl_version": "dpl_version",
-    "device": "device",
-}
+PARENT_TAG = schema.PARENT
+TAG_COLUMNS = schema.TRIAL_COLUMNS
 FIRST_COLUMNS = (
     "run_id",
     "trial",
@@ -89,7 +79,7 @@ def open_runs(store: Store, *, client: bool = False) -> Iterator[SqliteRuns | Cl
 
 def resolve_study(reader: SqliteRuns | ClientRuns, study: str) -> StudyRef:
     """Find the trial runs of `study`: a `study` tag, else an experiment name, else a parent run."""
-    tagged = reader.runs(tag=("study", study))
+    tagged = reader.runs(tag=(schema.STUDY, study))
     if tagged.height:
         return _split_parent(reader, study, tagged)
     experiments = reader.experiments()
@@ -128,21 +118,35 @@ def _not_found_message(
     )
 
 
-def sweep_log_scales(store: Store, study: str, *, client: bool = False) -> dict[str, bool]:
-    """{param: sampled on a log scale} from the sweep spec logged as params of the study's parent
-    run (`space.<param>.log`); empty when the study has no parent (not made by `dpl sweep`)."""
+@dataclass(frozen=True)
+class LoadedStudy:
+    """A study's trials with what was swept: `axes` {param: 'log' | 'linear' | 'categorical'},
+    in spec order, as the sweep recorded it on the parent run (empty for a study not made by
+    `dpl sweep`, whose scales analysis then guesses from the values)."""
+
+    name: str
+    trials: pl.DataFrame
+    axes: dict[str, str]
+    parent_run_id: str | None
+
+    def log_scales(self) -> dict[str, bool]:
+        """{numeric axis: sampled on a log scale}."""
+        return {key: scale == "log" for key, scale in self.axes.items() if scale != "categorical"}
+
+
+def study_axes(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> dict[str, str]:
+    """The `schema.AXES` tag of the study's parent run, or {} when there is none."""
+    if ref.parent_run_id is None:
+        return {}
+    tags = reader.tags([ref.parent_run_id]).filter(pl.col("key") == schema.AXES)
+    return json.loads(tags["value"][0]) if tags.height else {}
+
+
+def load_study(store: Store, study: str, *, client: bool = False) -> LoadedStudy:
+    """The trials frame (`load_trials`) with the study's axes and parent run."""
     with open_runs(store, client=client) as reader:
         ref = resolve_study(reader, study)
-        if ref.parent_run_id is None:
-            return {}
-        params = reader.params([ref.parent_run_id])
-    logs = params.filter(
-        pl.col("key").str.starts_with("space.") & pl.col("key").str.ends_with(".log")
-    )
-    return {
-        key[len("space.") : -len(".log")]: value == "True"
-        for key, value in logs.select("key", "value").iter_rows()
-    }
+        return LoadedStudy(study, trials_frame(reader, ref), study_axes(reader, ref), ref.parent_run_id)
 
 
 def load_trials(store: Store, study: str, *, client: bool = False) -> pl.DataFrame:
@@ -199,10 +203,10 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
 def curves_frame(
     reader: SqliteRuns | ClientRuns, ref: StudyRef, metrics: Iterable[str] | None = None
 ) -> pl.DataFrame:
-    numbers = _wide(reader.tags(ref.run_ids).filter(pl.col("key") == "trial_number"), ref.run_ids)
-    if "trial_number" in numbers.columns:
+    numbers = _wide(reader.tags(ref.run_ids).filter(pl.col("key") == schema.TRIAL_NUMBER), ref.run_ids)
+    if schema.TRIAL_NUMBER in numbers.columns:
         numbers = numbers.select(
-            "run_id", trial=pl.col("trial_number").cast(pl.Int64, strict=False)
+            "run_id", trial=pl.col(schema.TRIAL_NUMBER).cast(pl.Int64, strict=False)
         )
     else:
         numbers = ref.runs.select("run_id", trial=pl.int_range(pl.len(), dtype=pl.Int64))
@@ -232,8 +236,8 @@ def _summary_wide(latest: pl.DataFrame, run_ids: list[str]) -> pl.DataFrame:
     """`summary.<m>` wins over the last logged value of step metric `m`; both named `m`."""
     named = (
         latest.with_columns(
-            summary=pl.col("key").str.starts_with("summary."),
-            key=pl.col("key").str.strip_prefix("summary."),
+            summary=pl.col("key").str.starts_with(schema.SUMMARY_PREFIX),
+            key=pl.col("key").str.strip_prefix(schema.SUMMARY_PREFIX),
         )
         .sort("summary")
         .unique(["run_id", "key"], keep="last")
@@ -257,14 +261,3 @@ def _typed(column: pl.Series) -> pl.Series:
     if set(values.drop_nulls().unique().to_list()) <= {"True", "False"}:
         return (values == "True").alias(column.name)
     return values.alias(column.name)
-
-
-def is_log_scaled(values: pl.Series) -> bool:
-    """Heuristic when the sweep spec is not at hand: positive values spanning ≥ 50× and spread
-    evenly in log space (about half below the geometric midpoint) — N from 100 to 10,000 sampled
-    log-uniformly is log; α uniform on [0.01, 2] is not."""
-    values = values.drop_nulls().cast(pl.Float64)
-    if values.n_unique() < 3 or values.min() <= 0 or values.max() / values.min() < 50:
-        return False
-    midpoint = (values.min() * values.max()) ** 0.5
-    return 0.2 <= (values < midpoint).mean() <= 0.8

@@ -8,26 +8,17 @@ Per trial (`by`): `peak` and `peak_step` (first step at the maximum), `final` (l
 `decay` = peak − final (the summary metric `transience`), `steps_to_decay` = steps from the peak
 until the curve first falls below `level` (default: half the peak — relative, so a peak of 0.27
 that falls to 0 counts as decayed, as in the paper's reference runs; null if it never falls that
-far), and `transient` (peak ≥ threshold > final, DESIGN.md §5).
+far), and `transient` (peak ≥ threshold > final, docs/design.md §5). Peak, peak step and final
+are the summary features of `study.features`; the transient flag is the rule of `study.regimes`.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-
-def peak_expr(value: str = "value") -> pl.Expr:
-    return pl.col(value).max()
-
-
-def peak_step_expr(value: str = "value", step: str = "step") -> pl.Expr:
-    """Step of the first maximum; the group must be sorted by step."""
-    return pl.col(step).get(pl.col(value).arg_max())
-
-
-def final_expr(value: str = "value") -> pl.Expr:
-    """Last value; the group must be sorted by step."""
-    return pl.col(value).last()
+from study.features import final_expr, peak_expr, peak_step_expr
+from study.metric_names import ICL_STRUCTURAL
+from study.regimes import transient_expr
 
 
 def steps_to_decay_expr(
@@ -41,7 +32,7 @@ def steps_to_decay_expr(
 
 def transience(
     curves: pl.DataFrame,
-    metric: str = "icl.structural",
+    metric: str = ICL_STRUCTURAL,
     *,
     threshold: float = 0.5,
     level: float | None = None,
@@ -64,7 +55,7 @@ def transience(
         )
         .with_columns(
             decay=pl.col("peak") - pl.col("final"),
-            transient=(pl.col("peak") >= threshold) & (pl.col("final") < threshold),
+            transient=transient_expr(pl.col("peak"), pl.col("final"), pl.lit(threshold)),
             metric=pl.lit(metric),
         )
     )

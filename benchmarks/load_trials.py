@@ -44,7 +44,7 @@ def main() -> None:
             n_trials=args.trials,
             n_steps=args.steps,
             metrics=CURVE_METRICS,
-            bulk=True,
+
         )
         print(
             f"wrote {args.trials} trials × {args.steps} steps × {len(CURVE_METRICS)} metrics in {time.perf_counter() - start:.0f} s"

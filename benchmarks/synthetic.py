@@ -1,26 +1,29 @@
-"""A synthetic study written the way trials and sweeps write theirs (the tracking contract).
+"""A synthetic study, written through the same tracking code as a real sweep's trials.
 
-For the loading benchmark, for tests that must not train, and for demos. Metrics are smooth
-made-up functions of the swept params (structural ICL grows with the forgetting horizon N and
-falls with α; head IWL grows with α), not results: nothing here is science.
-
-Runs, params, tags and summaries go through `MlflowClient`; with `bulk=True` the per-step
-histories of a SQLite store are inserted in one SQL statement per run (MlflowClient.log_batch
-would take minutes for 6 M points), which is the only other place that writes MLflow's tables.
+For the loading benchmark and for tests that must not train. Metrics are smooth made-up
+functions of the swept params (structural ICL grows with the forgetting horizon N and falls
+with α; head IWL grows with α), not results: nothing here is science. Everything else is the
+real thing: each run is opened by `study.tracking.run.start_run`, its curves written by the run
+logger, its summary computed by `study.trial.summary.summarize` and logged by `log_summary`,
+and the parent carries the study's axes as a sweep's parent does.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import sqlite3
-import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from mlflow.entities import Metric, Param
 
 from study.config import PROTOCOLS, TrialConfig
+from study.dotted import nest
+from study.features import Curve
+from study.presets import deep_merge
+from study.tracking import schema
+from study.tracking.run import log_config, log_summary, start_run
 from study.tracking.store import Store
+from study.trial.summary import summarize
 
 # param → (low, high, log scale)
 DEFAULT_AXES: dict[str, tuple[float, float, bool]] = {
@@ -85,19 +88,6 @@ def _trial_curves(
     return curves
 
 
-def _summaries(curves: Mapping[str, np.ndarray], steps: np.ndarray) -> dict[str, float]:
-    out = {f"summary.{m}": float(v[-1]) for m, v in curves.items()}
-    for suffix, key in [("", "icl.structural")] + [
-        (f".{p}", f"icl.structural.{p}") for p in PROTOCOLS
-    ]:
-        series = curves[key]
-        out[f"summary.icl.structural{suffix}.peak"] = float(series.max())
-        out[f"summary.icl.structural{suffix}.peak_step"] = float(steps[int(series.argmax())])
-        out[f"summary.transience{suffix}"] = float(series.max() - series[-1])
-    out["summary.dual_score"] = min(out["summary.icl.structural"], out["summary.iwl.head"])
-    return out
-
-
 def write_synthetic_study(
     store: Store,
     name: str = "demo",
@@ -107,104 +97,57 @@ def write_synthetic_study(
     eval_every: int = 100,
     axes: Mapping[str, tuple[float, float, bool]] = DEFAULT_AXES,
     metrics: Sequence[str] | None = None,
-    bulk: bool = False,
     seed: int = 0,
 ) -> str:
     """Write a parent run and `n_trials` child runs with random axis values; return the parent id.
 
-    `metrics` limits the logged step metrics (default: all of `_trial_curves`).
+    `metrics` limits the logged curves (default: all of `_trial_curves`); the summary is always
+    computed from all of them, as a trial's is.
     """
     rng = np.random.default_rng(seed)
     client = store.client()
     experiment_id = store.experiment_id(name)
-    parent = client.create_run(
-        experiment_id, run_name=name, tags={"study": name, "dpl.role": "study"}
-    )
-    parent_id = parent.info.run_id
+    scales = {key: "log" if log else "linear" for key, (_, _, log) in axes.items()}
+    parent_tags = {
+        schema.STUDY: name,
+        schema.ROLE: schema.ROLE_STUDY,
+        schema.AXES: json.dumps(scales),
+    }
+    parent_id = client.create_run(experiment_id, run_name=name, tags=parent_tags).info.run_id
     steps = np.arange(1, n_steps + 1) * eval_every
-    base = TrialConfig().model_dump()
-    base["forgetting"].update(kind="temporary", forget_every=10, forget_until=1000)
-    base["train"]["steps"] = int(steps[-1])
-    con = sqlite3.connect(store.sqlite_path) if bulk and store.sqlite_path else None
-    now = int(time.time() * 1000)
+    base = {
+        "forgetting": {"kind": "temporary", "forget_every": 10, "forget_until": 1000},
+        "train": {"steps": int(steps[-1])},
+    }
+    defaults = TrialConfig.model_validate(base).flat()  # the types of the axes
     for number in range(n_trials):
         values = {}
         for key, (low, high, log) in axes.items():
             u = rng.uniform(math.log(low), math.log(high)) if log else rng.uniform(low, high)
             value = math.exp(u) if log else u
-            values[key] = round(value) if isinstance(_get(base, key), int) else round(value, 4)
-        config = TrialConfig.model_validate(_set(base, values))
+            values[key] = round(value) if isinstance(defaults[key], int) else round(value, 4)
+        values["train.seed"] = number
+        config = TrialConfig.model_validate(deep_merge(base, nest(values)))
         curves = _trial_curves(values, steps, rng)
-        summary = _summaries(curves, steps)
-        if metrics is not None:
-            curves = {m: curves[m] for m in metrics}
-        icl, iwl = summary["summary.icl.structural"], summary["summary.iwl.head"]
-        t_icl, t_iwl = config.eval.thresholds.icl, config.eval.thresholds.iwl
-        regime = {(True, True): "dual", (True, False): "icl", (False, True): "iwl"}.get(
-            (icl >= t_icl, iwl >= t_iwl), "none"
-        )
-        peak = summary["summary.icl.structural.peak"]
+        curve: Curve = [
+            (int(s), {m: float(v[i]) for m, v in curves.items()}) for i, s in enumerate(steps)
+        ]
         tags = {
-            "study": name,
-            "trial_number": str(number),
-            "replicate_group": str(number),
-            "mlflow.parentRunId": parent_id,
-            "regime": regime,
-            "transient": str(peak >= t_icl and icl < t_icl).lower(),
-            "protocol": config.eval.protocol,
-            "dpl_version": "synthetic",
-            "git_commit": "synthetic",
-            "device": "cpu",
+            schema.STUDY: name,
+            schema.TRIAL_NUMBER: str(number),
+            schema.REPLICATE_GROUP: str(number),
         }
-        run = client.create_run(experiment_id, run_name=f"{name}-{number}", tags=tags)
-        run_id = run.info.run_id
-        params = [Param(k, str(v)) for k, v in config.flat().items()]
-        params += [Param(f"seed.{p}", str(number)) for p in ("data", "init", "eval", "forgetting")]
-        finals = [Metric(m, float(v[-1]), now, int(steps[-1])) for m, v in curves.items()]
-        summaries = [Metric(k, v, now, int(steps[-1])) for k, v in summary.items()]
-        client.log_batch(run_id, params=params)
-        for start in range(0, len(summaries), 1000):
-            client.log_batch(run_id, metrics=summaries[start : start + 1000])
-        if con is not None:
-            con.executemany(
-                "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)",
-                [
-                    (m, float(x), now, run_id, int(s))
-                    for m, v in curves.items()
-                    for s, x in zip(steps[:-1], v[:-1], strict=True)
-                ],
-            )
-            con.commit()
-            client.log_batch(run_id, metrics=finals)
-        else:
-            history = [
-                Metric(m, float(x), now, int(s))
-                for m, v in curves.items()
-                for s, x in zip(steps, v, strict=True)
-            ]
-            for start in range(0, len(history), 1000):
-                client.log_batch(run_id, metrics=history[start : start + 1000])
-        client.set_terminated(run_id)
-    if con is not None:
-        con.close()
+        log = start_run(
+            store, config, name, "cpu", parent_id, tags, f"{name}-{number}", version="synthetic"
+        )
+        logged = (
+            [(s, {m: v for m, v in point.items() if m in metrics}) for s, point in curve]
+            if metrics is not None
+            else curve
+        )
+        log_config(log, config)
+        log.history(logged)
+        log_summary(log, curve, summarize(curve, config.eval))
+        log.end("FINISHED")
     client.set_terminated(parent_id)
     return parent_id
-
-
-def _get(tree: Mapping, dotted: str):
-    for part in dotted.split("."):
-        tree = tree[part]
-    return tree
-
-
-def _set(tree: dict, values: Mapping[str, object]) -> dict:
-    import copy
-
-    out = copy.deepcopy(tree)
-    for dotted, value in values.items():
-        node = out
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        node[leaf] = value
-    return out

@@ -1,4 +1,4 @@
-"""Science checks too long for CI (DESIGN.md §6): the reference match and the findings over seeds.
+"""Science checks too long for CI (docs/design.md §6): the reference match and the findings over seeds.
 
     python scripts/science.py reference --seeds 42,1,2 --out science-out
     python scripts/science.py findings --seeds 0,1,2,42 --out science-out
@@ -52,7 +52,7 @@ def _fmt(value) -> str:
 @click.group()
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
 def cli(threads):
-    """Science checks of DESIGN.md §6."""
+    """Science checks of docs/design.md §6."""
     if threads:
         torch.set_num_threads(threads)
 

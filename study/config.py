@@ -1,7 +1,7 @@
 """The trial config: typed, frozen, validated once at the edge.
 
 A trial is `TrialConfig(task, model, train, forgetting, eval)`; each part owns its defaults, which
-are the paper's (DESIGN.md §4, §7). Presets (`study/presets/*.yaml`) are override layers on top of
+are the paper's (docs/design.md §4, §7). Presets (`study/presets/*.yaml`) are override layers on top of
 those defaults, then a YAML file, then `--set dotted.key=value` pairs.
 """
 
@@ -22,7 +22,7 @@ class _Part(BaseModel):
 
 
 class TaskConfig(_Part):
-    """The synthetic part-of-speech task (DESIGN.md §2)."""
+    """The synthetic part-of-speech task (docs/design.md §2)."""
 
     n_vocab: int = Field(10_000, ge=20, description="content tokens V (even): nouns then adjectives")
     n_holdout: int | None = Field(None, ge=2, description="held-out ids R; default V // 10")
@@ -48,7 +48,7 @@ class TaskConfig(_Part):
 
 
 class ModelConfig(_Part):
-    """BERT-style masked-LM encoder, MLM head tied to the token embeddings (DESIGN.md §7)."""
+    """BERT-style masked-LM encoder, MLM head tied to the token embeddings (docs/design.md §7)."""
 
     n_layers: int = Field(6, ge=1, le=48)
     d_model: int = Field(64, ge=4)
@@ -69,7 +69,7 @@ class ModelConfig(_Part):
 
 
 class TrainConfig(_Part):
-    """AdamW, constant learning rate, fresh batches every step (DESIGN.md §4)."""
+    """AdamW, constant learning rate, fresh batches every step (docs/design.md §4)."""
 
     steps: int = Field(62_500, ge=1)
     batch_size: int = Field(128, ge=1)
@@ -82,7 +82,7 @@ class TrainConfig(_Part):
 
 
 class ForgettingConfig(_Part):
-    """Weight-forgetting schedule (DESIGN.md §4)."""
+    """Weight-forgetting schedule (docs/design.md §4)."""
 
     kind: Literal["none", "active", "temporary"] = "none"
     forget_every: int = Field(1000, ge=1, description="k: reset after every k-th optimiser step")
@@ -103,14 +103,14 @@ class ForgettingConfig(_Part):
 
 
 class Thresholds(_Part):
-    """Regime thresholds (DESIGN.md §5)."""
+    """Regime thresholds (docs/design.md §5)."""
 
     icl: float = Field(0.5, ge=0.0, le=1.0, description="structural ICL present at ≥ this")
     iwl: float = Field(0.5, ge=0.0, le=1.0, description="head IWL present at ≥ this")
 
 
 class EvalConfig(_Part):
-    """Evaluation sets and schedule (DESIGN.md §2, §3)."""
+    """Evaluation sets and schedule (docs/design.md §2, §3)."""
 
     n_examples: int = Field(10_000, ge=10, description="sequences per evaluation set")
     batch_size: int = Field(1024, ge=1, description="sequences per forward pass")
@@ -135,4 +135,18 @@ class TrialConfig(_Part):
     def flat(self) -> dict[str, Any]:
         """Dotted keys → values, the form MLflow params and `--set` use."""
         return flatten(self.model_dump())
+
+    def inert_keys(self) -> set[str]:
+        """Keys that do nothing in this config: the forgetting schedule's under `kind: none`, N
+        under `active`. They are not logged, so that a phase fit over k or N never pools runs in
+        which the value had no effect."""
+        kind = self.forgetting.kind
+        schedule = ("forget_every", "forget_until", "reset_std", "clear_optimizer")
+        inert = {"none": schedule, "active": ("forget_until",), "temporary": ()}[kind]
+        return {f"forgetting.{key}" for key in inert}
+
+    def effective(self) -> dict[str, Any]:
+        """`flat()` without the inert keys: what a trial's run logs as its params."""
+        inert = self.inert_keys()
+        return {k: v for k, v in self.flat().items() if k not in inert}
 

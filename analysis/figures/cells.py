@@ -11,6 +11,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from analysis.figures.labels import (
+    REGIME_LABELS,
+    axis_label,
+    condition_text,
+    format_value,
+    metric_label,
+    symbol,
+)
 from analysis.figures.style import (
     MAP_CMAPS,
     REGIME_COLORS,
@@ -20,15 +28,7 @@ from analysis.figures.style import (
     side_legend,
     trial_marker,
 )
-from analysis.labels import (
-    REGIME_LABELS,
-    axis_label,
-    condition_text,
-    format_value,
-    metric_label,
-    symbol,
-)
-from analysis.regimes import REGIMES
+from study.regimes import REGIMES
 
 if TYPE_CHECKING:
     from analysis.cells import CellMap

@@ -11,9 +11,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from analysis.figures.labels import REGIME_LABELS, metric_label, symbol
 from analysis.figures.style import REGIME_COLORS, STYLE, new_figure, side_legend
-from analysis.labels import REGIME_LABELS, metric_label, symbol
-from analysis.regimes import REGIMES
+from study.regimes import REGIMES
 
 # One panel per question a learning curve answers; a metric missing from a frame is skipped.
 TRIAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -180,7 +180,7 @@ def trial_learning_curves(
     ICL/IWL, and accuracies against step.
 
     `curves` is long: columns `step`, `metric`, `value` (extra columns are ignored). A dotted line
-    marks the regime threshold (DESIGN.md §5) on the ICL/IWL panels.
+    marks the regime threshold (docs/design.md §5) on the ICL/IWL panels.
     """
     present = set(curves.get_column("metric").unique().to_list()) if curves.height else set()
     shown = [(name, [m for m in metrics if m in present]) for name, metrics in panels]
@@ -213,7 +213,7 @@ def trial_learning_curves(
     return fig
 
 
-# Structural ICL of the same trials under each held-out protocol (DESIGN.md §2).
+# Structural ICL of the same trials under each held-out protocol (docs/design.md §2).
 PROTOCOL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("paper protocol", ("icl.structural.paper",)),
     ("init protocol", ("icl.structural.init",)),

@@ -161,6 +161,7 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
 
     from analysis.axes import swept_params
     from analysis.figures import accuracy_by_frequency, learning_curves
+    from analysis.figures.save import save_figure
     from analysis.regimes import structural_column
     from analysis.runs import load_curves
 
@@ -187,10 +188,7 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
     if data.filter(pl.col("metric").str.starts_with("acc.decile.")).height:
         figures["accuracy_by_frequency"] = accuracy_by_frequency(data, trials, by)
     for name, fig in figures.items():
-        for suffix in (".png", ".svg"):
-            path = out_dir / f"{name}{suffix}"
-            fig.savefig(path, dpi=150)
-            written.append(path)
+        written += save_figure(fig, out_dir / name)
     click.echo(f"{trials.height} trials, {data.height} points, one line per {by}")
     for path in written:
         click.echo(f"wrote {path}")

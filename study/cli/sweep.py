@@ -48,6 +48,7 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
     re-run, finished ones never are."""
     import optuna
 
+    from analysis.figures.save import save_trial_figure
     from study.cli.sweep_view import SweepProgress, print_tables, status_table, trials_table
     from study.sweep.runner import WorkerFailed, finish, prepare, run_sweep
     from study.sweep.spec import load_spec
@@ -62,7 +63,9 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
         url = storage_url(storage, store)
         if workers > 1 and url.startswith("sqlite"):
             click.echo("warning: SQLite locks under parallel writers; the default journal file does not", err=True)
-        prepared = prepare(spec, store, url, force=force, spec_file=spec_file, device=device)
+        prepared = prepare(
+            spec, store, url, force=force, spec_file=spec_file, device=device, curve_figure=save_trial_figure
+        )
 
     install_sigterm_as_interrupt()
     progress = SweepProgress(spec, enabled=show_progress())
@@ -95,14 +98,15 @@ def _after_sweep(spec, study, store) -> None:
     succeeds."""
     if not spec.is_map:
         return
-    from analysis.report import phase_report, spec_axes
+    from analysis.report import phase_report
+    from study.sweep.space import axes
 
-    axes = spec_axes(spec)
-    if len(axes) < 2:
+    varied = list(axes(spec))  # the report reads their scales from the parent run
+    if len(varied) < 2:
         return
-    (x, log_x), (y, log_y) = axes[:2]
+    x, y = varied[:2]
     try:
-        report = phase_report(store, spec.name, x, y, log_scales={x: log_x, y: log_y})
+        report = phase_report(store, spec.name, x, y)
     except Exception as err:  # the trials are safe; only the picture is missing
         click.echo(f"phase diagram skipped: {err}", err=True)
         return

@@ -33,6 +33,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
         cfg = load_trial_config(preset, config_file, overrides)
         store, device = _resolve(tracking_uri, device)
 
+    from analysis.figures.save import save_trial_figure
     from study.device import configure_cpu_threads
     from study.tracking.run import run_trial
     from study.trial.train import NonFiniteLoss
@@ -49,6 +50,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
                 device=device,
                 on_eval=progress.on_eval,
                 on_step=progress.on_step,
+                curve_figure=save_trial_figure,
             )
     except KeyboardInterrupt as err:
         exit_interrupted(err)

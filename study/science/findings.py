@@ -1,7 +1,7 @@
-"""The four findings of DESIGN.md §6 as settings with stated checks, on small CPU configs.
+"""The four findings of docs/design.md §6 as settings with stated checks, on small CPU configs.
 
-Each finding names its runs (the `paper` preset at the reference scale, DESIGN.md §6: V = 1000,
-2 layers, 8,000 steps) and a check whose thresholds were fixed from DESIGN.md's descriptions
+Each finding names its runs (the `paper` preset at the reference scale, docs/design.md §6: V = 1000,
+2 layers, 8,000 steps) and a check whose thresholds were fixed from docs/design.md's descriptions
 before any run — they are not tuned to pass. Checks read the `paper` held-out protocol (the
 preset's headline); every protocol is reported beside it.
 

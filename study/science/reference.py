@@ -1,4 +1,4 @@
-"""The science acceptance settings of DESIGN.md §6, shared by the tests and `scripts/science.py`.
+"""The science acceptance settings of docs/design.md §6, shared by the tests and `scripts/science.py`.
 
 `REFERENCE` is the table of the paper's released code run at small scale (V = 1000, 2 layers,
 8,000 steps, eval sets of 2,000 every 100 steps, seed 42); `reference_config` builds our `paper`
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 
 from study.config import PROTOCOLS, TrialConfig
+from study.features import Curve, peak
 from study.presets import build_config
-from study.trial.summary import Curve, peak
 from study.trial.train import train
 
 
@@ -62,7 +62,7 @@ def reference_config(run: ReferenceRun, seed: int = 42, **extra: object) -> Tria
 
 
 def control_overrides(cfg: TrialConfig) -> dict[str, object]:
-    """The control for a forgetting run (DESIGN.md §4, §6): no forgetting, token embeddings drawn
+    """The control for a forgetting run (docs/design.md §4, §6): no forgetting, token embeddings drawn
     once at the reset std — so any difference is forgetting, not embedding scale."""
     return {"forgetting.kind": "none", "model.embed_init_std": cfg.reset_std}
 

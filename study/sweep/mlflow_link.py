@@ -9,33 +9,38 @@ to it through `mlflow.parentRunId` and carries the `study`, `trial_number` and
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import optuna
-from mlflow.entities import Param, RunTag
+from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
 from study.dotted import flatten
+from study.sweep.space import axes
 from study.sweep.spec import SweepSpec, spec_hash
+from study.tracking import schema
+from study.tracking.logger import RunLogger
 from study.tracking.store import Store
+from study.tracking.uninterrupted import uninterrupted
 
 PARENT_ATTR = "mlflow_parent_run_id"  # study user attribute
 RUN_ATTR = "mlflow_run_id"  # trial user attribute
-PARENT_TAG = "mlflow.parentRunId"
-MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
 
 
+@uninterrupted
 def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_url: str) -> str:
     """The study's parent run, created on first use and set RUNNING again on a resume."""
     client = store.client()
     tags = {
-        "study": spec.name,
-        "dpl.role": "study",
-        "spec_hash": spec_hash(spec),
-        "optuna.storage": redact(storage_url),
-        "mlflow.note.content": spec.description,
+        schema.STUDY: spec.name,
+        schema.ROLE: schema.ROLE_STUDY,
+        schema.SPEC_HASH: spec_hash(spec),
+        schema.STORAGE: redact(storage_url),
+        schema.NOTE: spec.description,
+        schema.AXES: json.dumps(axes(spec)),
     }
     run_id = study.user_attrs.get(PARENT_ATTR)
     if run_id is not None and _exists(client, run_id):
@@ -44,14 +49,14 @@ def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_ur
     else:  # a new study, or a study now tracked in another store
         experiment_id = store.experiment_id(spec.experiment_name)
         run_id = client.create_run(experiment_id, run_name=spec.name, tags=tags).info.run_id
-        params = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in sorted(flatten(spec.to_json()).items())]
-        for i in range(0, len(params), 100):  # log_batch takes at most 100 params
-            client.log_batch(run_id, params=params[i : i + 100])
+        flat = flatten(spec.to_json())
+        RunLogger(client, run_id).params({k: str(v)[: schema.MAX_PARAM_CHARS] for k, v in flat.items()})
         study.set_user_attr(PARENT_ATTR, run_id)
-    client.log_dict(run_id, spec.to_json(), "spec.yaml")
+    client.log_dict(run_id, spec.to_json(), schema.SPEC_ARTIFACT)
     return run_id
 
 
+@uninterrupted
 def end_parent(store: Store, run_id: str, status: str) -> None:
     """FINISHED when an invocation ends, KILLED when it is interrupted: a parent never stays
     RUNNING between invocations (the next one sets it RUNNING again)."""
@@ -60,13 +65,14 @@ def end_parent(store: Store, run_id: str, status: str) -> None:
 
 def child_tags(spec: SweepSpec, trial_number: int, group: str, replicate: int) -> dict[str, str]:
     return {
-        "study": spec.name,
-        "trial_number": str(trial_number),
-        "replicate_group": group,
-        "replicate": str(replicate),
+        schema.STUDY: spec.name,
+        schema.TRIAL_NUMBER: str(trial_number),
+        schema.REPLICATE_GROUP: group,
+        schema.REPLICATE: str(replicate),
     }
 
 
+@uninterrupted
 def find_child(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: int) -> str | None:
     """The run a trial opened, found by its tags (for a trial whose `run_trial` raised)."""
     client = store.client()
@@ -75,12 +81,13 @@ def find_child(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: 
         return None
     runs = client.search_runs(
         [found.experiment_id],
-        filter_string=f"tags.study = '{spec.name}' AND tags.trial_number = '{trial_number}'",
+        filter_string=f"tags.{schema.STUDY} = '{spec.name}' AND tags.{schema.TRIAL_NUMBER} = '{trial_number}'",
     )
-    runs = [r for r in runs if r.data.tags.get(PARENT_TAG) == parent_run_id]
+    runs = [r for r in runs if r.data.tags.get(schema.PARENT) == parent_run_id]
     return runs[0].info.run_id if runs else None
 
 
+@uninterrupted
 def end_lost_run(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: int, reason: str) -> None:
     """KILLED, with the reason, for the run of a trial whose worker died without ending it."""
     run_id = find_child(store, spec, parent_run_id, trial_number)
@@ -88,27 +95,29 @@ def end_lost_run(store: Store, spec: SweepSpec, parent_run_id: str, trial_number
         return
     client = store.client()
     if client.get_run(run_id).info.status == "RUNNING":
-        client.set_tag(run_id, "failure_reason", reason)
+        client.set_tag(run_id, schema.FAILURE_REASON, reason[: schema.MAX_REASON_CHARS])
         client.set_terminated(run_id, "KILLED")
 
 
+@uninterrupted
 def record_failure(
     store: Store, spec: SweepSpec, parent_run_id: str, tags: Mapping[str, str], point: Mapping[str, Any], reason: str
 ) -> str:
     """A FAILED child run for a trial that failed before training (its config did not
     validate), so that every trial has its run and their states match."""
     client = store.client()
-    all_tags = {**tags, PARENT_TAG: parent_run_id, "failure_reason": reason[:5000]}
-    run = client.create_run(store.experiment_id(spec.experiment_name), run_name=run_name(spec, int(tags["trial_number"])), tags=all_tags)
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in point.items()])
+    all_tags = {**tags, schema.PARENT: parent_run_id, schema.FAILURE_REASON: reason[: schema.MAX_REASON_CHARS]}
+    run = client.create_run(store.experiment_id(spec.experiment_name), run_name=run_name(spec, int(tags[schema.TRIAL_NUMBER])), tags=all_tags)
+    RunLogger(client, run.info.run_id).params(point)
     client.set_terminated(run.info.run_id, "FAILED")
     return run.info.run_id
 
 
+@uninterrupted
 def fail_run(store: Store, run_id: str, reason: str) -> None:
     """Mark a run FAILED after the fact (its objective was not finite)."""
     client = store.client()
-    client.set_tag(run_id, "failure_reason", reason[:5000])
+    client.set_tag(run_id, schema.FAILURE_REASON, reason[: schema.MAX_REASON_CHARS])
     client.set_terminated(run_id, "FAILED")
 
 

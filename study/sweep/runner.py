@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import TrialState
@@ -31,6 +31,9 @@ from study.sweep.space import MissingMetric, all_finite, objective_values, sugge
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
 from study.sweep.storage import create_or_continue, load, open_storage
 from study.tracking.store import Store
+
+if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
+    from study.tracking.run import CurveFigure
 
 OnProgress = Callable[[optuna.Study], None]
 
@@ -52,10 +55,18 @@ class Sweep:
     storage_url: str
     parent_run_id: str
     device: str = "auto"
+    curve_figure: CurveFigure | None = None  # each trial run's figure, drawn by the caller
 
 
 def prepare(
-    spec: SweepSpec, store: Store, storage_url: str, *, force: bool = False, spec_file: str = "", device: str = "auto"
+    spec: SweepSpec,
+    store: Store,
+    storage_url: str,
+    *,
+    force: bool = False,
+    spec_file: str = "",
+    device: str = "auto",
+    curve_figure: CurveFigure | None = None,
 ) -> Sweep:
     """Create or continue the study, queue its remaining budget, create the MLflow schema and
     parent run — once, in one process, because parallel first-time creation races on both."""
@@ -64,7 +75,7 @@ def prepare(
     for lost in queue.reap_lost(study):  # killed hard last time: its point re-runs
         mlflow_link.end_lost_run(store, spec, parent, lost.number, queue.LOST)
     queue.fill(study, spec)
-    return Sweep(spec, store, storage_url, parent, device)
+    return Sweep(spec, store, storage_url, parent, device, curve_figure)
 
 
 def run_sweep(
@@ -192,6 +203,7 @@ def run_trial_for(sweep: Sweep, trial: optuna.Trial, cfg: Any, tags: dict[str, s
         on_eval=on_eval,
         on_step=check_deadline,
         pruned_exceptions=(optuna.TrialPruned,),
+        curve_figure=sweep.curve_figure,
     )
 
 

@@ -110,3 +110,18 @@ def build_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
     if pruning.kind == "median":
         return optuna.pruners.MedianPruner(**pruning.options.model_dump())
     return optuna.pruners.HyperbandPruner(**pruning.options.model_dump())
+
+
+def axes(spec: SweepSpec) -> dict[str, str]:
+    """The varied axes of the space, in spec order, with their scale: 'log' or 'linear' for a
+    numeric range, 'categorical' for listed values (a schedule gets cells, not a smooth map;
+    a numeric list's scale is left to analysis). Written on the study's parent run
+    (`schema.AXES`), so that analysis reads what was swept from the tracking store."""
+    out: dict[str, str] = {}
+    for key, param in spec.space.items():
+        if isinstance(param, FloatParam | IntParam):
+            if param.high > param.low:
+                out[key] = "log" if param.log else "linear"
+        elif len(set(param_values(param) or [])) > 1:
+            out[key] = "categorical"
+    return out

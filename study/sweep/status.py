@@ -15,6 +15,7 @@ import optuna
 import polars as pl
 from optuna.trial import FrozenTrial, TrialState
 
+from study.regimes import REGIMES
 from study.sweep.mlflow_link import RUN_ATTR
 from study.sweep.queue import GROUP, REASON, REPLICATE, counts, point_of
 from study.sweep.spec import SweepSpec
@@ -28,7 +29,7 @@ STATE_NAMES = {
     TrialState.WAITING: "waiting",
 }
 RELEASED = "released"  # interrupted (or superseded) trials: their budget went back to the queue
-REGIMES = ("dual", "icl", "iwl", "none")
+
 
 
 @dataclass(frozen=True)

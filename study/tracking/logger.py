@@ -1,4 +1,4 @@
-"""A thin MLflow adapter: flat dotted params, one batched write per evaluation, tags, artifacts."""
+"""A thin MLflow writer: flat dotted params, one batched write per evaluation, tags, artifacts."""
 
 from __future__ import annotations
 
@@ -12,33 +12,44 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-MAX_PARAMS_PER_CALL = 100  # MLflow's log_batch limits
-MAX_METRICS_PER_CALL = 1000
+from study.features import Curve
+from study.tracking.schema import METRICS_PER_BATCH, PARAMS_PER_BATCH
+from study.tracking.uninterrupted import uninterrupted
 
 
 class RunLogger:
-    """Writes to one MLflow run through the client; no global active-run state."""
+    """Writes to one MLflow run through the client; no global active-run state. Each write is
+    whole: an interrupt waits until it is done (`uninterrupted`)."""
 
     def __init__(self, client: MlflowClient, run_id: str):
         self.client, self.run_id = client, run_id
 
+    @uninterrupted
     def params(self, flat: Mapping[str, Any]) -> None:
         items = [Param(k, str(v)) for k, v in sorted(flat.items())]
-        for i in range(0, len(items), MAX_PARAMS_PER_CALL):
-            self.client.log_batch(self.run_id, params=items[i : i + MAX_PARAMS_PER_CALL])
+        for i in range(0, len(items), PARAMS_PER_BATCH):
+            self.client.log_batch(self.run_id, params=items[i : i + PARAMS_PER_BATCH])
 
     def metrics(self, step: int, values: Mapping[str, float]) -> None:
-        now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for k, v in values.items()]
-        for i in range(0, len(items), MAX_METRICS_PER_CALL):
-            self.client.log_batch(self.run_id, metrics=items[i : i + MAX_METRICS_PER_CALL])
+        self.history([(step, values)])
 
+    @uninterrupted
+    def history(self, curve: Curve) -> None:
+        """Many evaluations at once, in as few batched writes as MLflow allows."""
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for step, values in curve for k, v in values.items()]
+        for i in range(0, len(items), METRICS_PER_BATCH):
+            self.client.log_batch(self.run_id, metrics=items[i : i + METRICS_PER_BATCH])
+
+    @uninterrupted
     def tags(self, values: Mapping[str, Any]) -> None:
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in values.items()])
 
+    @uninterrupted
     def artifact(self, path: Path) -> None:
         self.client.log_artifact(self.run_id, str(path))
 
+    @uninterrupted
     def end(self, status: str) -> None:
         self.client.set_terminated(self.run_id, status)
 

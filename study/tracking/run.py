@@ -2,27 +2,36 @@
 
 The run always ends: FINISHED, FAILED (with a `failure_reason` tag) or KILLED (interrupt, or a
 pruned sweep trial with a `pruned` tag), never left RUNNING.
+
+The learning-curve figure is the caller's to draw (`curve_figure`): the trial's tracking knows
+nothing of plotting, so a sweep worker that is not asked for figures never loads seaborn.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import yaml
 
 from study import __version__
 from study.config import TrialConfig
 from study.device import resolve_device
+from study.features import Curve
+from study.tracking import schema
 from study.tracking.logger import RunLogger, git_commit
 from study.tracking.store import Store
+from study.tracking.uninterrupted import held_interrupts
 from study.trial.seeds import trial_seeds
-from study.trial.summary import summarize
+from study.trial.summary import Summary, summarize
 from study.trial.train import OnEval, OnStep, train
 
-SUMMARY_PREFIX = "summary."
+# (the long curves frame: step, metric, value; the path to write) → nothing; a module-level
+# function, so that a sweep can hand it to spawned workers
+CurveFigure = Callable[[pl.DataFrame, Path], None]
 
 
 @dataclass(frozen=True)
@@ -46,18 +55,12 @@ def run_trial(
     on_eval: OnEval | None = None,
     on_step: OnStep | None = None,
     pruned_exceptions: tuple[type[BaseException], ...] = (),
+    curve_figure: CurveFigure | None = None,
 ) -> TrialResult:
     dev = resolve_device(device)
-    client = store.client()
-    start_tags = {"dpl_version": __version__, "git_commit": git_commit(), "device": str(dev)}
-    start_tags |= {"protocol": cfg.eval.protocol, **(tags or {})}
-    if parent_run_id:
-        start_tags["mlflow.parentRunId"] = parent_run_id
-    run = client.create_run(store.experiment_id(experiment), run_name=run_name, tags=start_tags)
-    log = RunLogger(client, run.info.run_id)
+    log = start_run(store, cfg, experiment, str(dev), parent_run_id, tags, run_name)
     try:
-        # the derived seeds with the config, so that a failed run has them too
-        log.params(cfg.flat() | {f"seed.{purpose}": seed for purpose, seed in trial_seeds(cfg.train.seed).items()})
+        log_config(log, cfg)
 
         def logged_eval(step: int, metrics: dict[str, float]) -> None:
             log.metrics(step, metrics)
@@ -66,44 +69,77 @@ def run_trial(
 
         trained = train(cfg, dev, on_eval=logged_eval, on_step=on_step)
         summary = summarize(trained.curve, cfg.eval)
-        final_step = trained.curve[-1][0]
-        log.metrics(final_step, {SUMMARY_PREFIX + k: v for k, v in summary.metrics.items()})
-        log.tags({"regime": summary.regime, "transient": str(summary.transient).lower()})
-        _log_artifacts(log, cfg, trained.curve)
+        final_step = log_summary(log, trained.curve, summary)
+        _log_artifacts(log, cfg, trained.curve, curve_figure)
     except pruned_exceptions:
-        log.tags({"pruned": "true"})
+        log.tags({schema.PRUNED: "true"})
         log.end("KILLED")
         raise
     except KeyboardInterrupt:
         log.end("KILLED")
         raise
     except BaseException as err:
-        log.tags({"failure_reason": f"{type(err).__name__}: {err}"[:5000]})
+        log.tags({schema.FAILURE_REASON: f"{type(err).__name__}: {err}"[: schema.MAX_REASON_CHARS]})
         log.end("FAILED")
         raise
     log.end("FINISHED")
-    return TrialResult(run.info.run_id, summary.metrics, summary.regime, summary.transient, final_step)
+    return TrialResult(log.run_id, summary.metrics, summary.regime, summary.transient, final_step)
 
 
-def _log_artifacts(log: RunLogger, cfg: TrialConfig, curve) -> None:
-    """The resolved config as YAML and the learning-curve figure."""
-    import matplotlib.pyplot as plt
-    import polars as pl
+def start_run(
+    store: Store,
+    cfg: TrialConfig,
+    experiment: str,
+    device: str,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    run_name: str | None = None,
+    version: str = __version__,
+) -> RunLogger:
+    """Open the trial's run with its identity tags. Nothing else happens here: whatever follows
+    runs where the caller can end the run if it fails or is interrupted."""
+    start_tags = {schema.VERSION: version, schema.GIT_COMMIT: git_commit(), schema.DEVICE: device}
+    start_tags |= {schema.PROTOCOL: cfg.eval.protocol, **(tags or {})}
+    if parent_run_id:
+        start_tags[schema.PARENT] = parent_run_id
+    client = store.client()
+    with held_interrupts():
+        run = client.create_run(store.experiment_id(experiment), run_name=run_name, tags=start_tags)
+    return RunLogger(client, run.info.run_id)
 
-    from analysis.figures import trial_learning_curves
 
+def log_config(log: RunLogger, cfg: TrialConfig) -> None:
+    """The params that act in this config and the derived seeds, before training, so that a
+    failed run has them too."""
+    seeds = trial_seeds(cfg.train.seed)
+    log.params(cfg.effective() | {f"{schema.SEED_PREFIX}{purpose}": s for purpose, s in seeds.items()})
+
+
+def log_summary(log: RunLogger, curve: Curve, summary: Summary) -> int:
+    """The summary features at the final step, and the regime and transient tags; returns the
+    final step."""
+    final_step = curve[-1][0]
+    log.metrics(final_step, {schema.SUMMARY_PREFIX + k: v for k, v in summary.metrics.items()})
+    log.tags({schema.REGIME: summary.regime, schema.TRANSIENT: str(summary.transient).lower()})
+    return final_step
+
+
+def curves_frame(curve: Curve) -> pl.DataFrame:
+    """A trial's curve as the long frame the figures take: step, metric, value."""
+    return pl.DataFrame(
+        [(step, name, value) for step, metrics in curve for name, value in metrics.items()],
+        schema={"step": pl.Int64, "metric": pl.String, "value": pl.Float64},
+        orient="row",
+    )
+
+
+def _log_artifacts(log: RunLogger, cfg: TrialConfig, curve: Curve, curve_figure: CurveFigure | None) -> None:
+    """The resolved config as YAML and, when the caller draws one, the learning-curve figure."""
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = Path(tmp) / "config.yaml"
+        config_path = Path(tmp) / schema.CONFIG_ARTIFACT
         config_path.write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
         log.artifact(config_path)
-        figure_path = Path(tmp) / "learning_curves.png"
-        frame = pl.DataFrame(
-            [(step, name, value) for step, metrics in curve for name, value in metrics.items()],
-            schema={"step": pl.Int64, "metric": pl.String, "value": pl.Float64},
-            orient="row",
-        )
-        figure = trial_learning_curves(frame)
-        figure.savefig(figure_path, dpi=120, bbox_inches="tight")
-        plt.close(figure)
-        log.artifact(figure_path)
-
+        if curve_figure is not None:
+            figure_path = Path(tmp) / schema.CURVES_FIGURE
+            curve_figure(curves_frame(curve), figure_path)
+            log.artifact(figure_path)

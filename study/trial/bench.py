@@ -1,4 +1,4 @@
-"""Speed of the trial's three hot paths, for one config on one device (DESIGN.md §4 shapes).
+"""Speed of the trial's three hot paths, for one config on one device (docs/design.md §4 shapes).
 
 Reported: training steps per second, seconds per full evaluation (five sets, holdout under three
 protocols), and seconds to sample the paper's 8 M training sequences in batches.

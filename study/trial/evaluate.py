@@ -1,6 +1,6 @@
 """Evaluation: the five fixed sets, built once per trial, scored under inference mode.
 
-Returns flat metric dicts named as DESIGN.md §3 (`acc.val`, `icl.structural.matched`, ...).
+Returns flat metric dicts named as docs/design.md §3 (`acc.val`, `icl.structural.matched`, ...).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Weight forgetting (DESIGN.md §4): a pure schedule plus one explicit action.
+"""Weight forgetting (docs/design.md §4): a pure schedule plus one explicit action.
 
 `should_forget(step, cfg)` says whether the reset follows optimiser step `step` (1-based);
 `forget(...)` re-draws the token embeddings from the init law and clears the optimiser state the

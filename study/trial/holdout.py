@@ -1,4 +1,4 @@
-"""The three ways to represent held-out tokens at evaluation time (DESIGN.md §2).
+"""The three ways to represent held-out tokens at evaluation time (docs/design.md §2).
 
 Training is identical under all three; only what sits in the held-out rows during a holdout
 evaluation differs, and the trained values are put back afterwards.

@@ -1,4 +1,4 @@
-"""Pure metric functions on predictions (DESIGN.md §3). All accuracies are exact match over the
+"""Pure metric functions on predictions (docs/design.md §3). All accuracies are exact match over the
 three targets."""
 
 from __future__ import annotations
@@ -37,12 +37,6 @@ def accuracy_by_decile(hits: Tensor, ranks: Tensor, class_size: int) -> dict[int
         if sel.any():
             out[d] = share(hits[sel])
     return out
-
-
-def regime(icl_structural: float, iwl_head: float, icl_threshold: float, iwl_threshold: float) -> str:
-    """DESIGN.md §5: dual / icl / iwl / none from structural ICL and head IWL."""
-    icl, iwl = icl_structural >= icl_threshold, iwl_head >= iwl_threshold
-    return {(True, True): "dual", (True, False): "icl", (False, True): "iwl"}.get((icl, iwl), "none")
 
 
 def argmax_predictions(logits: Tensor) -> Tensor:

@@ -1,4 +1,4 @@
-"""BERT-style masked-LM encoder with an MLM head tied to the token embeddings (DESIGN.md §4, §7).
+"""BERT-style masked-LM encoder with an MLM head tied to the token embeddings (docs/design.md §4, §7).
 
 nanoGPT order: attention → feed-forward → block → model. Post-LayerNorm like BERT; a causal flag
 gives the GPT-style variant. Logits are computed only at the three target positions.

@@ -1,15 +1,14 @@
-"""Summary metrics of a trial from its curves (DESIGN.md §3, §5): finals, structural-ICL peak
-and its step, transience = peak − final, regime and the transient flag — under the headline
-protocol and under each of the three."""
+"""A trial's summary from its curves: the summary features (`study.features`), its regime and
+the transient flag (`study.regimes`) under the trial's thresholds (docs/design.md §3, §5)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from study.config import PROTOCOLS, EvalConfig
-from study.trial.metrics import regime
-
-Curve = list[tuple[int, dict[str, float]]]  # (step, metrics) in step order
+from study.config import EvalConfig
+from study.features import Curve, summary_features
+from study.metric_names import ICL_STRUCTURAL, IWL_HEAD, PEAK, structural
+from study.regimes import regime, transient
 
 
 @dataclass(frozen=True)
@@ -19,24 +18,11 @@ class Summary:
     transient: bool
 
 
-def peak(curve: Curve, metric: str) -> tuple[float, int]:
-    """Highest value of `metric` and the first step it is reached."""
-    value, step = max(((m[metric], -s) for s, m in curve if metric in m), default=(float("nan"), 0))
-    return value, -step
-
-
 def summarize(curve: Curve, cfg: EvalConfig) -> Summary:
-    final = curve[-1][1]
-    out = dict(final)
-    for name in ("icl.structural", *(f"icl.structural.{p}" for p in PROTOCOLS)):
-        top, at = peak(curve, name)
-        out[f"{name}.peak"], out[f"{name}.peak_step"] = top, float(at)
-        suffix = name.removeprefix("icl.structural")
-        out[f"transience{suffix}"] = top - final[name]
-    out["dual_score"] = min(final["icl.structural"], final["iwl.head"])
+    features = summary_features(curve)
     t = cfg.thresholds
     return Summary(
-        metrics=out,
-        regime=regime(final["icl.structural"], final["iwl.head"], t.icl, t.iwl),
-        transient=out["icl.structural.peak"] >= t.icl > final["icl.structural"],
+        metrics=features,
+        regime=regime(features[ICL_STRUCTURAL], features[IWL_HEAD], t.icl, t.iwl),
+        transient=transient(features[structural(None, PEAK)], features[ICL_STRUCTURAL], t.icl),
     )

@@ -1,4 +1,4 @@
-"""The synthetic part-of-speech task (DESIGN.md §2), sampled vectorised on the training device.
+"""The synthetic part-of-speech task (docs/design.md §2), sampled vectorised on the training device.
 
 Token ids: nouns `0 … V/2-1`, adjectives `V/2 … V-1` (inside a class, id order is frequency
 rank), then the copula, the mask, and R held-out ids that never occur in a training input.

@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 
 from study.config import TrialConfig
+from study.features import Curve
 from study.trial.evaluate import Evaluator
 from study.trial.forgetting import forget, should_forget
 from study.trial.holdout import HoldoutProbe
 from study.trial.model import MaskedLM, build_model
 from study.trial.schedule import eval_steps
 from study.trial.seeds import generator, trial_seeds
-from study.trial.summary import Curve
 from study.trial.tasks import Batch, Task
 
 OnEval = Callable[[int, dict[str, float]], None]
@@ -108,7 +108,7 @@ def train(
         for step in range(1, cfg.train.steps + 1):
             losses.append(train_step(model, optimizer, task.sample("train", cfg.train.batch_size, data_rng)))
             if step in schedule:
-                record(step)  # evaluate first, then reset (DESIGN.md §4)
+                record(step)  # evaluate first, then reset (docs/design.md §4)
             if should_forget(step, cfg.forgetting):
                 forget(model, optimizer, cfg.forgetting, cfg.reset_std, forget_rng)
             if on_step:

@@ -19,7 +19,7 @@ STUDY = "paper_tiny"  # 'paper…' so that paper_figures.ipynb finds it by defau
 def tiny_study(tmp_path_factory, new_store) -> Store:
     """A 24-trial study written by the tracking contract (α × N, four regimes, 8 evaluations)."""
     store = new_store(tmp_path_factory.mktemp("notebooks") / "mlruns")
-    write_synthetic_study(store, STUDY, n_trials=24, n_steps=8, bulk=True, seed=3)
+    write_synthetic_study(store, STUDY, n_trials=24, n_steps=8, seed=3)
     return store
 
 

@@ -117,6 +117,7 @@ def test_frames_from_a_real_tiny_sweep(store, tmp_path):
                     "eval.every": 6,
                     "eval.n_examples": 40,
                     "train.batch_size": 16,
+                    "forgetting.kind": "active",  # k acts (and is logged) only with forgetting
                 },
             },
             "space": {"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]},

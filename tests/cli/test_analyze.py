@@ -19,7 +19,7 @@ AXES = ["--x", "task.zipf_exponent", "--y", "forgetting.forget_until"]
 @pytest.fixture(scope="module")
 def study_store(tmp_path_factory, new_store) -> Store:
     store = new_store(tmp_path_factory.mktemp("cli") / "mlruns")
-    write_synthetic_study(store, STUDY, n_trials=30, n_steps=6, bulk=True, seed=2)
+    write_synthetic_study(store, STUDY, n_trials=30, n_steps=6, seed=2)
     return store
 
 

@@ -1,4 +1,4 @@
-"""Science acceptance (DESIGN.md §6, findings 1–4) on the reference-scale `paper` preset.
+"""Science acceptance (docs/design.md §6, findings 1–4) on the reference-scale `paper` preset.
 
 Fixed seed (42, as the reference runs), thresholds stated in study/science/findings.py and fixed before any run. Every
 forgetting run trains beside its control (no forgetting, token embeddings drawn once at the reset
@@ -18,7 +18,7 @@ from study.science.findings import FINDINGS, Finding, Measured, check_dual
 from study.science.reference import control_overrides
 
 pytestmark = pytest.mark.slow
-SEED = 42  # the reference runs' seed (DESIGN.md §6); other seeds: scripts/science.py findings
+SEED = 42  # the reference runs' seed (docs/design.md §6); other seeds: scripts/science.py findings
 LARGER_N = 4000  # finding 4's second half: larger N moves towards ICL
 
 

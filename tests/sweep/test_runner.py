@@ -11,16 +11,18 @@ import pytest
 from optuna.trial import TrialState
 
 from study.sweep import queue
-from study.sweep.mlflow_link import PARENT_TAG, RUN_ATTR
+from study.sweep.mlflow_link import RUN_ATTR
 from study.sweep.runner import finish, prepare, run_sweep
 from study.sweep.spec import parse_spec
 from study.sweep.status import status, trials_frame
 from study.sweep.storage import StudyError, create_or_continue, load, open_storage
+from study.tracking.schema import PARENT as PARENT_TAG
 
 FAST = {"train.steps": 12, "eval.every": 6, "eval.n_examples": 40, "train.batch_size": 16}
 GRID6 = {
     "name": "grid6",
-    "base": {"preset": "tiny", "set": FAST},
+    # k acts (and is logged on the runs) only with forgetting on
+    "base": {"preset": "tiny", "set": {**FAST, "forgetting.kind": "active"}},
     "space": {"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5, 7]},
     "sampler": {"kind": "grid"},
 }

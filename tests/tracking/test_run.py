@@ -8,6 +8,7 @@ import re
 import pytest
 import yaml
 
+from analysis.figures.save import save_trial_figure
 from study import __version__
 from study.presets import build_config
 from study.tracking.run import run_trial
@@ -32,6 +33,7 @@ def test_finished_run_has_params_metrics_tags_and_artifacts(store, tiny_cfg, tmp
         device="cpu",
         tags={"sweep": "s1"},
         on_eval=lambda s, m: seen.append(s),
+        curve_figure=save_trial_figure,
     )
     client, run = only_run(store)
     assert run.info.run_id == result.run_id
@@ -40,7 +42,15 @@ def test_finished_run_has_params_metrics_tags_and_artifacts(store, tiny_cfg, tmp
     params = run.data.params
     assert params["task.zipf_exponent"] == "1.5" and params["task.n_vocab"] == "40"
     assert params["forgetting.kind"] == "none" and params["eval.protocol"] == "paper"
-    assert set(tiny_cfg.flat()) <= set(params)
+    assert set(tiny_cfg.effective()) <= set(params)
+    # the forgetting schedule does nothing under kind none: not logged as if it did
+    assert tiny_cfg.inert_keys() == {
+        "forgetting.forget_every",
+        "forgetting.forget_until",
+        "forgetting.reset_std",
+        "forgetting.clear_optimizer",
+    }
+    assert not tiny_cfg.inert_keys() & set(params)
     for purpose in ("data", "eval", "init", "forgetting", "dropout", "holdout"):
         assert int(params[f"seed.{purpose}"]) >= 0
 

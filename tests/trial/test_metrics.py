@@ -10,11 +10,13 @@ import torch
 from torch import Tensor, nn
 
 from study.config import EvalConfig, TaskConfig, Thresholds
+from study.features import peak
+from study.regimes import regime
 from study.trial.evaluate import Evaluator
 from study.trial.holdout import HoldoutProbe
-from study.trial.metrics import accuracy_by_decile, context_and_memory, exact_match, regime, share
+from study.trial.metrics import accuracy_by_decile, context_and_memory, exact_match, share
 from study.trial.seeds import generator
-from study.trial.summary import peak, summarize
+from study.trial.summary import summarize
 from study.trial.tasks import QUERY, Batch, Task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -121,7 +123,7 @@ def test_regime_uses_the_given_thresholds():
 
 def curve_of(icl_structural: list[float], iwl_head: list[float], step: int = 100):
     """A hand-built curve: the three protocols equal to the headline except `matched`, which
-    stays at its peak (a scale artefact in the others, DESIGN.md §2)."""
+    stays at its peak (a scale artefact in the others, docs/design.md §2)."""
     curve = []
     top = 0.0
     for i, (icl, iwl) in enumerate(zip(icl_structural, iwl_head, strict=True)):

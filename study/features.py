@@ -1,0 +1,56 @@
+"""Summary features of a trial's curves (docs/design.md §3), defined once: the structural-ICL
+peak and the first step it is reached, the final values, transience = peak − final, and the
+dual score. The scalar form summarises a trial as it ends; the polars form (`*_expr`) computes
+the same statistics over a long curves frame grouped by trial.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from study.config import PROTOCOLS
+from study.metric_names import (
+    DUAL_SCORE,
+    ICL_STRUCTURAL,
+    IWL_HEAD,
+    PEAK,
+    PEAK_STEP,
+    structural,
+    transience,
+)
+
+Curve = list[tuple[int, dict[str, float]]]  # (step, metrics) in step order
+
+
+def peak(curve: Curve, metric: str) -> tuple[float, int]:
+    """Highest value of `metric` and the first step it is reached."""
+    value, step = max(((m[metric], -s) for s, m in curve if metric in m), default=(float("nan"), 0))
+    return value, -step
+
+
+def summary_features(curve: Curve) -> dict[str, float]:
+    """The final metrics, plus peak, peak step and transience of structural ICL under the
+    headline and each protocol, plus the dual score."""
+    final = curve[-1][1]
+    out = dict(final)
+    for protocol in (None, *PROTOCOLS):
+        name = structural(protocol)
+        top, at = peak(curve, name)
+        out[structural(protocol, PEAK)], out[structural(protocol, PEAK_STEP)] = top, float(at)
+        out[transience(protocol)] = top - final[name]
+    out[DUAL_SCORE] = min(final[ICL_STRUCTURAL], final[IWL_HEAD])
+    return out
+
+
+def peak_expr(value: str = "value") -> pl.Expr:
+    return pl.col(value).max()
+
+
+def peak_step_expr(value: str = "value", step: str = "step") -> pl.Expr:
+    """Step of the first maximum; the group must be sorted by step."""
+    return pl.col(step).get(pl.col(value).arg_max())
+
+
+def final_expr(value: str = "value") -> pl.Expr:
+    """Last value; the group must be sorted by step."""
+    return pl.col(value).last()

@@ -1,0 +1,46 @@
+"""Interrupts wait for a tracking write to finish, then arrive as they would have."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from study.tracking.uninterrupted import held_interrupts, uninterrupted
+
+
+def test_sigint_inside_a_write_arrives_after_it():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with held_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("write finished")  # still runs: the interrupt is held
+    assert done == ["write finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_sigterm_goes_to_the_handler_that_was_installed():
+    seen = []
+    before = signal.signal(signal.SIGTERM, lambda sig, frame: seen.append(sig))
+    try:
+
+        @uninterrupted
+        def write():
+            os.kill(os.getpid(), signal.SIGTERM)
+            return len(seen)  # nothing delivered yet
+
+        assert write() == 0
+        assert seen == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_no_interrupt_no_effect_and_other_threads_pass_through():
+    assert uninterrupted(lambda: 42)() == 42
+    out = []
+    worker = threading.Thread(target=lambda: out.append(uninterrupted(lambda: 7)()))
+    worker.start()
+    worker.join()
+    assert out == [7]
