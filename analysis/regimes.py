@@ -24,8 +24,15 @@ DEFAULT = Thresholds()
 structural_column = structural
 transience_column = transience
 
-__all__ = ["REGIMES", "classify", "regime_counts", "regime_expr", "structural_column",
-           "transience_column", "transient_expr"]
+__all__ = [
+    "REGIMES",
+    "classify",
+    "regime_counts",
+    "regime_expr",
+    "structural_column",
+    "transience_column",
+    "transient_expr",
+]
 
 
 def threshold_expr(kind: str, thresholds: Thresholds | None) -> pl.Expr:

@@ -242,5 +242,7 @@ def _fit_lines(fit: PhaseFit, x: str, y: str) -> list[str]:
 def _log(store: Store, parent: str | None, out_dir: Path) -> str | None:
     if parent is None:
         return None
-    store.client().log_artifacts(parent, str(out_dir), artifact_path=f"{schema.ANALYSIS_DIR}/{out_dir.name}")
+    store.client().log_artifacts(
+        parent, str(out_dir), artifact_path=f"{schema.ANALYSIS_DIR}/{out_dir.name}"
+    )
     return parent

@@ -146,7 +146,9 @@ def load_study(store: Store, study: str, *, client: bool = False) -> LoadedStudy
     """The trials frame (`load_trials`) with the study's axes and parent run."""
     with open_runs(store, client=client) as reader:
         ref = resolve_study(reader, study)
-        return LoadedStudy(study, trials_frame(reader, ref), study_axes(reader, ref), ref.parent_run_id)
+        return LoadedStudy(
+            study, trials_frame(reader, ref), study_axes(reader, ref), ref.parent_run_id
+        )
 
 
 def load_trials(store: Store, study: str, *, client: bool = False) -> pl.DataFrame:
@@ -203,7 +205,9 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
 def curves_frame(
     reader: SqliteRuns | ClientRuns, ref: StudyRef, metrics: Iterable[str] | None = None
 ) -> pl.DataFrame:
-    numbers = _wide(reader.tags(ref.run_ids).filter(pl.col("key") == schema.TRIAL_NUMBER), ref.run_ids)
+    numbers = _wide(
+        reader.tags(ref.run_ids).filter(pl.col("key") == schema.TRIAL_NUMBER), ref.run_ids
+    )
     if schema.TRIAL_NUMBER in numbers.columns:
         numbers = numbers.select(
             "run_id", trial=pl.col(schema.TRIAL_NUMBER).cast(pl.Int64, strict=False)

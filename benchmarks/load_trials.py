@@ -44,7 +44,6 @@ def main() -> None:
             n_trials=args.trials,
             n_steps=args.steps,
             metrics=CURVE_METRICS,
-
         )
         print(
             f"wrote {args.trials} trials × {args.steps} steps × {len(CURVE_METRICS)} metrics in {time.perf_counter() - start:.0f} s"

@@ -42,7 +42,9 @@ SEEDS = _Seeds()
 def _save(out: Path, name: str, seed: int, measured, seconds: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name.replace(' ', '_')}_seed{seed}.json"
-    path.write_text(json.dumps({"row": measured.row(), "curve": measured.curve, "seconds": seconds}))
+    path.write_text(
+        json.dumps({"row": measured.row(), "curve": measured.curve, "seconds": seconds})
+    )
 
 
 def _fmt(value) -> str:
@@ -60,7 +62,9 @@ def cli(threads):
 @cli.command()
 @click.option("--seeds", type=SEEDS, default="42", show_default=True, help="Comma-separated.")
 @click.option("--only", multiple=True, help="Run only reference rows whose name contains this.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out"))
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out")
+)
 def reference(seeds, only, out):
     """Our `paper` preset at the reference scale beside the paper code's curves."""
     header = "| run | seed | ICL peak (step) paper / init / matched | ICL end paper / init / matched | switch end | tail_switch end | val end | min |"
@@ -79,7 +83,9 @@ def reference(seeds, only, out):
             seconds = time.perf_counter() - start
             _save(out, f"reference {run.name}", seed, measured, seconds)
             r = measured.row()
-            peaks = " / ".join(f"{r[f'icl.{p}.peak']:.2f} ({r[f'icl.{p}.peak_step']:.0f})" for p in PROTOCOLS)
+            peaks = " / ".join(
+                f"{r[f'icl.{p}.peak']:.2f} ({r[f'icl.{p}.peak_step']:.0f})" for p in PROTOCOLS
+            )
             ends = " / ".join(f"{r[f'icl.{p}.end']:.2f}" for p in PROTOCOLS)
             click.echo(
                 f"| {run.name} | ours {seed} | {peaks} | {ends} | {r['switch.end']:.2f} | {r['tail_switch.end']:.2f}"
@@ -90,7 +96,9 @@ def reference(seeds, only, out):
 @cli.command()
 @click.option("--seeds", type=SEEDS, default="0,1,2", show_default=True, help="Comma-separated.")
 @click.option("--only", multiple=True, help="Run only findings whose name contains this.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out"))
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out")
+)
 def findings(seeds, only, out):
     """The four findings over several seeds, each beside its control."""
     for finding in FINDINGS:
@@ -104,7 +112,13 @@ def findings(seeds, only, out):
             for label, c in runs.items():
                 start = time.perf_counter()
                 measured = measure(c)
-                _save(out, f"finding {finding.name} {label}", seed, measured, time.perf_counter() - start)
+                _save(
+                    out,
+                    f"finding {finding.name} {label}",
+                    seed,
+                    measured,
+                    time.perf_counter() - start,
+                )
                 rows[label] = measured
             verdict = finding.check(rows["run"])
             shown += verdict.holds

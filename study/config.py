@@ -24,7 +24,9 @@ class _Part(BaseModel):
 class TaskConfig(_Part):
     """The synthetic part-of-speech task (docs/design.md §2)."""
 
-    n_vocab: int = Field(10_000, ge=20, description="content tokens V (even): nouns then adjectives")
+    n_vocab: int = Field(
+        10_000, ge=20, description="content tokens V (even): nouns then adjectives"
+    )
     n_holdout: int | None = Field(None, ge=2, description="held-out ids R; default V // 10")
     zipf_exponent: float = Field(1.5, ge=0.0, le=10.0, description="α of the within-class Zipf law")
     p_ambiguous: float = Field(0.1, ge=0.0, le=1.0, description="ε, share of ambiguous tokens")
@@ -43,7 +45,9 @@ class TaskConfig(_Part):
         if self.n_holdout is None:
             object.__setattr__(self, "n_holdout", max(2, self.n_vocab // 10))
         if self.n_freq_bins > self.n_vocab // 2:
-            raise ValueError(f"n_freq_bins={self.n_freq_bins} exceeds the class size {self.n_vocab // 2}")
+            raise ValueError(
+                f"n_freq_bins={self.n_freq_bins} exceeds the class size {self.n_vocab // 2}"
+            )
         return self
 
 
@@ -149,4 +153,3 @@ class TrialConfig(_Part):
         """`flat()` without the inert keys: what a trial's run logs as its params."""
         inert = self.inert_keys()
         return {k: v for k, v in self.flat().items() if k not in inert}
-

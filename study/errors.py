@@ -39,7 +39,9 @@ def describe(err: ValidationError, tree: Any, schema: type[BaseModel], source: s
         elif kind == "missing":
             line = f"{source}: {key}: missing — required"
         else:
-            line = f"{source}: {key}: got {value!r} — {problem['msg'].removeprefix('Value error, ')}"
+            line = (
+                f"{source}: {key}: got {value!r} — {problem['msg'].removeprefix('Value error, ')}"
+            )
         if line not in lines:
             lines.append(line)
     return "\n".join(lines)
@@ -50,7 +52,9 @@ def key_path(loc: tuple[Any, ...], tree: Any, keep_last: bool = False) -> str:
     absent from the data (union tags and branch names) are dropped, except a missing key."""
     out, node = "", tree
     for i, part in enumerate(loc):
-        present = (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int))
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int)
+        )
         if present:
             node = node[part]
         elif not (keep_last and i == len(loc) - 1):
@@ -64,7 +68,14 @@ def allowed_keys(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     node: Any = schema
     for part in loc:
         node = _step(node, part)
-    return sorted({f.alias or name for m in _members(node) if _is_model(m) for name, f in m.model_fields.items()})
+    return sorted(
+        {
+            f.alias or name
+            for m in _members(node)
+            if _is_model(m)
+            for name, f in m.model_fields.items()
+        }
+    )
 
 
 def _members(annotation: Any) -> list[Any]:

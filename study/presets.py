@@ -22,7 +22,9 @@ PRESET_DIR = resources.files("study") / "presets"
 
 
 def preset_names() -> list[str]:
-    return sorted(p.name.removesuffix(".yaml") for p in PRESET_DIR.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in PRESET_DIR.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def preset_overrides(name: str) -> dict[str, Any]:

@@ -13,10 +13,17 @@ from __future__ import annotations
 import polars as pl
 
 REGIMES: tuple[str, ...] = ("dual", "icl", "iwl", "none")
-_BY_PRESENCE = {(True, True): "dual", (True, False): "icl", (False, True): "iwl", (False, False): "none"}
+_BY_PRESENCE = {
+    (True, True): "dual",
+    (True, False): "icl",
+    (False, True): "iwl",
+    (False, False): "none",
+}
 
 
-def regime(icl_structural: float, iwl_head: float, icl_threshold: float, iwl_threshold: float) -> str:
+def regime(
+    icl_structural: float, iwl_head: float, icl_threshold: float, iwl_threshold: float
+) -> str:
     """'dual' | 'icl' | 'iwl' | 'none' for one trial."""
     return _BY_PRESENCE[(icl_structural >= icl_threshold, iwl_head >= iwl_threshold)]
 
@@ -26,7 +33,9 @@ def transient(peak: float, final: float, icl_threshold: float) -> bool:
     return peak >= icl_threshold > final
 
 
-def regime_expr(icl: pl.Expr, iwl: pl.Expr, icl_threshold: pl.Expr, iwl_threshold: pl.Expr) -> pl.Expr:
+def regime_expr(
+    icl: pl.Expr, iwl: pl.Expr, icl_threshold: pl.Expr, iwl_threshold: pl.Expr
+) -> pl.Expr:
     """`regime` over columns; null where a metric is missing (a failed trial)."""
     has_icl, has_iwl = icl >= icl_threshold, iwl >= iwl_threshold
     out = pl.when(has_icl.is_null() | has_iwl.is_null()).then(pl.lit(None, pl.String))

@@ -176,7 +176,9 @@ def test_config_is_frozen_and_flattens_to_dotted_keys(tiny_cfg):
 def test_inert_keys_are_left_out_of_the_logged_params(kind, inert):
     """A param that does nothing in a trial is not logged as if it acted: a phase fit over k
     or N must not pool runs in which the value had no effect."""
-    sets = {"forgetting.kind": kind} | ({"forgetting.forget_until": 50} if kind == "temporary" else {})
+    sets = {"forgetting.kind": kind} | (
+        {"forgetting.forget_until": 50} if kind == "temporary" else {}
+    )
     cfg = build_config("tiny", sets=sets)
     assert cfg.inert_keys() == {f"forgetting.{key}" for key in inert}
     assert set(cfg.flat()) - set(cfg.effective()) == cfg.inert_keys()

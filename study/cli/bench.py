@@ -10,6 +10,7 @@ from study.cli.common import echo_json, usage_errors
 from study.cli.options import config_options
 from study.device import DEVICE_CHOICES
 
+
 @click.group()
 def bench() -> None:
     """Benchmarks (speed is measured here, never asserted in tests)."""

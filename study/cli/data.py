@@ -7,7 +7,14 @@ import click
 from study.cli.common import usage_errors
 from study.cli.options import config_options
 
-SPLIT_CHOICES = ("train", "val", "holdout", "switch", "tail", "tail_switch")  # study.trial.tasks.SPLITS, without importing torch; checked by a test
+SPLIT_CHOICES = (
+    "train",
+    "val",
+    "holdout",
+    "switch",
+    "tail",
+    "tail_switch",
+)  # study.trial.tasks.SPLITS, without importing torch; checked by a test
 
 
 @click.group()
@@ -20,7 +27,9 @@ def data() -> None:
 @click.option("--split", type=click.Choice(SPLIT_CHOICES), default="train", show_default=True)
 @click.option("--n", "n", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Parquet file to write.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), required=True, help="Parquet file to write."
+)
 def sample(preset, config_file, sets, split, n, seed, out):
     """Write N sequences of SPLIT with token ids, query, targets, classes, ranks and ambiguity."""
     from study.cli.options import load_trial_config

@@ -15,9 +15,15 @@ def config_options(default_preset: str = "small"):
     """--preset NAME, --config FILE, --set KEY=VALUE (repeatable)."""
 
     def decorate(fn):
-        @click.option("--preset", type=click.Choice(PRESETS), default=default_preset, show_default=True)
-        @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML overrides.")
-        @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Dotted override, repeatable.")
+        @click.option(
+            "--preset", type=click.Choice(PRESETS), default=default_preset, show_default=True
+        )
+        @click.option(
+            "--config", "config_file", type=click.Path(dir_okay=False), help="YAML overrides."
+        )
+        @click.option(
+            "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Dotted override, repeatable."
+        )
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             return fn(*args, **kwargs)

@@ -37,7 +37,9 @@ def sweep() -> None:
     type=click.IntRange(min=1),
     help="Run at most N trials now; the study's total budget stays the spec's n_trials.",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+)
 @storage_option
 @click.option("--force", is_flag=True, help="Adopt a changed spec for an existing study.")
 @store_options
@@ -62,9 +64,18 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
         store = Store.resolve(tracking_uri)
         url = storage_url(storage, store)
         if workers > 1 and url.startswith("sqlite"):
-            click.echo("warning: SQLite locks under parallel writers; the default journal file does not", err=True)
+            click.echo(
+                "warning: SQLite locks under parallel writers; the default journal file does not",
+                err=True,
+            )
         prepared = prepare(
-            spec, store, url, force=force, spec_file=spec_file, device=device, curve_figure=save_trial_figure
+            spec,
+            store,
+            url,
+            force=force,
+            spec_file=spec_file,
+            device=device,
+            curve_figure=save_trial_figure,
         )
 
     install_sigterm_as_interrupt()
@@ -75,7 +86,10 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
             run_sweep(prepared, workers=workers, limit=n_trials, on_progress=progress.update)
     except KeyboardInterrupt as err:
         finish(prepared, interrupted=True)
-        click.echo("running trials were released (FAIL, reason 'interrupted'); rerun the same command to finish", err=True)
+        click.echo(
+            "running trials were released (FAIL, reason 'interrupted'); rerun the same command to finish",
+            err=True,
+        )
         exit_interrupted(err)
     except (UsageExit, WorkerFailed) as err:
         finish(prepared, interrupted=True)
@@ -153,7 +167,11 @@ def list_cmd(storage, as_json):
     for column in ("study", "spec", "sampler", "objective", "progress", "trials", "regimes"):
         table.add_column(column)
     for st in statuses:
-        progress = f"{st.budget - st.budget_left}/{st.budget}" + (" finished" if st.finished else "") if st.budget else "?"
+        progress = (
+            f"{st.budget - st.budget_left}/{st.budget}" + (" finished" if st.finished else "")
+            if st.budget
+            else "?"
+        )
         table.add_row(
             st.name,
             st.spec_file or "-",
@@ -168,7 +186,9 @@ def list_cmd(storage, as_json):
 
 @sweep.command("export")
 @click.argument("study_name")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Parquet file to write.")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Parquet file to write."
+)
 @storage_option
 def export_cmd(study_name, out, storage):
     """One row per trial: params, summary metrics, state, MLflow run id → a Parquet file."""

@@ -15,7 +15,14 @@ from study.sweep.status import StudyStatus, status, trial_rows
 
 SHOWN_METRICS = ("icl.structural", "iwl.head", "dual_score")
 MAX_ROWS = 40
-SYMBOLS = {"complete": "✓", "pruned": "✂", "failed": "✗", "running": "▶", "waiting": "…", "released": "↺"}
+SYMBOLS = {
+    "complete": "✓",
+    "pruned": "✂",
+    "failed": "✗",
+    "running": "▶",
+    "waiting": "…",
+    "released": "↺",
+}
 
 
 def counts_text(st: StudyStatus) -> str:
@@ -64,21 +71,53 @@ class SweepProgress:
                 continue
             self.reported.add(row["number"])
             what = row["regime"] or row["failure_reason"] or ""
-            print(f"trial {row['number']}: {row['state']} {what} ({row['duration_s'] or 0:.1f} s)", file=sys.stderr)
+            print(
+                f"trial {row['number']}: {row['state']} {what} ({row['duration_s'] or 0:.1f} s)",
+                file=sys.stderr,
+            )
 
 
 def trials_table(study: optuna.Study, spec: SweepSpec | None) -> Table:
     """One row per trial (the first MAX_ROWS): params, state, regime, headline metrics, run id."""
     rows = trial_rows(study, spec)
-    axes = list(spec.space) if spec is not None else sorted({k for r in rows for k in r if "." in k and not k.startswith(("summary.", "objective."))})
+    axes = (
+        list(spec.space)
+        if spec is not None
+        else sorted(
+            {
+                k
+                for r in rows
+                for k in r
+                if "." in k and not k.startswith(("summary.", "objective."))
+            }
+        )
+    )
     table = Table(title=f"study {study.study_name}: {len(rows)} trials", title_justify="left")
-    for column in ("#", *(a.rsplit(".", 1)[-1] for a in axes), "rep", "state", "regime", *SHOWN_METRICS, "run"):
-        table.add_column(column, justify="left" if column in ("state", "regime", "run") else "right")
+    for column in (
+        "#",
+        *(a.rsplit(".", 1)[-1] for a in axes),
+        "rep",
+        "state",
+        "regime",
+        *SHOWN_METRICS,
+        "run",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("state", "regime", "run") else "right"
+        )
     for row in rows[:MAX_ROWS]:
         metrics = [_fmt(row.get(f"summary.{m}")) for m in SHOWN_METRICS]
         run = (row["mlflow_run_id"] or "")[:8]
         cells = [_fmt(row.get(a)) for a in axes]
-        table.add_row(str(row["number"]), *cells, _fmt(row["replicate"]), row["state"], row["regime"] or "", *metrics, run)
+        table.add_row(
+            str(row["number"]),
+            *cells,
+            _fmt(row["replicate"]),
+            row["state"],
+            row["regime"] or "",
+            *metrics,
+            run,
+        )
     failed = [r for r in rows if r["failure_reason"]]
     notes = [f"#{r['number']} {r['state']}: {r['failure_reason'][:120]}" for r in failed[:10]]
     if len(rows) > MAX_ROWS:
@@ -92,16 +131,29 @@ def status_table(st: StudyStatus) -> Table:
     table = Table(title=f"study {st.name}", show_header=False, title_justify="left")
     table.add_column("", style="bold")
     table.add_column("")
-    progress = f"{st.budget - st.budget_left}/{st.budget} started or done" if st.budget is not None else "?"
+    progress = (
+        f"{st.budget - st.budget_left}/{st.budget} started or done"
+        if st.budget is not None
+        else "?"
+    )
     table.add_row("spec", f"{st.spec_file or '-'} (sampler {st.sampler}, objective {st.objective})")
-    table.add_row("budget", f"{progress}; {st.budget_left} left" + ("; finished" if st.finished else ""))
+    table.add_row(
+        "budget", f"{progress}; {st.budget_left} left" + ("; finished" if st.finished else "")
+    )
     table.add_row("trials", ", ".join(f"{k} {v}" for k, v in st.states.items()) or "none")
     table.add_row("regimes", ", ".join(f"{k} {v}" for k, v in st.regimes.items()) or "-")
     for best in st.best[:5]:
         values = best["values"]
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items()) if isinstance(values, dict) else str(values)
+        shown = (
+            ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+            if isinstance(values, dict)
+            else str(values)
+        )
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in best["params"].items())
-        table.add_row(f"best #{best['number']}", f"{shown}  [{params}]  regime {best['regime']}  run {best['mlflow_run_id']}")
+        table.add_row(
+            f"best #{best['number']}",
+            f"{shown}  [{params}]  regime {best['regime']}  run {best['mlflow_run_id']}",
+        )
     return table
 
 

@@ -88,7 +88,10 @@ def _print_summary(result, store) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"run {result.run_id} — regime {result.regime}" + (" (transient)" if result.transient else ""))
+    table = Table(
+        title=f"run {result.run_id} — regime {result.regime}"
+        + (" (transient)" if result.transient else "")
+    )
     table.add_column("metric")
     table.add_column("final", justify="right")
     table.add_column("peak", justify="right")

@@ -9,7 +9,9 @@ import click
 
 
 @click.command()
-@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="[default: sqlite under ./mlruns]")
+@click.option(
+    "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="[default: sqlite under ./mlruns]"
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def ui(tracking_uri, host, port):

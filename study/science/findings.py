@@ -52,7 +52,9 @@ def late_mean(measured: Measured, metric: str) -> float:
 
 
 def _protocols(m: Measured) -> str:
-    return ", ".join(f"{p} {v:.2f}@{s}→{m.final[f'icl.structural.{p}']:.2f}" for p, (v, s) in m.icl_peak.items())
+    return ", ".join(
+        f"{p} {v:.2f}@{s}→{m.final[f'icl.structural.{p}']:.2f}" for p, (v, s) in m.icl_peak.items()
+    )
 
 
 # 1. transience: rises well above the ≈0 of a model that cannot copy unseen tokens, then decays
@@ -64,7 +66,9 @@ def check_transience(m: Measured) -> Verdict:
     top, at = m.icl_peak["paper"]
     final = m.final["icl.structural.paper"]
     holds = top >= TRANSIENCE_PEAK_MIN and final <= TRANSIENCE_FINAL_MAX_SHARE * top
-    return Verdict(holds, f"structural ICL peak {top:.2f} at {at} → final {final:.2f} [{_protocols(m)}]")
+    return Verdict(
+        holds, f"structural ICL peak {top:.2f} at {at} → final {final:.2f} [{_protocols(m)}]"
+    )
 
 
 # 2. skewed α: late in training rare tokens are answered more by context than frequent ones
@@ -83,7 +87,10 @@ def check_active(m: Measured) -> Verdict:
     top, _ = m.icl_peak["paper"]
     final, iwl = m.final["icl.structural.paper"], m.final["iwl.head"]
     holds = final >= ACTIVE_ICL_MIN and final >= ACTIVE_KEEP_SHARE * top and iwl <= ACTIVE_IWL_MAX
-    return Verdict(holds, f"structural ICL final {final:.2f} (peak {top:.2f}), iwl.head {iwl:.2f} [{_protocols(m)}]")
+    return Verdict(
+        holds,
+        f"structural ICL final {final:.2f} (peak {top:.2f}), iwl.head {iwl:.2f} [{_protocols(m)}]",
+    )
 
 
 # 4. temporary forgetting: structural ICL high and head IWL present at the end (dual process)
@@ -94,7 +101,10 @@ DUAL_IWL_MIN = 0.50
 def check_dual(m: Measured) -> Verdict:
     icl, iwl = m.final["icl.structural.paper"], m.final["iwl.head"]
     holds = icl >= DUAL_ICL_MIN and iwl >= DUAL_IWL_MIN
-    return Verdict(holds, f"structural ICL {icl:.2f}, iwl.head {iwl:.2f}, icl.tail {m.final['icl.tail']:.2f} [{_protocols(m)}]")
+    return Verdict(
+        holds,
+        f"structural ICL {icl:.2f}, iwl.head {iwl:.2f}, icl.tail {m.final['icl.tail']:.2f} [{_protocols(m)}]",
+    )
 
 
 VANILLA = {**vanilla_overrides(1.5), "train.lr": 5e-5}

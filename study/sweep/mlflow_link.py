@@ -50,7 +50,9 @@ def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_ur
         experiment_id = store.experiment_id(spec.experiment_name)
         run_id = client.create_run(experiment_id, run_name=spec.name, tags=tags).info.run_id
         flat = flatten(spec.to_json())
-        RunLogger(client, run_id).params({k: str(v)[: schema.MAX_PARAM_CHARS] for k, v in flat.items()})
+        RunLogger(client, run_id).params(
+            {k: str(v)[: schema.MAX_PARAM_CHARS] for k, v in flat.items()}
+        )
         study.set_user_attr(PARENT_ATTR, run_id)
     client.log_dict(run_id, spec.to_json(), schema.SPEC_ARTIFACT)
     return run_id
@@ -88,7 +90,9 @@ def find_child(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: 
 
 
 @uninterrupted
-def end_lost_run(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: int, reason: str) -> None:
+def end_lost_run(
+    store: Store, spec: SweepSpec, parent_run_id: str, trial_number: int, reason: str
+) -> None:
     """KILLED, with the reason, for the run of a trial whose worker died without ending it."""
     run_id = find_child(store, spec, parent_run_id, trial_number)
     if run_id is None:
@@ -101,13 +105,26 @@ def end_lost_run(store: Store, spec: SweepSpec, parent_run_id: str, trial_number
 
 @uninterrupted
 def record_failure(
-    store: Store, spec: SweepSpec, parent_run_id: str, tags: Mapping[str, str], point: Mapping[str, Any], reason: str
+    store: Store,
+    spec: SweepSpec,
+    parent_run_id: str,
+    tags: Mapping[str, str],
+    point: Mapping[str, Any],
+    reason: str,
 ) -> str:
     """A FAILED child run for a trial that failed before training (its config did not
     validate), so that every trial has its run and their states match."""
     client = store.client()
-    all_tags = {**tags, schema.PARENT: parent_run_id, schema.FAILURE_REASON: reason[: schema.MAX_REASON_CHARS]}
-    run = client.create_run(store.experiment_id(spec.experiment_name), run_name=run_name(spec, int(tags[schema.TRIAL_NUMBER])), tags=all_tags)
+    all_tags = {
+        **tags,
+        schema.PARENT: parent_run_id,
+        schema.FAILURE_REASON: reason[: schema.MAX_REASON_CHARS],
+    }
+    run = client.create_run(
+        store.experiment_id(spec.experiment_name),
+        run_name=run_name(spec, int(tags[schema.TRIAL_NUMBER])),
+        tags=all_tags,
+    )
     RunLogger(client, run.info.run_id).params(point)
     client.set_terminated(run.info.run_id, "FAILED")
     return run.info.run_id

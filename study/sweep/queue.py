@@ -60,7 +60,10 @@ def fill(study: optuna.Study, spec: SweepSpec) -> int:
     if spec.sampler.kind == "grid":
         wanted = [(p, r) for r in range(spec.replicates) for p in grid_points(spec)][: spec.budget]
         wanted_keys = {(replicate_group(p), r) for p, r in wanted}
-        _cancel(study, [t for t in live if t.state == TrialState.WAITING and key_of(t) not in wanted_keys])
+        _cancel(
+            study,
+            [t for t in live if t.state == TrialState.WAITING and key_of(t) not in wanted_keys],
+        )
         have = {key_of(t) for t in live}
         todo = [(p, r) for p, r in wanted if (replicate_group(p), r) not in have]
         for point, r in todo:
@@ -74,9 +77,13 @@ def fill(study: optuna.Study, spec: SweepSpec) -> int:
             enqueue(study, point_of(t), key[1])
             have.add(key)
             added += 1
-    slots = (spec.budget - len(live) - added) // spec.replicates  # each slot grows into `replicates` trials
+    slots = (
+        spec.budget - len(live) - added
+    ) // spec.replicates  # each slot grows into `replicates` trials
     if slots < 0:  # a smaller budget after --force: drop surplus empty slots
-        _cancel(study, [t for t in live if t.state == TrialState.WAITING and key_of(t) is None][:-slots])
+        _cancel(
+            study, [t for t in live if t.state == TrialState.WAITING and key_of(t) is None][:-slots]
+        )
     for _ in range(max(slots, 0)):
         study.enqueue_trial({})
     return added + max(slots, 0)
@@ -86,14 +93,20 @@ def enqueue(study: optuna.Study, point: dict[str, Any], replicate: int) -> None:
     study.enqueue_trial(point, user_attrs={REPLICATE: replicate, GROUP: replicate_group(point)})
 
 
-def assign_replicates(study: optuna.Study, spec: SweepSpec, trial: optuna.Trial, point: dict[str, Any]) -> int:
+def assign_replicates(
+    study: optuna.Study, spec: SweepSpec, trial: optuna.Trial, point: dict[str, Any]
+) -> int:
     """The trial's replicate index. A queued trial has one; a freshly sampled point takes the
     first free index of its group and queues `replicates - 1` more (usually 1 … R-1; a sampler
     that proposes a point again gets further seeds there rather than a repeat)."""
     if GROUP in trial.user_attrs:
         return int(trial.user_attrs[REPLICATE])
     group = replicate_group(point)
-    taken = {key[1] for t in study.get_trials(deepcopy=False) if counts(t) and (key := key_of(t)) and key[0] == group}
+    taken = {
+        key[1]
+        for t in study.get_trials(deepcopy=False)
+        if counts(t) and (key := key_of(t)) and key[0] == group
+    }
     free = [r for r in range(len(taken) + spec.replicates) if r not in taken][: spec.replicates]
     trial.set_user_attr(GROUP, group)
     trial.set_user_attr(REPLICATE, free[0])
@@ -118,7 +131,9 @@ def claim(study: optuna.Study) -> optuna.Trial | None:
                     continue  # another worker took it
             except UpdateFinishedTrialError:
                 continue
-            storage.set_trial_system_attr(frozen._trial_id, WORKER, {"host": socket.gethostname(), "pid": os.getpid()})
+            storage.set_trial_system_attr(
+                frozen._trial_id, WORKER, {"host": socket.gethostname(), "pid": os.getpid()}
+            )
             try:
                 if _is_duplicate(study, frozen):
                     _end(study, frozen._trial_id, DUPLICATE)
@@ -160,7 +175,12 @@ def _is_duplicate(study: optuna.Study, trial: FrozenTrial) -> bool:
     return any(t.number < trial.number and counts(t) and key_of(t) == key for t in others)
 
 
-def release(study: optuna.Study, trial_id: int, reason: str = INTERRUPTED, attrs: dict[str, Any] | None = None) -> None:
+def release(
+    study: optuna.Study,
+    trial_id: int,
+    reason: str = INTERRUPTED,
+    attrs: dict[str, Any] | None = None,
+) -> None:
     """End a trial FAIL with `reason` (and user `attrs`) so that it neither stays RUNNING nor
     uses budget."""
     _end(study, trial_id, reason, attrs)
@@ -171,7 +191,9 @@ def _cancel(study: optuna.Study, trials: Iterable[FrozenTrial]) -> None:
         _end(study, t._trial_id, CANCELLED)
 
 
-def _end(study: optuna.Study, trial_id: int, reason: str, attrs: dict[str, Any] | None = None) -> None:
+def _end(
+    study: optuna.Study, trial_id: int, reason: str, attrs: dict[str, Any] | None = None
+) -> None:
     storage = study._storage
     try:
         for key, value in {**(attrs or {}), REASON: reason}.items():

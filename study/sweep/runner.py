@@ -79,7 +79,11 @@ def prepare(
 
 
 def run_sweep(
-    sweep: Sweep, *, workers: int = 1, limit: int | None = None, on_progress: OnProgress | None = None
+    sweep: Sweep,
+    *,
+    workers: int = 1,
+    limit: int | None = None,
+    on_progress: OnProgress | None = None,
 ) -> None:
     """Run queued trials until the queue is empty (or `limit` trials ran in this invocation)."""
     if workers == 1:
@@ -91,13 +95,17 @@ def run_sweep(
 
 def finish(sweep: Sweep, *, interrupted: bool = False) -> None:
     """End the parent run of this invocation (KILLED when interrupted)."""
-    mlflow_link.end_parent(sweep.store, sweep.parent_run_id, "KILLED" if interrupted else "FINISHED")
+    mlflow_link.end_parent(
+        sweep.store, sweep.parent_run_id, "KILLED" if interrupted else "FINISHED"
+    )
 
 
 # ---- one worker ----------------------------------------------------------------------------
 
 
-def work(sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: OnProgress | None = None) -> int:
+def work(
+    sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: OnProgress | None = None
+) -> int:
     """Pop and run queued trials; returns how many ran."""
     study, _ = load(sweep.spec.name, open_storage(sweep.storage_url), worker=worker)
     done = 0
@@ -144,7 +152,9 @@ def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
         try:
             run_id = _child(sweep, trial)  # run_trial ended it KILLED
         finally:  # even on a second Ctrl-C: the trial must not stay RUNNING
-            queue.release(study, trial._trial_id, attrs={mlflow_link.RUN_ATTR: run_id} if run_id else {})
+            queue.release(
+                study, trial._trial_id, attrs={mlflow_link.RUN_ATTR: run_id} if run_id else {}
+            )
         raise
     except Exception as err:  # the trial failed, the sweep goes on
         _fail(study, trial, _child(sweep, trial), failure_reason(err))
@@ -187,7 +197,9 @@ def run_trial_for(sweep: Sweep, trial: optuna.Trial, cfg: Any, tags: dict[str, s
         if pruning is None:
             return
         if pruning.metric not in metrics:
-            raise SpecError(f"pruner.metric: got {pruning.metric!r} — not an evaluation metric; have {', '.join(sorted(metrics))}")
+            raise SpecError(
+                f"pruner.metric: got {pruning.metric!r} — not an evaluation metric; have {', '.join(sorted(metrics))}"
+            )
         trial.report(metrics[pruning.metric], step)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step}")
@@ -230,12 +242,16 @@ def _child(sweep: Sweep, trial: optuna.Trial) -> str | None:
 # ---- several workers -----------------------------------------------------------------------
 
 
-def run_workers(sweep: Sweep, workers: int, *, limit: int | None = None, on_progress: OnProgress | None = None) -> None:
+def run_workers(
+    sweep: Sweep, workers: int, *, limit: int | None = None, on_progress: OnProgress | None = None
+) -> None:
     """N spawned worker processes on this machine; with several GPUs worker i gets cuda:i."""
     context = multiprocessing.get_context("spawn")  # fork would copy torch and MLflow state
     devices, limits = worker_devices(sweep.device, workers), _split(limit, workers)
     procs = [
-        context.Process(target=_worker_main, args=(replace(sweep, device=devices[i]), i, limits[i], workers))
+        context.Process(
+            target=_worker_main, args=(replace(sweep, device=devices[i]), i, limits[i], workers)
+        )
         for i in range(workers)
         if limits[i] != 0
     ]

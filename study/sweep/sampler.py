@@ -18,7 +18,9 @@ class SpecPart(BaseModel):
 
 
 class SobolOptions(SpecPart):
-    scramble: bool = Field(True, description="scrambled Sobol; unscrambled starts at the low corner")
+    scramble: bool = Field(
+        True, description="scrambled Sobol; unscrambled starts at the low corner"
+    )
 
 
 class TPEOptions(SpecPart):
@@ -80,7 +82,12 @@ class NSGA2SamplerSpec(_Sampler):
 
 
 SamplerSpec = Annotated[
-    GridSamplerSpec | RandomSamplerSpec | SobolSamplerSpec | TPESamplerSpec | GPSamplerSpec | NSGA2SamplerSpec,
+    GridSamplerSpec
+    | RandomSamplerSpec
+    | SobolSamplerSpec
+    | TPESamplerSpec
+    | GPSamplerSpec
+    | NSGA2SamplerSpec,
     Field(discriminator="kind"),
 ]
 MAP_SAMPLERS = ("grid", "random", "sobol")  # the ones that cover a space without a metric
@@ -105,7 +112,9 @@ class NoPrunerSpec(SpecPart):
 
 class MedianPrunerSpec(SpecPart):
     kind: Literal["median"]
-    metric: str = Field(description="evaluation metric reported at every evaluation, e.g. icl.structural")
+    metric: str = Field(
+        description="evaluation metric reported at every evaluation, e.g. icl.structural"
+    )
     options: MedianOptions = MedianOptions()
 
 
@@ -115,4 +124,6 @@ class HyperbandPrunerSpec(SpecPart):
     options: HyperbandOptions = HyperbandOptions()
 
 
-PrunerSpec = Annotated[NoPrunerSpec | MedianPrunerSpec | HyperbandPrunerSpec, Field(discriminator="kind")]
+PrunerSpec = Annotated[
+    NoPrunerSpec | MedianPrunerSpec | HyperbandPrunerSpec, Field(discriminator="kind")
+]

@@ -31,9 +31,13 @@ def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:
     point: dict[str, Any] = {}
     for name, param in spec.space.items():
         if isinstance(param, FloatParam):
-            point[name] = trial.suggest_float(name, param.low, param.high, log=param.log, step=param.step)
+            point[name] = trial.suggest_float(
+                name, param.low, param.high, log=param.log, step=param.step
+            )
         elif isinstance(param, IntParam):
-            point[name] = trial.suggest_int(name, param.low, param.high, log=param.log, step=param.step)
+            point[name] = trial.suggest_int(
+                name, param.low, param.high, log=param.log, step=param.step
+            )
         elif isinstance(param, CategoricalParam):
             point[name] = trial.suggest_categorical(name, param.choices)
         elif isinstance(param, GridParam):
@@ -52,7 +56,9 @@ def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
 
 def replicate_group(point: Mapping[str, Any]) -> str:
     """Identifies a point across its replicates (the same params, seeds seed + r)."""
-    return hashlib.sha1(json.dumps(dict(point), sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return hashlib.sha1(json.dumps(dict(point), sort_keys=True, default=str).encode()).hexdigest()[
+        :12
+    ]
 
 
 def directions(spec: SweepSpec) -> list[str]:
@@ -93,7 +99,9 @@ def build_sampler(spec: SweepSpec, worker: int = 0) -> optuna.samplers.BaseSampl
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed + worker)
     if kind == "sobol":
-        return optuna.samplers.QMCSampler(qmc_type="sobol", seed=seed, **options, warn_asynchronous_seeding=False)
+        return optuna.samplers.QMCSampler(
+            qmc_type="sobol", seed=seed, **options, warn_asynchronous_seeding=False
+        )
     if kind == "tpe":
         return optuna.samplers.TPESampler(seed=seed + worker, **options)
     if kind == "gp":

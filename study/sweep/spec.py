@@ -142,12 +142,18 @@ class SweepSpec(SpecPart):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="the Optuna study name")
     description: str = ""
     seed: int = Field(0, ge=0)
-    experiment: str | None = Field(None, min_length=1, description="MLflow experiment; default: the name")
+    experiment: str | None = Field(
+        None, min_length=1, description="MLflow experiment; default: the name"
+    )
     base: Base
     space: dict[str, Param] = Field(min_length=1)
     sampler: SamplerSpec
-    objective: list[Target] = Field(default_factory=list, description="'map' (= []) or metrics to optimise")
-    n_trials: int | None = Field(None, ge=1, description="budget of the whole study; grid: default all")
+    objective: list[Target] = Field(
+        default_factory=list, description="'map' (= []) or metrics to optimise"
+    )
+    n_trials: int | None = Field(
+        None, ge=1, description="budget of the whole study; grid: default all"
+    )
     replicates: int = Field(1, ge=1, description="seeds per point, seed + r, each its own trial")
     pruner: PrunerSpec | None = None
     trial_timeout_s: float | None = Field(None, gt=0, description="a trial running longer fails")
@@ -156,7 +162,10 @@ class SweepSpec(SpecPart):
     @classmethod
     def _bare_lists(cls, space: Any) -> Any:
         if isinstance(space, dict):
-            return {k: {"kind": "grid", "values": v} if isinstance(v, list) else v for k, v in space.items()}
+            return {
+                k: {"kind": "grid", "values": v} if isinstance(v, list) else v
+                for k, v in space.items()
+            }
         return space
 
     @field_validator("objective", mode="before")
@@ -240,27 +249,61 @@ def _check(spec: SweepSpec, source: str) -> None:
     keys = set(TrialConfig().flat())
     for name in spec.space:
         if name == SEED_KEY:
-            _fail(source, f"space.{name}", name, "the seed is set per replicate (seed + r); use replicates")
+            _fail(
+                source,
+                f"space.{name}",
+                name,
+                "the seed is set per replicate (seed + r); use replicates",
+            )
         if name not in keys:
-            _fail(source, f"space.{name}", name, f"not a trial-config key; allowed: {', '.join(sorted(keys))}")
+            _fail(
+                source,
+                f"space.{name}",
+                name,
+                f"not a trial-config key; allowed: {', '.join(sorted(keys))}",
+            )
         if name in spec.base.overrides:
             _fail(source, f"space.{name}", name, "also fixed in base.set; keep it in one place")
     if SEED_KEY in spec.base.overrides:
-        _fail(source, f"base.set.{SEED_KEY}", spec.base.overrides[SEED_KEY], "the sweep sets it: seed + replicate")
+        _fail(
+            source,
+            f"base.set.{SEED_KEY}",
+            spec.base.overrides[SEED_KEY],
+            "the sweep sets it: seed + replicate",
+        )
     kind = spec.sampler.kind
     if spec.is_map and kind not in MAP_SAMPLERS:
-        _fail(source, "sampler.kind", kind, f"objective 'map' optimises nothing; use {', '.join(MAP_SAMPLERS)}")
+        _fail(
+            source,
+            "sampler.kind",
+            kind,
+            f"objective 'map' optimises nothing; use {', '.join(MAP_SAMPLERS)}",
+        )
     if spec.pruning is not None and len(spec.targets) != 1:
-        _fail(source, "pruner.kind", spec.pruning.kind, "pruning needs exactly one objective metric; use none")
+        _fail(
+            source,
+            "pruner.kind",
+            spec.pruning.kind,
+            "pruning needs exactly one objective metric; use none",
+        )
     if kind == "grid":
         for name, param in spec.space.items():
             if param_values(param) is None:
-                _fail(source, f"space.{name}", param.model_dump(), "a grid needs finite values: add step, or list them")
+                _fail(
+                    source,
+                    f"space.{name}",
+                    param.model_dump(),
+                    "a grid needs finite values: add step, or list them",
+                )
         full = spec.grid_size() * spec.replicates
         if spec.n_trials is not None and spec.n_trials > full:
-            _fail(source, "n_trials", spec.n_trials, f"at most the grid's {full} points × replicates")
+            _fail(
+                source, "n_trials", spec.n_trials, f"at most the grid's {full} points × replicates"
+            )
     elif spec.n_trials is None:
-        _fail(source, "n_trials", None, f"required for sampler {kind!r} (only a grid knows its size)")
+        _fail(
+            source, "n_trials", None, f"required for sampler {kind!r} (only a grid knows its size)"
+        )
     elif spec.n_trials % spec.replicates:
         _fail(source, "n_trials", spec.n_trials, f"a multiple of replicates={spec.replicates}")
     _check_configs(spec, source)
@@ -294,7 +337,12 @@ def _check_configs(spec: SweepSpec, source: str) -> None:
                 build_config(preset, sets={**base, **first, name: value})
             except ConfigError as err:
                 msg = str(err).removeprefix("config: ")
-                _fail(source, f"space.{name}", value, f"clashes with the base and the other axes' first values: {msg}")
+                _fail(
+                    source,
+                    f"space.{name}",
+                    value,
+                    f"clashes with the base and the other axes' first values: {msg}",
+                )
 
 
 def _ends(param: Param) -> list[Scalar]:

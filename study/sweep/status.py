@@ -31,7 +31,6 @@ STATE_NAMES = {
 RELEASED = "released"  # interrupted (or superseded) trials: their budget went back to the queue
 
 
-
 @dataclass(frozen=True)
 class StudyStatus:
     name: str

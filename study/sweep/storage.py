@@ -53,12 +53,19 @@ def has_storage(url: str) -> bool:
 
 
 def create_or_continue(
-    spec: SweepSpec, storage: BaseStorage, *, force: bool = False, spec_file: str = "", worker: int = 0
+    spec: SweepSpec,
+    storage: BaseStorage,
+    *,
+    force: bool = False,
+    spec_file: str = "",
+    worker: int = 0,
 ) -> optuna.Study:
     """The spec's study: created with its spec stored as user attributes, or continued when the
     stored spec is the same. A changed spec is refused unless `force`, which adopts it."""
     kwargs = dict(storage=storage, sampler=build_sampler(spec, worker), pruner=build_pruner(spec))
-    study = optuna.create_study(study_name=spec.name, directions=directions(spec), load_if_exists=True, **kwargs)
+    study = optuna.create_study(
+        study_name=spec.name, directions=directions(spec), load_if_exists=True, **kwargs
+    )
     stored = study.user_attrs.get(HASH_ATTR)
     if stored is not None and stored != spec_hash(spec):
         if not force:
@@ -67,7 +74,9 @@ def create_or_continue(
                 "rerun with --force to adopt this spec, or give the spec a new name"
             )
         if [d.name.lower() for d in study.directions] != directions(spec):
-            raise StudyError(f"study {spec.name!r}: the objective's directions cannot change; give the spec a new name")
+            raise StudyError(
+                f"study {spec.name!r}: the objective's directions cannot change; give the spec a new name"
+            )
     if stored != spec_hash(spec):
         study.set_user_attr(SPEC_ATTR, spec.to_json())
         study.set_user_attr(HASH_ATTR, spec_hash(spec))
@@ -85,7 +94,10 @@ def load(name: str, storage: BaseStorage, worker: int = 0) -> tuple[optuna.Study
     spec = stored_spec(study)
     if spec is not None:  # reload with the spec's sampler and pruner, for workers
         study = optuna.load_study(
-            study_name=name, storage=storage, sampler=build_sampler(spec, worker), pruner=build_pruner(spec)
+            study_name=name,
+            storage=storage,
+            sampler=build_sampler(spec, worker),
+            pruner=build_pruner(spec),
         )
     return study, spec
 

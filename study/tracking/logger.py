@@ -37,7 +37,9 @@ class RunLogger:
     def history(self, curve: Curve) -> None:
         """Many evaluations at once, in as few batched writes as MLflow allows."""
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for step, values in curve for k, v in values.items()]
+        items = [
+            Metric(k, float(v), now, step) for step, values in curve for k, v in values.items()
+        ]
         for i in range(0, len(items), METRICS_PER_BATCH):
             self.client.log_batch(self.run_id, metrics=items[i : i + METRICS_PER_BATCH])
 

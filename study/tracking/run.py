@@ -112,7 +112,9 @@ def log_config(log: RunLogger, cfg: TrialConfig) -> None:
     """The params that act in this config and the derived seeds, before training, so that a
     failed run has them too."""
     seeds = trial_seeds(cfg.train.seed)
-    log.params(cfg.effective() | {f"{schema.SEED_PREFIX}{purpose}": s for purpose, s in seeds.items()})
+    log.params(
+        cfg.effective() | {f"{schema.SEED_PREFIX}{purpose}": s for purpose, s in seeds.items()}
+    )
 
 
 def log_summary(log: RunLogger, curve: Curve, summary: Summary) -> int:
@@ -133,7 +135,9 @@ def curves_frame(curve: Curve) -> pl.DataFrame:
     )
 
 
-def _log_artifacts(log: RunLogger, cfg: TrialConfig, curve: Curve, curve_figure: CurveFigure | None) -> None:
+def _log_artifacts(
+    log: RunLogger, cfg: TrialConfig, curve: Curve, curve_figure: CurveFigure | None
+) -> None:
     """The resolved config as YAML and, when the caller draws one, the learning-curve figure."""
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / schema.CONFIG_ARTIFACT

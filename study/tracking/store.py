@@ -41,7 +41,11 @@ class Store:
     def sqlite_path(self) -> Path | None:
         """The database file when the tracking store is local SQLite, else None."""
         prefix = "sqlite:///"
-        return Path(self.tracking_uri.removeprefix(prefix)) if self.tracking_uri.startswith(prefix) else None
+        return (
+            Path(self.tracking_uri.removeprefix(prefix))
+            if self.tracking_uri.startswith(prefix)
+            else None
+        )
 
     @property
     def journal_path(self) -> Path:
@@ -68,7 +72,9 @@ class Store:
         if found is not None:
             return found.experiment_id
         try:
-            return client.create_experiment(name, artifact_location=(self.artifact_root / name).as_uri())
+            return client.create_experiment(
+                name, artifact_location=(self.artifact_root / name).as_uri()
+            )
         except MlflowException:  # created meanwhile by another process
             found = client.get_experiment_by_name(name)
             if found is None:

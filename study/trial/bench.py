@@ -37,7 +37,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bench(cfg: TrialConfig, device: torch.device, steps: int = 100, evals: int = 2, sample_chunk: int = 128 * 100) -> BenchResult:
+def bench(
+    cfg: TrialConfig,
+    device: torch.device,
+    steps: int = 100,
+    evals: int = 2,
+    sample_chunk: int = 128 * 100,
+) -> BenchResult:
     g = generator(0, device)
     task = Task(cfg.task, device)
     model = build_model(cfg.model, task.vocab.size, generator(0), device)

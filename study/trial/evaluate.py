@@ -51,10 +51,16 @@ class Evaluator:
         m = {"acc.val": share(val_hits), "loss.val": val_loss}
         deciles = accuracy_by_decile(val_hits, self.val_ranks, self.task.vocab.class_size)
         m |= {f"acc.decile.{d}": acc for d, acc in deciles.items()}
-        m["acc.tail"] = share(exact_match(self.predict(model, sets["tail"])[0], sets["tail"].targets))
-        m["icl.head"], m["iwl.head"] = context_and_memory(self.predict(model, sets["switch"])[0], sets["switch"])
+        m["acc.tail"] = share(
+            exact_match(self.predict(model, sets["tail"])[0], sets["tail"].targets)
+        )
+        m["icl.head"], m["iwl.head"] = context_and_memory(
+            self.predict(model, sets["switch"])[0], sets["switch"]
+        )
         tail_switch = sets["tail_switch"]
-        m["icl.tail"], m["iwl.tail"] = context_and_memory(self.predict(model, tail_switch)[0], tail_switch)
+        m["icl.tail"], m["iwl.tail"] = context_and_memory(
+            self.predict(model, tail_switch)[0], tail_switch
+        )
         for protocol in PROTOCOLS:
             with holdout_rows(model, self.probe, protocol):
                 pred, _ = self.predict(model, sets["holdout"])
@@ -65,12 +71,16 @@ class Evaluator:
         return m
 
     @torch.inference_mode()
-    def predict(self, model: MaskedLM, batch: Batch, with_loss: bool = False) -> tuple[torch.Tensor, float]:
+    def predict(
+        self, model: MaskedLM, batch: Batch, with_loss: bool = False
+    ) -> tuple[torch.Tensor, float]:
         """Predicted ids [n, 3] and, when asked (it costs a log-softmax), the mean cross-entropy."""
         preds, loss_sum = [], 0.0
         for chunk in batch.chunks(self.cfg.batch_size):
             logits = model(chunk.inputs)  # [b, 3, vocab]
             if with_loss:
-                loss_sum += float(F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten(), reduction="sum"))
+                loss_sum += float(
+                    F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten(), reduction="sum")
+                )
             preds.append(argmax_predictions(logits))
         return torch.cat(preds), loss_sum / (3 * len(batch)) if with_loss else float("nan")

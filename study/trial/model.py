@@ -103,7 +103,9 @@ def draw_token_embeddings(model: MaskedLM, std: float, generator: torch.Generato
         model.tok_emb.weight.normal_(0.0, std, generator=generator)
 
 
-def build_model(cfg: ModelConfig, vocab_size: int, generator: torch.Generator, device: torch.device) -> MaskedLM:
+def build_model(
+    cfg: ModelConfig, vocab_size: int, generator: torch.Generator, device: torch.device
+) -> MaskedLM:
     # the module constructors draw a default init from the global RNG; init_weights replaces all
     # of it from `generator`, so keep the caller's stream untouched
     with torch.random.fork_rng(devices=[]):

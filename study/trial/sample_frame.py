@@ -31,4 +31,6 @@ def sample_frame(cfg: TaskConfig, split: Split, n: int, seed: int) -> pl.DataFra
         columns[f"{role}_rank"] = ranks
         columns[f"{role}_ambiguous"] = (ranks >= 0) & task.is_ambiguous_rank[ranks.clamp(min=0)]
     columns["query_rank"] = vocab.token_rank(batch.query)
-    return pl.DataFrame({k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in columns.items()})
+    return pl.DataFrame(
+        {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in columns.items()}
+    )

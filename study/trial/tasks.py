@@ -120,9 +120,9 @@ class Task:
     @cached_property
     def ambiguous_ranks(self) -> Tensor:
         """Ranks that are ambiguous in both classes: ε of each class, evenly over frequency bins."""
-        return ambiguous_ranks(self.vocab.class_size, self.cfg.p_ambiguous, self.cfg.n_freq_bins).to(
-            self.device
-        )
+        return ambiguous_ranks(
+            self.vocab.class_size, self.cfg.p_ambiguous, self.cfg.n_freq_bins
+        ).to(self.device)
 
     @cached_property
     def is_ambiguous_rank(self) -> Tensor:
@@ -162,7 +162,10 @@ class Task:
             noun_rank, adj_rank = ranks[:n], ranks[n:]
         noun, adj = noun_rank, adj_rank + size
         if split in ("train", "val"):
-            noun, adj = self._flip_ambiguous(noun, noun_rank, g), self._flip_ambiguous(adj, adj_rank, g)
+            noun, adj = (
+                self._flip_ambiguous(noun, noun_rank, g),
+                self._flip_ambiguous(adj, adj_rank, g),
+            )
         return noun, adj
 
     def _flip_ambiguous(self, ids: Tensor, ranks: Tensor, g: torch.Generator) -> Tensor:

@@ -68,7 +68,9 @@ def train(
     seeds = trial_seeds(cfg.train.seed)
     task = Task(cfg.task, device)
     model = build_model(cfg.model, task.vocab.size, generator(seeds["init"]), device)
-    probe = HoldoutProbe(task.vocab, cfg.model.d_model, cfg.model.embed_init_std, generator(seeds["holdout"]))
+    probe = HoldoutProbe(
+        task.vocab, cfg.model.d_model, cfg.model.embed_init_std, generator(seeds["holdout"])
+    )
     evaluate = Evaluator(task, cfg.eval, probe, seeds["eval"])
     optimizer = make_optimizer(model, cfg)
     data_rng, forget_rng = generator(seeds["data"], device), generator(seeds["forgetting"], device)
@@ -106,7 +108,9 @@ def train(
         if 0 in schedule:
             record(0)
         for step in range(1, cfg.train.steps + 1):
-            losses.append(train_step(model, optimizer, task.sample("train", cfg.train.batch_size, data_rng)))
+            losses.append(
+                train_step(model, optimizer, task.sample("train", cfg.train.batch_size, data_rng))
+            )
             if step in schedule:
                 record(step)  # evaluate first, then reset (docs/design.md §4)
             if should_forget(step, cfg.forgetting):

@@ -44,7 +44,9 @@ def in_store(tmp_path, store, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setattr(study.tracking.run, "_log_artifacts", lambda *args: None)  # figure: slow, not ours
+    monkeypatch.setattr(
+        study.tracking.run, "_log_artifacts", lambda *args: None
+    )  # figure: slow, not ours
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # shared CPUs: one thread is faster than two contending
     yield store
@@ -56,7 +58,11 @@ def invoke(*args):
 
 
 def test_run_in_parts_then_status_list_export(tmp_path, in_store):
-    spec = write_spec(tmp_path / "grid.yaml", "cli-grid", space={"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]})
+    spec = write_spec(
+        tmp_path / "grid.yaml",
+        "cli-grid",
+        space={"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]},
+    )
     first = invoke("run", str(spec), "--n-trials", "3")
     assert first.exit_code == 0, first.output
     assert "study cli-grid" in first.output and "1 left" in first.output
@@ -78,9 +84,19 @@ def test_run_in_parts_then_status_list_export(tmp_path, in_store):
     assert invoke("export", "cli-grid", "--out", str(out)).exit_code == 0
     frame = pl.read_parquet(out)
     assert frame.height == 4 and frame["mlflow_run_id"].null_count() == 0
-    assert {"task.zipf_exponent", "forgetting.forget_every", "summary.icl.structural", "state"} <= set(frame.columns)
+    assert {
+        "task.zipf_exponent",
+        "forgetting.forget_every",
+        "summary.icl.structural",
+        "state",
+    } <= set(frame.columns)
 
-    changed = write_spec(tmp_path / "grid.yaml", "cli-grid", seed=7, space={"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]})
+    changed = write_spec(
+        tmp_path / "grid.yaml",
+        "cli-grid",
+        seed=7,
+        space={"task.zipf_exponent": [0.0, 1.5], "forgetting.forget_every": [3, 5]},
+    )
     refused = invoke("run", str(changed))
     assert refused.exit_code == 2 and "--force" in refused.output
     assert invoke("status", "no-such-study").exit_code == 2
@@ -102,13 +118,26 @@ def test_objective_status_table_shows_the_best_trial(tmp_path, in_store):
 
 def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
     # trials long enough (seconds) that the interrupt lands mid-sweep, not after the last one
-    spec = write_spec(tmp_path / "grid.yaml", "resume", base={"preset": "tiny", "set": {**FAST, "train.steps": 600}})
+    spec = write_spec(
+        tmp_path / "grid.yaml",
+        "resume",
+        base={"preset": "tiny", "set": {**FAST, "train.steps": 600}},
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    command = [sys.executable, "-c", "from study.cli.main import cli; cli()", "sweep", "run", str(spec)]
+    command = [
+        sys.executable,
+        "-c",
+        "from study.cli.main import cli; cli()",
+        "sweep",
+        "run",
+        str(spec),
+    ]
     journal = tmp_path / "mlruns" / "optuna.journal"
 
-    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -120,14 +149,20 @@ def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
     states = _states(journal)
     assert TrialState.RUNNING not in states and 2 <= states.count(TrialState.COMPLETE) < 6
 
-    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0, again.stderr
     study = _study(journal)
     complete = [t for t in study.get_trials() if t.state == TrialState.COMPLETE]
     assert len(complete) == 6
     assert len({t.user_attrs["replicate_group"] for t in complete}) == 6  # no grid point twice
     assert all(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in study.get_trials())
-    assert all(t.user_attrs["failure_reason"] == "interrupted" for t in study.get_trials() if t.state == TrialState.FAIL)
+    assert all(
+        t.user_attrs["failure_reason"] == "interrupted"
+        for t in study.get_trials()
+        if t.state == TrialState.FAIL
+    )
 
     client = store.client()
     runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
@@ -156,13 +191,26 @@ def _running_child(store) -> bool:
 def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
     """A worker killed hard cannot release its trial: the next invocation finds its dead pid,
     ends the trial FAIL (`worker died`, budget given back) and its run KILLED, and re-runs it."""
-    spec = write_spec(tmp_path / "grid.yaml", "resume", base={"preset": "tiny", "set": {**FAST, "train.steps": 400}})
+    spec = write_spec(
+        tmp_path / "grid.yaml",
+        "resume",
+        base={"preset": "tiny", "set": {**FAST, "train.steps": 400}},
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    command = [sys.executable, "-c", "from study.cli.main import cli; cli()", "sweep", "run", str(spec)]
+    command = [
+        sys.executable,
+        "-c",
+        "from study.cli.main import cli; cli()",
+        "sweep",
+        "run",
+        str(spec),
+    ]
     journal = tmp_path / "mlruns" / "optuna.journal"
 
-    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -174,7 +222,9 @@ def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
     proc.wait(timeout=30)
     assert TrialState.RUNNING in _states(journal)
 
-    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0, again.stderr
     trials = _study(journal).get_trials()
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 6

@@ -55,10 +55,14 @@ def runs() -> dict[str, Measured]:
 def _report(science_report, finding: Finding, runs: dict[str, Measured], run: str):
     """Report the run (and its control, if any) and return the run's verdict."""
     verdict = finding.check(runs[run])
-    science_report(f"{finding.name} [seed {SEED}] {run}: {'holds' if verdict.holds else 'does NOT hold'} — {verdict.text}")
+    science_report(
+        f"{finding.name} [seed {SEED}] {run}: {'holds' if verdict.holds else 'does NOT hold'} — {verdict.text}"
+    )
     control = runs.get(f"{run} control")
     if control is not None:
-        science_report(f"    control (no forgetting, embeddings at reset std): {finding.check(control).text}")
+        science_report(
+            f"    control (no forgetting, embeddings at reset std): {finding.check(control).text}"
+        )
     return verdict
 
 
@@ -92,4 +96,6 @@ def test_larger_forget_until_moves_towards_icl(runs, science_report):
         f"N={LARGER_N} → icl {icl[1]:.2f}, iwl.head {iwl[1]:.2f} ({check_dual(larger).text})"
     )
     # towards ICL: more structural ICL, or less head IWL, with the other not moving against it
-    assert (icl[1] > icl[0] and iwl[1] <= iwl[0] + 0.05) or (iwl[1] < iwl[0] and icl[1] >= icl[0] - 0.05)
+    assert (icl[1] > icl[0] and iwl[1] <= iwl[0] + 0.05) or (
+        iwl[1] < iwl[0] and icl[1] >= icl[0] - 0.05
+    )

@@ -82,13 +82,17 @@ def test_grid_of_6_end_to_end(tmp_path, store):
         assert run.data.tags["replicate_group"] == t.user_attrs["replicate_group"]
         for key, value in t.params.items():
             assert float(run.data.params[key]) == pytest.approx(float(value))
-        assert run.data.metrics["summary.acc.val"] == pytest.approx(t.user_attrs["summary"]["acc.val"])
+        assert run.data.metrics["summary.acc.val"] == pytest.approx(
+            t.user_attrs["summary"]["acc.val"]
+        )
         assert run.data.tags["regime"] == t.user_attrs["regime"]
     st = status(study, spec)
     assert st.finished and st.states == {"complete": 6} and sum(st.regimes.values()) == 6
 
     frame = trials_frame(study, spec)
-    assert frame.height == 6 and {"task.zipf_exponent", "summary.icl.structural", RUN_ATTR} <= set(frame.columns)
+    assert frame.height == 6 and {"task.zipf_exponent", "summary.icl.structural", RUN_ATTR} <= set(
+        frame.columns
+    )
 
     again = prepare(spec, store, prepared.storage_url)  # a rerun of a finished study adds nothing
     assert again.parent_run_id == prepared.parent_run_id
@@ -107,15 +111,17 @@ def test_two_workers_run_each_grid_point_once(tmp_path, store):
 
 
 def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
-    spec = parse_spec({
-        "name": "tpe",
-        "base": {"preset": "tiny", "set": FAST},
-        "space": {"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-2, "log": True}},
-        "sampler": {"kind": "tpe", "options": {"n_startup_trials": 2}},
-        "objective": [{"metric": "acc.val", "direction": "maximize"}],
-        "n_trials": 6,
-        "replicates": 2,
-    })
+    spec = parse_spec(
+        {
+            "name": "tpe",
+            "base": {"preset": "tiny", "set": FAST},
+            "space": {"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+            "sampler": {"kind": "tpe", "options": {"n_startup_trials": 2}},
+            "objective": [{"metric": "acc.val", "direction": "maximize"}],
+            "n_trials": 6,
+            "replicates": 2,
+        }
+    )
     _, study = sweep_in(tmp_path, store, spec)
     trials = study.get_trials()
     assert len(trials) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
@@ -152,19 +158,26 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
 
     monkeypatch.setattr(study.tracking.run, "train", train)
     monkeypatch.setattr(study.sweep.runner, "build_config", build_config)
-    monkeypatch.setattr(optuna.Trial, "should_prune", lambda self: self.params["model.init_std"] == 0.05)
-    spec = parse_spec({
-        **copy.deepcopy(GRID6),
-        "name": "failing",
-        "space": {"model.init_std": [0.02, 0.03, 0.04, 0.05, 0.06]},
-        "objective": [{"metric": "acc.val", "direction": "maximize"}],
-        "pruner": {"kind": "median", "metric": "acc.val"},
-        "trial_timeout_s": 60,
-    })
+    monkeypatch.setattr(
+        optuna.Trial, "should_prune", lambda self: self.params["model.init_std"] == 0.05
+    )
+    spec = parse_spec(
+        {
+            **copy.deepcopy(GRID6),
+            "name": "failing",
+            "space": {"model.init_std": [0.02, 0.03, 0.04, 0.05, 0.06]},
+            "objective": [{"metric": "acc.val", "direction": "maximize"}],
+            "pruner": {"kind": "median", "metric": "acc.val"},
+            "trial_timeout_s": 60,
+        }
+    )
     prepared, st = sweep_in(tmp_path, store, spec)
     by_std = {t.params["model.init_std"]: t for t in st.get_trials()}
     assert by_std[0.02].state == TrialState.COMPLETE
-    assert by_std[0.03].state == TrialState.FAIL and "boom" in by_std[0.03].user_attrs["failure_reason"]
+    assert (
+        by_std[0.03].state == TrialState.FAIL
+        and "boom" in by_std[0.03].user_attrs["failure_reason"]
+    )
     assert by_std[0.05].state == TrialState.PRUNED
     runs = {r.info.run_id: r for r in runs_of(store, spec)}
     failed = runs[by_std[0.03].user_attrs[RUN_ATTR]]
@@ -174,7 +187,10 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
     assert by_std[0.04].user_attrs["failure_reason"].startswith("non-finite loss")
     assert runs[by_std[0.04].user_attrs[RUN_ATTR]].info.status == "FAILED"
     rejected = runs[by_std[0.06].user_attrs[RUN_ATTR]]  # no training, still a FAILED run
-    assert by_std[0.06].state == TrialState.FAIL and "not today" in by_std[0.06].user_attrs["failure_reason"]
+    assert (
+        by_std[0.06].state == TrialState.FAIL
+        and "not today" in by_std[0.06].user_attrs["failure_reason"]
+    )
     assert rejected.info.status == "FAILED" and "not today" in rejected.data.tags["failure_reason"]
     assert rejected.data.tags[PARENT_TAG] == prepared.parent_run_id
     assert status(st, spec).finished  # the sweep went on past both
@@ -217,7 +233,9 @@ def test_claim_cancels_a_point_queued_twice(tmp_path):
     queue.enqueue(study, waiting[0].system_attrs["fixed_params"], 0)  # a second invocation's fill
     claimed = [queue.claim(study), queue.claim(study), queue.claim(study)]
     assert claimed[2] is None
-    states = Counter(t.user_attrs.get("failure_reason") for t in study.get_trials() if t.state == TrialState.FAIL)
+    states = Counter(
+        t.user_attrs.get("failure_reason") for t in study.get_trials() if t.state == TrialState.FAIL
+    )
     assert states == {"duplicate": 1}
 
 

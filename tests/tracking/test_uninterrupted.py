@@ -13,10 +13,9 @@ from study.tracking.uninterrupted import held_interrupts, uninterrupted
 
 def test_sigint_inside_a_write_arrives_after_it():
     done = []
-    with pytest.raises(KeyboardInterrupt):
-        with held_interrupts():
-            os.kill(os.getpid(), signal.SIGINT)
-            done.append("write finished")  # still runs: the interrupt is held
+    with pytest.raises(KeyboardInterrupt), held_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)
+        done.append("write finished")  # still runs: the interrupt is held
     assert done == ["write finished"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
