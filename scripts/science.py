@@ -5,7 +5,7 @@
 
 `reference` runs our `paper` preset at the reference scale for every row of the paper code's table
 (study/science/reference.py: REFERENCE) and prints ours beside theirs under all three held-out protocols.
-`findings` runs the settings of tests/test_science.py over several seeds, each beside its control,
+`findings` runs the settings of tests/science/test_findings.py over several seeds, each beside its control,
 and prints how many seeds show each finding. Curves go to OUT/*.json. A row takes 3–6 minutes on
 a 2-core CPU (8,000 steps).
 """

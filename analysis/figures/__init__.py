@@ -1,8 +1,9 @@
 """Figures: functions that take tidy polars frames (or a fit holding them) and return matplotlib
-Figures, re-exported from their modules (`figure_style`, `phase_figures`, `cell_figures`,
-`curve_figures`).
+Figures, re-exported from their modules (`style`, `phase`, `cells`, `curves`; `labels` holds
+the words and symbols they print).
 
-Nothing here shows or saves a figure: the CLI and notebooks do (`fig.savefig`). Figures are built
+The drawing functions neither show nor save: `analysis.figures.save` writes every file (the
+CLI, reports and a trial's run go through it); notebooks display. Figures are built
 with `matplotlib.figure.Figure` directly, not pyplot, so no display or global figure registry is
 involved; seaborn supplies the style and palettes.
 """

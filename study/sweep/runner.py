@@ -3,10 +3,8 @@
     sweep = prepare(spec, store, storage_url)        # once, before any worker: study, queue, parent run
     run_sweep(sweep, workers=2, on_progress=...)     # workers pop queued trials until none is left
 
-A trial that fails (exception, non-finite loss, timeout, a config that does not validate) ends
-FAIL in Optuna and FAILED in MLflow with its reason; a pruned one PRUNED / KILLED with a `pruned`
-tag; the sweep goes on after either. An interrupt releases the running trial (FAIL, reason
-`interrupted`, budget given back) and re-raises; rerunning the same command finishes the budget.
+How one worker runs its trials, and how each can end, is `study.sweep.worker`. An interrupt
+releases the running trials and re-raises; rerunning the same command finishes the budget.
 """
 
 from __future__ import annotations
@@ -15,47 +13,25 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.trial import TrialState
 
 from study.device import configure_cpu_threads
 from study.errors import ConfigError
-from study.presets import build_config
 from study.sweep import mlflow_link, queue
-from study.sweep.space import MissingMetric, all_finite, objective_values, suggest
-from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
+from study.sweep.spec import SpecError, SweepSpec
 from study.sweep.storage import create_or_continue, load, open_storage
+from study.sweep.worker import OnProgress, Sweep, work
 from study.tracking.store import Store
 
-if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
+if TYPE_CHECKING:
     from study.tracking.run import CurveFigure
-
-OnProgress = Callable[[optuna.Study], None]
-
-
-class TrialTimeout(RuntimeError):
-    """The trial ran past the spec's `trial_timeout_s`."""
 
 
 class WorkerFailed(RuntimeError):
     """A worker process ended with an error of its own (not a trial's: those end the trial)."""
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """What every worker needs; picklable, so spawned processes get it as an argument."""
-
-    spec: SweepSpec
-    store: Store
-    storage_url: str
-    parent_run_id: str
-    device: str = "auto"
-    curve_figure: CurveFigure | None = None  # each trial run's figure, drawn by the caller
 
 
 def prepare(
@@ -98,145 +74,6 @@ def finish(sweep: Sweep, *, interrupted: bool = False) -> None:
     mlflow_link.end_parent(
         sweep.store, sweep.parent_run_id, "KILLED" if interrupted else "FINISHED"
     )
-
-
-# ---- one worker ----------------------------------------------------------------------------
-
-
-def work(
-    sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: OnProgress | None = None
-) -> int:
-    """Pop and run queued trials; returns how many ran."""
-    study, _ = load(sweep.spec.name, open_storage(sweep.storage_url), worker=worker)
-    done = 0
-    while limit is None or done < limit:
-        trial = queue.claim(study)
-        if trial is None:
-            break
-        try:
-            run_one(sweep, study, trial)
-        except KeyboardInterrupt:  # one that landed between run_one's own handlers
-            queue.release(study, trial._trial_id)  # a no-op for a trial that ended
-            raise
-        done += 1
-        if on_progress is not None:
-            on_progress(study)
-    return done
-
-
-def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
-    """Train one claimed trial and tell Optuna how it ended."""
-    spec, store = sweep.spec, sweep.store
-    point = suggest(trial, spec)
-    replicate = queue.assign_replicates(study, spec, trial, point)
-    group = trial.user_attrs[queue.GROUP]
-    seed = spec.seed + replicate
-    trial.set_user_attr("seed", seed)
-    tags = mlflow_link.child_tags(spec, trial.number, group, replicate)
-    try:
-        cfg = build_config(spec.base.preset, sets={**spec.base.overrides, **point, SEED_KEY: seed})
-    except ConfigError as err:
-        reason = f"ConfigError: {err}"
-        run_id = mlflow_link.record_failure(store, spec, sweep.parent_run_id, tags, point, reason)
-        return _fail(study, trial, run_id, reason)
-
-    try:
-        result = run_trial_for(sweep, trial, cfg, tags)
-    except optuna.TrialPruned:
-        mlflow_link.link(trial, _child(sweep, trial))
-        trial.set_user_attr("pruned", True)
-        study.tell(trial, state=TrialState.PRUNED)
-        return None
-    except KeyboardInterrupt:
-        run_id = None
-        try:
-            run_id = _child(sweep, trial)  # run_trial ended it KILLED
-        finally:  # even on a second Ctrl-C: the trial must not stay RUNNING
-            queue.release(
-                study, trial._trial_id, attrs={mlflow_link.RUN_ATTR: run_id} if run_id else {}
-            )
-        raise
-    except Exception as err:  # the trial failed, the sweep goes on
-        _fail(study, trial, _child(sweep, trial), failure_reason(err))
-        if isinstance(err, SpecError):  # … unless every trial would fail the same way
-            raise
-        return None
-
-    mlflow_link.link(trial, result.run_id)
-    trial.set_user_attr("summary", result.summary)
-    trial.set_user_attr("regime", result.regime)
-    trial.set_user_attr("transient", result.transient)
-    try:
-        values = objective_values(spec, result.summary)
-    except MissingMetric as err:  # a spec mistake: stop the sweep rather than fail every trial
-        mlflow_link.fail_run(store, result.run_id, str(err))
-        _fail(study, trial, result.run_id, str(err))
-        raise SpecError(f"objective: {err.args[0]}") from None
-    if not all_finite(values):
-        reason = f"objective not finite: {values}"
-        mlflow_link.fail_run(store, result.run_id, reason)
-        return _fail(study, trial, result.run_id, reason)
-    study.tell(trial, values)
-    return None
-
-
-def run_trial_for(sweep: Sweep, trial: optuna.Trial, cfg: Any, tags: dict[str, str]):
-    """`run_trial` with the sweep's deadline and pruning hooked into its callbacks."""
-    from study.tracking.run import run_trial  # torch loads here, not when the CLI starts
-
-    spec = sweep.spec
-    deadline = time.monotonic() + spec.trial_timeout_s if spec.trial_timeout_s else None
-    pruning = spec.pruning
-
-    def check_deadline(step: int) -> None:
-        if deadline is not None and time.monotonic() > deadline:
-            raise TrialTimeout(f"timeout: over {spec.trial_timeout_s:g} s at step {step}")
-
-    def on_eval(step: int, metrics: dict[str, float]) -> None:
-        check_deadline(step)
-        if pruning is None:
-            return
-        if pruning.metric not in metrics:
-            raise SpecError(
-                f"pruner.metric: got {pruning.metric!r} — not an evaluation metric; have {', '.join(sorted(metrics))}"
-            )
-        trial.report(metrics[pruning.metric], step)
-        if trial.should_prune():
-            raise optuna.TrialPruned(f"pruned at step {step}")
-
-    return run_trial(
-        cfg,
-        store=sweep.store,
-        experiment=spec.experiment_name,
-        device=sweep.device,
-        parent_run_id=sweep.parent_run_id,
-        tags=tags,
-        run_name=mlflow_link.run_name(spec, trial.number),
-        on_eval=on_eval,
-        on_step=check_deadline,
-        pruned_exceptions=(optuna.TrialPruned,),
-        curve_figure=sweep.curve_figure,
-    )
-
-
-def failure_reason(err: BaseException) -> str:
-    from study.trial.train import NonFiniteLoss
-
-    if isinstance(err, TrialTimeout):
-        return "timeout"
-    if isinstance(err, NonFiniteLoss):
-        return f"non-finite loss: {err}"
-    return f"{type(err).__name__}: {err}"
-
-
-def _fail(study: optuna.Study, trial: optuna.Trial, run_id: str | None, reason: str) -> None:
-    mlflow_link.link(trial, run_id)
-    trial.set_user_attr(queue.REASON, reason[:2000])
-    study.tell(trial, state=TrialState.FAIL)
-
-
-def _child(sweep: Sweep, trial: optuna.Trial) -> str | None:
-    return mlflow_link.find_child(sweep.store, sweep.spec, sweep.parent_run_id, trial.number)
 
 
 # ---- several workers -----------------------------------------------------------------------

@@ -16,14 +16,8 @@ from typing import Any
 
 import optuna
 
-from study.sweep.spec import (
-    CategoricalParam,
-    FloatParam,
-    GridParam,
-    IntParam,
-    SweepSpec,
-    param_values,
-)
+from study.sweep.params import CategoricalParam, FloatParam, GridParam, IntParam, param_values
+from study.sweep.spec import SweepSpec
 
 
 def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
     ValidationError,
     field_serializer,
     field_validator,
-    model_validator,
 )
 
 from study.config import TrialConfig
 from study.errors import ConfigError, describe
 from study.presets import build_config, read_yaml
+from study.sweep.params import (
+    CategoricalParam,
+    GridParam,
+    Param,
+    Scalar,
+    param_values,
+)
 from study.sweep.sampler import (
     MAP_SAMPLERS,
     HyperbandPrunerSpec,
@@ -34,95 +39,12 @@ from study.sweep.sampler import (
     SpecPart,
 )
 
-Scalar = bool | int | float | str | None
 Direction = Literal["maximize", "minimize"]
 SEED_KEY = "train.seed"  # owned by the sweep: each replicate r trains with seed + r
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 class SpecError(ConfigError):
     """A bad sweep spec: the message names the file, the key path, the value and what is allowed."""
-
-
-def _numbers(values: Any) -> Any:
-    # YAML 1.1 reads `1e-4` as a string; a grid axis of learning rates should still be numbers.
-    if isinstance(values, list):
-        return [float(v) if isinstance(v, str) and _NUMBER.match(v) else v for v in values]
-    return values
-
-
-# ---- the search space: one entry per trial-config key -------------------------------------
-
-
-class FloatParam(SpecPart):
-    kind: Literal["float"]
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _range(self) -> FloatParam:
-        if self.high < self.low:
-            raise ValueError(f"high={self.high} is below low={self.low}")
-        if self.log and (self.low <= 0 or self.step is not None):
-            raise ValueError("log=true needs low > 0 and no step")
-        return self
-
-
-class IntParam(SpecPart):
-    kind: Literal["int"]
-    low: int
-    high: int
-    log: bool = False
-    step: int = Field(1, ge=1)
-
-    @model_validator(mode="after")
-    def _range(self) -> IntParam:
-        if self.high < self.low:
-            raise ValueError(f"high={self.high} is below low={self.low}")
-        if self.log and (self.low <= 0 or self.step != 1):
-            raise ValueError("log=true needs low > 0 and step 1")
-        return self
-
-
-class CategoricalParam(SpecPart):
-    kind: Literal["categorical"]
-    choices: list[Scalar] = Field(min_length=1)
-
-    @field_validator("choices", mode="before")
-    @classmethod
-    def _numeric(cls, choices: Any) -> Any:
-        return _numbers(choices)
-
-
-class GridParam(SpecPart):
-    """An explicit list of values; in a spec, a bare list is short for `{kind: grid, values: ...}`."""
-
-    kind: Literal["grid"]
-    values: list[Scalar] = Field(min_length=1)
-
-    @field_validator("values", mode="before")
-    @classmethod
-    def _numeric(cls, values: Any) -> Any:
-        return _numbers(values)
-
-
-Param = Annotated[FloatParam | IntParam | CategoricalParam | GridParam, Field(discriminator="kind")]
-
-
-def param_values(param: Param) -> list[Scalar] | None:
-    """The finite list of values a parameter takes, or None for a continuous range."""
-    if isinstance(param, GridParam):
-        return list(param.values)
-    if isinstance(param, CategoricalParam):
-        return list(param.choices)
-    if isinstance(param, IntParam):
-        return list(range(param.low, param.high + 1, param.step))
-    if param.step is not None:
-        n = int((param.high - param.low) / param.step + 1e-9) + 1
-        return [round(param.low + i * param.step, 12) for i in range(n)]
-    return None
 
 
 class Target(SpecPart):

@@ -3,7 +3,7 @@
 Why: `mlflow.search_runs` returns pandas and `get_metric_history` is one call per run and metric;
 1,000 trials × 10 metrics × 600 steps takes minutes that way, seconds here. The price is coupling
 to MLflow's schema, so everything this module reads is listed in `SCHEMA`, `check_schema` fails
-with the missing table or column, and `tests/test_store_sql.py` builds a real store with the
+with the missing table or column, and `tests/tracking/test_store_readers.py` builds a real store with the
 installed MLflow and compares what this adapter reads with what `MlflowClient` returns.
 Remote tracking servers go through the client instead (`analysis/runs.py`).
 

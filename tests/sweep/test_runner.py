@@ -1,4 +1,4 @@
-"""study/sweep/runner.py, queue.py, mlflow_link.py: real journal storage and a real MLflow
+"""study/sweep/runner.py, worker.py, queue.py, mlflow_link.py: real journal storage and a real MLflow
 SQLite store in tmp_path, the `tiny` preset trained for a few steps on the CPU."""
 
 from __future__ import annotations
@@ -137,12 +137,12 @@ def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
 
 
 def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store, monkeypatch):
-    import study.sweep.runner
+    import study.sweep.worker
     import study.tracking.run
     from study.errors import ConfigError
     from study.trial.train import NonFiniteLoss
 
-    real_train, real_build = study.tracking.run.train, study.sweep.runner.build_config
+    real_train, real_build = study.tracking.run.train, study.sweep.worker.build_config
 
     def train(cfg, device, on_eval=None, on_step=None):
         if cfg.model.init_std == 0.03:
@@ -157,7 +157,7 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
         return real_build(preset, sets=sets)
 
     monkeypatch.setattr(study.tracking.run, "train", train)
-    monkeypatch.setattr(study.sweep.runner, "build_config", build_config)
+    monkeypatch.setattr(study.sweep.worker, "build_config", build_config)
     monkeypatch.setattr(
         optuna.Trial, "should_prune", lambda self: self.params["model.init_std"] == 0.05
     )
