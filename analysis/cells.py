@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.axes import PhaseError, select_trials
-from study.regimes import REGIMES
+from study.regimes import CALLS
 
 # Natural orders of categorical params (an axis reads from less to more of the thing).
 KNOWN_ORDERS: dict[str, tuple[str, ...]] = {
@@ -50,7 +50,7 @@ class CellMap:
                         continue
                     there = regime.get((self.x_values[ni], self.y_values[nj]))
                     if here and there and here != there:
-                        a, b = sorted((here, there), key=REGIMES.index)
+                        a, b = sorted((here, there), key=CALLS.index)
                         rows.append((f"{a}|{b}", xv, yv, self.x_values[ni], self.y_values[nj]))
         schema = ["pair", f"{self.x}_a", f"{self.y}_a", f"{self.x}_b", f"{self.y}_b"]
         return (
@@ -95,10 +95,10 @@ def fit_cells(
         .agg(
             n=pl.len(),
             regime=pl.col("regime").mode().sort().first(),
-            **{f"p_{r}": (pl.col("regime") == r).mean() for r in REGIMES},
+            **{f"p_{r}": (pl.col("regime") == r).mean() for r in CALLS},
             **{m: pl.col(m).mean() for m in metrics},
         )
-        .with_columns(share=pl.max_horizontal(*[pl.col(f"p_{r}") for r in REGIMES]))
+        .with_columns(share=pl.max_horizontal(*[pl.col(f"p_{r}") for r in CALLS]))
     )
     orders = orders or {}
     points = data.select(*[c for c in ("run_id", "trial") if c in data.columns], x, y, "regime")

@@ -1,7 +1,8 @@
 """A small Bayesian classifier over the unit square: softmax regression on linear + Gaussian RBF
 features with a Gaussian prior — a finite-basis Gaussian-process classifier.
 
-    model = fit_classifier(unit_xy, labels, n_classes)   # hyperparameters by evidence
+    model = fit_classifier(unit_xy, labels, n_classes)   # hyperparameters by evidence; labels are
+                                                          # class ids (n,) or soft labels (n, K)
     draws = model.sample_proba(grid_xy, n_draws, rng)    # (n_draws, n_grid, K)
 
 Latent score of class k at z: f_k(z) = b_k + a_k·z + Σ_j w_kj exp(−|z − c_j|² / 2ℓ²), centres c_j on
@@ -136,7 +137,7 @@ def fit_one(
 ) -> Classifier:
     basis = Basis(length_scale)
     features = basis(unit)
-    onehot = np.eye(k)[target]
+    onehot = np.eye(k)[target] if target.ndim == 1 else target  # class ids, or soft labels
     precision = basis.prior_precision(amplitude)
     theta, posterior_precision, neg_log_post = _map_fit(features, onehot, precision)
     chol = np.linalg.cholesky(posterior_precision)  # P = C Cᵀ → covariance = C⁻ᵀ C⁻¹

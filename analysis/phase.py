@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
 from analysis.classifier import fit_classifier
-from study.regimes import REGIMES
+from study.regimes import REGIMES, UNCERTAIN
 
 MIN_TRIALS = 10
 
@@ -198,17 +198,17 @@ def fit_phase(
             f"only {data.height} finished trials with a regime{where}; a phase fit needs ≥ {min_trials}"
         )
     labels = data.get_column(regime).cast(pl.String).to_numpy()
-    observed = tuple(r for r in REGIMES if r in set(labels)) + tuple(
-        sorted(set(labels) - set(REGIMES))
-    )
+    decided = set(labels) - {UNCERTAIN}
+    observed = tuple(r for r in REGIMES if r in decided) + tuple(sorted(decided - set(REGIMES)))
     if len(observed) < 2:
         raise PhaseError(
             f"all {data.height} trials{where} are in regime {observed[0]!r}: there is no boundary to fit "
             "(the continuous maps still show the gradients)"
         )
+    target = soft_labels(data, labels, observed)
+    keep = target.sum(1) > 0  # an uncertain trial with no observed regime to lean towards
+    data, target = data.filter(pl.Series(keep)), target[keep]
     unit = np.column_stack([ax.to_unit(data[x].to_numpy()), ay.to_unit(data[y].to_numpy())])
-    index = {r: i for i, r in enumerate(observed)}
-    target = np.array([index[r] for r in labels])
     model = fit_classifier(unit, target, len(observed))
     gx, gy = ax.grid(n_grid), ay.grid(n_grid)
     ticks = np.linspace(0, 1, n_grid)
@@ -242,6 +242,31 @@ def fit_phase(
         conditions=dict(at or {}),
         pooled_over=tuple(p for p in swept_params(data, exclude=(x, y, *(at or {})))),
     )
+
+
+def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...]) -> np.ndarray:
+    """(n, K) targets: one-hot for a decided trial; for an `uncertain` one, the probability of
+    each observed regime from its presence probabilities (`p_icl`, `p_iwl` of `classify`),
+    renormalised — noisy labels near a boundary count as what they are, not as a class. Rows
+    of zeros where that cannot be said (no probabilities, or no observed regime possible)."""
+    index = {r: i for i, r in enumerate(observed)}
+    target = np.zeros((len(labels), len(observed)))
+    for row, label in enumerate(labels):
+        if label in index:
+            target[row, index[label]] = 1.0
+    unsure = labels == UNCERTAIN
+    if unsure.any() and {"p_icl", "p_iwl"} <= set(data.columns):
+        icl, iwl = data["p_icl"].to_numpy()[unsure], data["p_iwl"].to_numpy()[unsure]
+        by_regime = {
+            "dual": icl * iwl,
+            "icl": icl * (1 - iwl),
+            "iwl": (1 - icl) * iwl,
+            "none": (1 - icl) * (1 - iwl),
+        }
+        soft = np.column_stack([by_regime.get(r, np.zeros(unsure.sum())) for r in observed])
+        total = soft.sum(1, keepdims=True)
+        target[unsure] = np.divide(soft, total, out=np.zeros_like(soft), where=total > 1e-9)
+    return target
 
 
 def fit_phase_slices(

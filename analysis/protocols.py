@@ -18,7 +18,7 @@ from analysis.phase import PhaseFit, fit_phase
 from analysis.regimes import classify, structural_column, transience_column
 from analysis.transience import transience
 from study.config import PROTOCOLS, Thresholds
-from study.regimes import REGIMES
+from study.regimes import CALLS
 
 
 def regimes_by_protocol(trials: pl.DataFrame, thresholds: Thresholds | None = None) -> pl.DataFrame:
@@ -54,7 +54,7 @@ def protocol_table(by_protocol: pl.DataFrame) -> pl.DataFrame:
     """One row per protocol: trials per regime, transient trials, mean final structural ICL and
     mean transience."""
     counts = by_protocol.group_by("protocol").agg(
-        *[(pl.col("regime") == r).sum().alias(r) for r in REGIMES],
+        *[(pl.col("regime") == r).sum().alias(r) for r in CALLS],
         transient=pl.col("transient").sum(),
         mean_icl_structural=pl.col("icl_structural").mean(),
         mean_transience=pl.col("transience").mean(),
@@ -76,14 +76,16 @@ def regime_moves(
     )
     table = wide.group_by(source, target).len()
     out = table.pivot(on=target, index=source, values="len").fill_null(0)
-    present = [r for r in REGIMES if r in out.columns]
-    rows = pl.DataFrame({source: [r for r in REGIMES if r in out[source].to_list()]})
+    present = [r for r in CALLS if r in out.columns]
+    rows = pl.DataFrame({source: [r for r in CALLS if r in out[source].to_list()]})
     return rows.join(out, on=source, how="left").select(
         pl.col(source).alias(f"{source} \\ {target}"), *[pl.col(r) for r in present]
     )
 
 
-def transience_by_protocol(curves: pl.DataFrame, *, threshold: float = 0.5) -> pl.DataFrame:
+def transience_by_protocol(
+    curves: pl.DataFrame, *, rise: float = 0.05, drop: float = 0.5
+) -> pl.DataFrame:
     """Transience measured from the curves (`analysis.transience`) under each protocol, long:
     trial, protocol, peak, peak_step, final, decay, steps_to_decay, transient."""
     frames = []
@@ -91,7 +93,7 @@ def transience_by_protocol(curves: pl.DataFrame, *, threshold: float = 0.5) -> p
         metric = structural_column(protocol)
         if curves.filter(pl.col("metric") == metric).height:
             frames.append(
-                transience(curves, metric, threshold=threshold).with_columns(
+                transience(curves, metric, rise=rise, drop=drop).with_columns(
                     protocol=pl.lit(protocol)
                 )
             )

@@ -16,16 +16,19 @@ import polars as pl
 
 from study import regimes as rule
 from study.config import Thresholds
-from study.metric_names import IWL_HEAD, PEAK, structural, transience
-from study.regimes import REGIMES
+from study.metric_names import IWL_HEAD, PEAK, START, structural, transience
+from study.regimes import CALLS, REGIMES, UNCERTAIN
 
 DEFAULT = Thresholds()
+N_EXAMPLES = "eval.n_examples"  # sequences per evaluation set: the n behind each accuracy
 # The column names of the frame are the metric names (`study.metric_names`).
 structural_column = structural
 transience_column = transience
 
 __all__ = [
+    "CALLS",
     "REGIMES",
+    "UNCERTAIN",
     "classify",
     "regime_counts",
     "regime_expr",
@@ -44,22 +47,51 @@ def threshold_expr(kind: str, thresholds: Thresholds | None) -> pl.Expr:
     return pl.col(f"eval.thresholds.{kind}").cast(pl.Float64).fill_null(default)
 
 
-def regime_expr(thresholds: Thresholds | None = None, protocol: str | None = None) -> pl.Expr:
-    """'dual' | 'icl' | 'iwl' | 'none'; null where a metric is missing (a failed trial)."""
+def regime_expr(
+    thresholds: Thresholds | None = None, protocol: str | None = None, *, sized: bool = False
+) -> pl.Expr:
+    """'dual' | 'icl' | 'iwl' | 'none' | 'uncertain'; null where a metric is missing (a failed
+    trial). `sized`: read presence with each trial's evaluation size (`eval.n_examples`), which
+    the frame must then have; else the point estimate decides."""
     return rule.regime_expr(
         pl.col(structural(protocol)),
         pl.col(IWL_HEAD),
         threshold_expr("icl", thresholds),
         threshold_expr("iwl", thresholds),
+        pl.col(N_EXAMPLES).cast(pl.Float64) if sized else None,
+        threshold_expr("confidence", thresholds).map_batches(_z, return_dtype=pl.Float64),
     )
 
 
-def transient_expr(thresholds: Thresholds | None = None, protocol: str | None = None) -> pl.Expr:
-    """Structural ICL reached the threshold during training and ended below it."""
+def presence_probabilities(thresholds: Thresholds | None = None, protocol: str | None = None):
+    """`p_icl`, `p_iwl`: the chance that each accuracy truly clears its threshold."""
+    n = pl.col(N_EXAMPLES).cast(pl.Float64)
+    return {
+        "p_icl": rule.presence_probability_expr(
+            pl.col(structural(protocol)), threshold_expr("icl", thresholds), n
+        ),
+        "p_iwl": rule.presence_probability_expr(
+            pl.col(IWL_HEAD), threshold_expr("iwl", thresholds), n
+        ),
+    }
+
+
+def _z(confidence: pl.Series) -> pl.Series:
+    return pl.Series([rule.z_score(c) for c in confidence], dtype=pl.Float64)
+
+
+def transient_expr(
+    thresholds: Thresholds | None = None, protocol: str | None = None, *, sized: bool = False
+) -> pl.Expr:
+    """Structural ICL rose clearly from its start and fell clearly back (`study.regimes`)."""
     return rule.transient_expr(
+        pl.col(structural(protocol, START)),
         pl.col(structural(protocol, PEAK)),
         pl.col(structural(protocol)),
-        threshold_expr("icl", thresholds),
+        pl.col(N_EXAMPLES).cast(pl.Float64) if sized else None,
+        threshold_expr("confidence", thresholds).map_batches(_z, return_dtype=pl.Float64),
+        threshold_expr("transience_rise", thresholds),
+        threshold_expr("transience_drop", thresholds),
     )
 
 
@@ -81,16 +113,28 @@ def classify(
         raise KeyError(
             f"trials lack {', '.join(missing)}: were they logged under protocol {protocol or 'headline'}?"
         )
+    added = [
+        f"eval.thresholds.{kind}"
+        for kind in ("confidence", "transience_rise", "transience_drop")
+        if thresholds is None and f"eval.thresholds.{kind}" not in out.columns
+    ]
+    out = out.with_columns(pl.lit(None, pl.Float64).alias(c) for c in added)  # → the default
+    start = structural(protocol, START)
+    if start not in out.columns:  # a store from before the start was summarised: unknown
+        out, added = out.with_columns(pl.lit(None, pl.Float64).alias(start)), [*added, start]
+    sized = N_EXAMPLES in out.columns
+    extra = presence_probabilities(thresholds, protocol) if sized else {}
     return out.with_columns(
-        regime=regime_expr(thresholds, protocol),
-        transient=transient_expr(thresholds, protocol),
+        regime=regime_expr(thresholds, protocol, sized=sized),
+        transient=transient_expr(thresholds, protocol, sized=sized),
         classified_protocol=pl.lit(protocol or "headline"),
-    )
+        **extra,
+    ).drop(added)
 
 
 def regime_counts(trials: pl.DataFrame) -> dict[str, int]:
-    """Trials per regime (all four regimes, zeros included), nulls dropped."""
+    """Trials per regime (the four regimes and `uncertain`, zeros included), nulls dropped."""
     counts = dict(
         trials.get_column("regime").cast(pl.String).drop_nulls().value_counts().iter_rows()
     )
-    return {r: int(counts.get(r, 0)) for r in REGIMES}
+    return {r: int(counts.get(r, 0)) for r in CALLS}

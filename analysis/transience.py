@@ -2,21 +2,23 @@
 
     transience(curves)                                   # one row per trial, headline metric
     transience(curves, metric="icl.structural.matched")  # under another held-out protocol
-    transience(curves, threshold=0.5, by=("trial",))
+    transience(curves, rise=0.05, drop=0.5, by=("trial",))
 
 Per trial (`by`): `peak` and `peak_step` (first step at the maximum), `final` (last step),
 `decay` = peak − final (the summary metric `transience`), `steps_to_decay` = steps from the peak
 until the curve first falls below `level` (default: half the peak — relative, so a peak of 0.27
 that falls to 0 counts as decayed, as in the paper's reference runs; null if it never falls that
-far), and `transient` (peak ≥ threshold > final, docs/design.md §5). Peak, peak step and final
-are the summary features of `study.features`; the transient flag is the rule of `study.regimes`.
+far), `start` (first value) and `transient` (a clear rise from the start and a clear fall from
+the peak, docs/design.md §5). Start, peak, peak step and final are the summary features of
+`study.features`; the transient flag is the rule of `study.regimes` (sizes only: curves carry
+no evaluation size).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from study.features import final_expr, peak_expr, peak_step_expr
+from study.features import final_expr, peak_expr, peak_step_expr, start_expr
 from study.metric_names import ICL_STRUCTURAL
 from study.regimes import transient_expr
 
@@ -34,7 +36,8 @@ def transience(
     curves: pl.DataFrame,
     metric: str = ICL_STRUCTURAL,
     *,
-    threshold: float = 0.5,
+    rise: float = 0.05,
+    drop: float = 0.5,
     level: float | None = None,
     by: tuple[str, ...] = ("trial",),
 ) -> pl.DataFrame:
@@ -47,6 +50,7 @@ def transience(
         one.sort(*by, "step")
         .group_by(*by, maintain_order=True)
         .agg(
+            start=start_expr(),
             peak=peak_expr(),
             peak_step=peak_step_expr(),
             final=final_expr(),
@@ -55,7 +59,9 @@ def transience(
         )
         .with_columns(
             decay=pl.col("peak") - pl.col("final"),
-            transient=transient_expr(pl.col("peak"), pl.col("final"), pl.lit(threshold)),
+            transient=transient_expr(
+                pl.col("start"), pl.col("peak"), pl.col("final"), rise=rise, drop=drop
+            ),
             metric=pl.lit(metric),
         )
     )

@@ -147,7 +147,7 @@ def write_synthetic_study(
         )
         log_config(log, config)
         log.history(logged)
-        log_summary(log, curve, summarize(curve, config.eval))
+        log_summary(log, curve, summarize(curve, config))
         log.end("FINISHED")
     client.set_terminated(parent_id)
     return parent_id

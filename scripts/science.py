@@ -1,7 +1,7 @@
 """Science checks too long for CI (docs/design.md §6): the reference match and the findings over seeds.
 
     python scripts/science.py reference --seeds 42,1,2 --out science-out
-    python scripts/science.py findings --seeds 0,1,2,42 --out science-out
+    python scripts/science.py findings --seeds 0,1,2,3,42 --out science-out
 
 `reference` runs our `paper` preset at the reference scale for every row of the paper code's table
 (study/science/reference.py: REFERENCE) and prints ours beside theirs under all three held-out protocols.
@@ -13,7 +13,9 @@ a 2-core CPU (8,000 steps).
 from __future__ import annotations
 
 import json
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
@@ -93,38 +95,116 @@ def reference(seeds, only, out):
             )
 
 
+def _measure_job(job: tuple[str, dict]) -> tuple[str, dict]:
+    """One run in a worker process (one torch thread): its row and curve, cached by name."""
+    from study.config import TrialConfig
+
+    name, tree = job
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    measured = measure(TrialConfig.model_validate(tree))
+    return name, {"measured": measured, "seconds": time.perf_counter() - start}
+
+
+def _run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, object]:
+    """Measure every distinct config once, in parallel; runs already saved under OUT are read
+    back, so an interrupted check resumes where it stopped."""
+    from study.science.reference import Measured
+
+    done: dict[str, object] = {}
+    todo = {}
+    for name, cfg in jobs.items():
+        path = out / f"{name.replace(' ', '_')}.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+            curve = [(int(s), m) for s, m in saved["curve"]]
+            done[name] = Measured(curve, saved["peaks"], curve[-1][1])
+        else:
+            todo[name] = cfg.model_dump()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for name, result in pool.map(_measure_job, todo.items()):
+            m = result["measured"]
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{name.replace(' ', '_')}.json").write_text(
+                json.dumps({"curve": m.curve, "peaks": m.icl_peak, "seconds": result["seconds"]})
+            )
+            click.echo(f"  ran {name} in {result['seconds'] / 60:.1f} min", err=True)
+            done[name] = m
+    return done
+
+
 @cli.command()
-@click.option("--seeds", type=SEEDS, default="0,1,2", show_default=True, help="Comma-separated.")
+@click.option(
+    "--seeds", type=SEEDS, default="0,1,2,3,42", show_default=True, help="Comma-separated."
+)
 @click.option("--only", multiple=True, help="Run only findings whose name contains this.")
+@click.option(
+    "--jobs", type=int, default=os.cpu_count() or 1, show_default=True, help="Parallel runs."
+)
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out")
 )
-def findings(seeds, only, out):
-    """The four findings over several seeds, each beside its control."""
-    for finding in FINDINGS:
-        if only and not any(o in finding.name for o in only):
-            continue
-        shown = 0
+def findings(seeds, only, jobs, out):
+    """Each finding over several seeds, judged on the run and on its control (no forgetting,
+    embeddings drawn at the reset std): a forgetting finding is the run's, not the embedding
+    scale's, only where the run shows it and the control does not."""
+    chosen = [f for f in FINDINGS if not only or any(o in f.name for o in only)]
+    configs = {}
+    for finding in chosen:
         for seed in seeds:
             cfg = finding.config(seed)
-            runs = {"run": cfg, "control": finding.config(seed, **control_overrides(cfg))}
-            rows = {}
-            for label, c in runs.items():
-                start = time.perf_counter()
-                measured = measure(c)
-                _save(
-                    out,
-                    f"finding {finding.name} {label}",
-                    seed,
-                    measured,
-                    time.perf_counter() - start,
+            configs[_key(cfg)] = cfg
+            if cfg.forgetting.kind != "none":
+                control = finding.config(seed, **control_overrides(cfg))
+                configs[_key(control)] = control
+    measured = _run_all(configs, out, jobs)
+    click.echo(
+        "| finding | seed | run | control | protocol: run − control (structural ICL final) | iwl.head run − control |"
+    )
+    click.echo("|---|---|---|---|---|---|")
+    for finding in chosen:
+        counts = {"run": 0, "control": 0, "contrast": 0}
+        for seed in seeds:
+            cfg = finding.config(seed)
+            run = measured[_key(cfg)]
+            holds = finding.check(run)
+            control = None
+            if cfg.forgetting.kind != "none":
+                control = measured[_key(finding.config(seed, **control_overrides(cfg)))]
+            against = finding.check(control) if control is not None else None
+            counts["run"] += holds.holds
+            counts["control"] += bool(against and against.holds)
+            counts["contrast"] += holds.holds and not (against and against.holds)
+            diffs = iwl = "—"
+            if control is not None:
+                diffs = ", ".join(
+                    f"{p} {run.final[f'icl.structural.{p}']:.2f}−{control.final[f'icl.structural.{p}']:.2f}"
+                    f"={run.final[f'icl.structural.{p}'] - control.final[f'icl.structural.{p}']:+.2f}"
+                    for p in PROTOCOLS
                 )
-                rows[label] = measured
-            verdict = finding.check(rows["run"])
-            shown += verdict.holds
-            click.echo(f"{finding.name} seed {seed}: {verdict.text}")
-            click.echo(f"    control: {finding.check(rows['control']).text}")
-        click.echo(f"{finding.name}: shown in {shown} of {len(seeds)} seeds\n")
+                iwl = f"{run.final['iwl.head']:.2f}−{control.final['iwl.head']:.2f}={run.final['iwl.head'] - control.final['iwl.head']:+.2f}"
+            click.echo(
+                f"| {finding.name} | {seed} | {'holds' if holds.holds else 'no'}: {holds.text} | "
+                f"{'—' if against is None else ('holds' if against.holds else 'no') + ': ' + against.text} | {diffs} | {iwl} |"
+            )
+        n = len(seeds)
+        line = f"{finding.name}: the run shows it in {counts['run']} of {n} seeds"
+        if any(finding.config(s).forgetting.kind != "none" for s in seeds):
+            line += (
+                f"; its control in {counts['control']} of {n}; the run but not its control"
+                f" (the effect of forgetting) in {counts['contrast']} of {n}"
+            )
+        click.echo(line)
+
+
+def _key(cfg) -> str:
+    """A readable, unique name for a config's run: what differs from the reference preset."""
+    import hashlib
+
+    digest = hashlib.sha1(json.dumps(cfg.model_dump(), sort_keys=True).encode()).hexdigest()[:10]
+    f = cfg.forgetting
+    kind = "control" if f.kind == "none" and cfg.model.embed_init_std != 0.02 else f.kind
+    return f"{kind}_a{cfg.task.zipf_exponent:g}_lr{cfg.train.lr:g}_seed{cfg.train.seed}_{digest}"
 
 
 if __name__ == "__main__":

@@ -31,6 +31,12 @@ class TaskConfig(_Part):
     zipf_exponent: float = Field(1.5, ge=0.0, le=10.0, description="α of the within-class Zipf law")
     p_ambiguous: float = Field(0.1, ge=0.0, le=1.0, description="ε, share of ambiguous tokens")
     n_freq_bins: int = Field(5, ge=1, description="bins the ambiguous tokens are spread over")
+    ambiguity: Literal["twin", "paper"] = Field(
+        "twin",
+        description="twin: same ranks in both classes, swapped for the same-rank twin; paper: the "
+        "released code's law, random ranks per class and bin, swapped for a Zipf draw over the "
+        "other class's ambiguous list",
+    )
     tail_fraction: float = Field(0.1, gt=0.0, le=0.5, description="rarest share of a class = tail")
 
     @field_validator("n_vocab")
@@ -111,6 +117,21 @@ class Thresholds(_Part):
 
     icl: float = Field(0.5, ge=0.0, le=1.0, description="structural ICL present at ≥ this")
     iwl: float = Field(0.5, ge=0.0, le=1.0, description="head IWL present at ≥ this")
+    confidence: float = Field(
+        0.95,
+        gt=0.0,
+        lt=1.0,
+        description="presence needs the Wilson interval clear of the threshold",
+    )
+    transience_rise: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="transient: structural ICL rose at least this from its start",
+    )
+    transience_drop: float = Field(
+        0.5, gt=0.0, le=1.0, description="transient: then fell by at least this share of the rise"
+    )
 
 
 class EvalConfig(_Part):
@@ -122,6 +143,9 @@ class EvalConfig(_Part):
     every: int = Field(100, ge=1, description="'every' schedule: evaluate every n steps")
     n_points: int = Field(60, ge=2, description="'log' schedule: number of evaluations")
     protocol: Protocol = Field("paper", description="held-out protocol behind icl.structural")
+    align_to_forgetting: bool = Field(
+        True, description="forgetting runs: evaluate just before resets; summaries use only those"
+    )
     thresholds: Thresholds = Thresholds()
 
 

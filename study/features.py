@@ -1,5 +1,5 @@
 """Summary features of a trial's curves (docs/design.md §3), defined once: the structural-ICL
-peak and the first step it is reached, the final values, transience = peak − final, and the
+start (first evaluation), peak and the first step it is reached, the final values, transience = peak − final, and the
 dual score. The scalar form summarises a trial as it ends; the polars form (`*_expr`) computes
 the same statistics over a long curves frame grouped by trial.
 """
@@ -15,6 +15,7 @@ from study.metric_names import (
     IWL_HEAD,
     PEAK,
     PEAK_STEP,
+    START,
     structural,
     transience,
 )
@@ -38,6 +39,7 @@ def summary_features(curve: Curve) -> dict[str, float]:
         top, at = peak(curve, name)
         out[structural(protocol, PEAK)], out[structural(protocol, PEAK_STEP)] = top, float(at)
         out[transience(protocol)] = top - final[name]
+        out[structural(protocol, START)] = next(m[name] for _, m in curve if name in m)
     out[DUAL_SCORE] = min(final[ICL_STRUCTURAL], final[IWL_HEAD])
     return out
 
@@ -49,6 +51,11 @@ def peak_expr(value: str = "value") -> pl.Expr:
 def peak_step_expr(value: str = "value", step: str = "step") -> pl.Expr:
     """Step of the first maximum; the group must be sorted by step."""
     return pl.col(step).get(pl.col(value).arg_max())
+
+
+def start_expr(value: str = "value") -> pl.Expr:
+    """First value; the group must be sorted by step."""
+    return pl.col(value).first()
 
 
 def final_expr(value: str = "value") -> pl.Expr:

@@ -18,7 +18,7 @@ ICL_TAIL, IWL_TAIL = "icl.tail", "iwl.tail"
 ICL_STRUCTURAL = "icl.structural"  # the headline, under the trial's `eval.protocol`
 TRANSIENCE = "transience"  # peak − final structural ICL
 DUAL_SCORE = "dual_score"  # min(final structural ICL, final head IWL)
-PEAK, PEAK_STEP = "peak", "peak_step"  # statistics of a structural-ICL curve
+PEAK, PEAK_STEP, START = "peak", "peak_step", "start"  # statistics of a structural-ICL curve
 
 
 def decile(d: int) -> str:
@@ -26,7 +26,7 @@ def decile(d: int) -> str:
 
 
 def structural(protocol: str | None = None, stat: str | None = None) -> str:
-    """Final (or `stat`: 'peak', 'peak_step') structural ICL under `protocol`; None is the
+    """Final (or `stat`: 'peak', 'peak_step', 'start') structural ICL under `protocol`; None is the
     headline."""
     if protocol is not None and protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")

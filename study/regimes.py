@@ -1,18 +1,37 @@
 """The regime rule (docs/design.md §5), once: a scalar form for a trial's summary and a polars
 form for frames of trials, side by side so that they cannot drift apart.
 
-| regime | structural ICL ≥ icl threshold | head IWL ≥ iwl threshold |
+| regime | structural ICL present | head IWL present |
 |  dual  | yes | yes |      icl: yes, no      iwl: no, yes      none: no, no
 
-A run is *transient* when structural ICL reached the ICL threshold during training and ended
-below it.
+Presence is read with the evaluation's own noise. An accuracy measured on n sequences is
+*present* when the lower end of its Wilson score interval (at `confidence`) clears the
+threshold, *absent* when the upper end is below it, and otherwise undecided; a trial with an
+undecided call is `uncertain`, its own state. A model that copies but guesses roles scores 0.5
+on the holdout and switch sets, exactly the default thresholds, and should be called neither.
+Without n (an old store, a frame without `eval.n_examples`) the point estimate decides.
+
+`presence_probability` is the chance that the true accuracy clears the threshold (normal
+approximation around the Agresti–Coull estimate's spread, so that 0/n and n/n keep a spread): the phase fit
+takes an uncertain trial as a soft label over the regimes it could be in.
+
+A run is *transient* when its structural ICL rose clearly above where it started and fell
+clearly back from the peak — relative criteria, so that the small-scale transience of the
+reference runs (peaks of 0.2–0.3, far below the 0.5 threshold) counts: the rise from the first
+evaluation to the peak is at least `rise` (absolute) and significant at n, and the fall from the
+peak to the final value is at least `drop` of that rise and significant at n.
 """
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import polars as pl
 
-REGIMES: tuple[str, ...] = ("dual", "icl", "iwl", "none")
+REGIMES: tuple[str, ...] = ("dual", "icl", "iwl", "none")  # the decided regimes
+UNCERTAIN = "uncertain"
+CALLS: tuple[str, ...] = (*REGIMES, UNCERTAIN)  # every value a regime tag or column takes
 _BY_PRESENCE = {
     (True, True): "dual",
     (True, False): "icl",
@@ -21,30 +40,139 @@ _BY_PRESENCE = {
 }
 
 
+def z_score(confidence: float) -> float:
+    """Two-sided: 0.95 → 1.96."""
+    return NormalDist().inv_cdf((1 + confidence) / 2)
+
+
+def wilson(p: float, n: int, confidence: float) -> tuple[float, float]:
+    """The Wilson score interval of a proportion `p` measured on `n` trials."""
+    z = z_score(confidence)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def presence(
+    p: float, threshold: float, n: int | None = None, confidence: float = 0.95
+) -> bool | None:
+    """True (present), False (absent) or None (undecided at this n)."""
+    if n is None:
+        return p >= threshold
+    low, high = wilson(p, n, confidence)
+    return True if low >= threshold else False if high < threshold else None
+
+
 def regime(
-    icl_structural: float, iwl_head: float, icl_threshold: float, iwl_threshold: float
+    icl_structural: float,
+    iwl_head: float,
+    icl_threshold: float,
+    iwl_threshold: float,
+    n: int | None = None,
+    confidence: float = 0.95,
 ) -> str:
-    """'dual' | 'icl' | 'iwl' | 'none' for one trial."""
-    return _BY_PRESENCE[(icl_structural >= icl_threshold, iwl_head >= iwl_threshold)]
+    """'dual' | 'icl' | 'iwl' | 'none' | 'uncertain' for one trial."""
+    icl = presence(icl_structural, icl_threshold, n, confidence)
+    iwl = presence(iwl_head, iwl_threshold, n, confidence)
+    return UNCERTAIN if icl is None or iwl is None else _BY_PRESENCE[(icl, iwl)]
 
 
-def transient(peak: float, final: float, icl_threshold: float) -> bool:
-    """Structural ICL reached the threshold during training and ended below it."""
-    return peak >= icl_threshold > final
+# Φ(x) ≈ 1 / (1 + exp(−1.702 x)) (error < 0.01): polars has no erf, and the scalar and column
+# forms must give the same number
+_LOGISTIC = 1.702
+
+
+def presence_probability(p: float, threshold: float, n: int) -> float:
+    """P(true accuracy ≥ threshold) given `p` measured on `n` sequences."""
+    adjusted = (p * n + 2) / (n + 4)
+    se = math.sqrt(adjusted * (1 - adjusted) / (n + 4))
+    return 0.5 * (1 - math.tanh(_LOGISTIC * (threshold - p) / se / 2))  # the logistic, stably
+
+
+def transient(
+    start: float,
+    peak: float,
+    final: float,
+    n: int | None = None,
+    confidence: float = 0.95,
+    rise: float = 0.05,
+    drop: float = 0.5,
+) -> bool:
+    """Structural ICL rose significantly from `start` to `peak`, then fell significantly (by at
+    least `drop` of the rise) to `final`. Without n only the sizes are checked."""
+    z = z_score(confidence) if n else 0.0
+
+    def noise(a: float, b: float) -> float:  # z · the standard error of a − b
+        return z * math.sqrt((a * (1 - a) + b * (1 - b)) / n) if n else 0.0
+
+    risen = peak - start >= max(rise, noise(peak, start))
+    return risen and peak - final >= max(drop * (peak - start), noise(peak, final), 1e-12)
+
+
+# ---- the same rule over columns ---------------------------------------------------------------
+
+
+def wilson_expr(p: pl.Expr, n: pl.Expr, z: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)).sqrt()
+    return centre - half, centre + half
+
+
+def presence_expr(p: pl.Expr, threshold: pl.Expr, n: pl.Expr | None, z: pl.Expr) -> pl.Expr:
+    """Boolean column: true / false, null where undecided (or where `p` is missing)."""
+    if n is None:
+        return p >= threshold
+    low, high = wilson_expr(p, n, z)
+    return pl.when(low >= threshold).then(True).when(high < threshold).then(False).otherwise(None)
 
 
 def regime_expr(
-    icl: pl.Expr, iwl: pl.Expr, icl_threshold: pl.Expr, iwl_threshold: pl.Expr
+    icl: pl.Expr,
+    iwl: pl.Expr,
+    icl_threshold: pl.Expr,
+    iwl_threshold: pl.Expr,
+    n: pl.Expr | None = None,
+    z: pl.Expr | None = None,
 ) -> pl.Expr:
     """`regime` over columns; null where a metric is missing (a failed trial)."""
-    has_icl, has_iwl = icl >= icl_threshold, iwl >= iwl_threshold
-    out = pl.when(has_icl.is_null() | has_iwl.is_null()).then(pl.lit(None, pl.String))
+    z = z if z is not None else pl.lit(z_score(0.95))
+    has_icl, has_iwl = (
+        presence_expr(icl, icl_threshold, n, z),
+        presence_expr(iwl, iwl_threshold, n, z),
+    )
+    out = pl.when(icl.is_null() | iwl.is_null()).then(pl.lit(None, pl.String))
+    out = out.when(has_icl.is_null() | has_iwl.is_null()).then(pl.lit(UNCERTAIN))
     for (with_icl, with_iwl), name in _BY_PRESENCE.items():
         out = out.when((has_icl if with_icl else ~has_icl) & (has_iwl if with_iwl else ~has_iwl))
         out = out.then(pl.lit(name))
-    return out.otherwise(pl.lit(None, pl.String)).cast(pl.Enum(REGIMES))
+    return out.otherwise(pl.lit(None, pl.String)).cast(pl.Enum(CALLS))
 
 
-def transient_expr(peak: pl.Expr, final: pl.Expr, icl_threshold: pl.Expr) -> pl.Expr:
+def presence_probability_expr(p: pl.Expr, threshold: pl.Expr, n: pl.Expr) -> pl.Expr:
+    adjusted = (p * n + 2) / (n + 4)
+    se = (adjusted * (1 - adjusted) / (n + 4)).sqrt()
+    return 0.5 * (1 - (_LOGISTIC * (threshold - p) / se / 2).tanh())
+
+
+def transient_expr(
+    start: pl.Expr,
+    peak: pl.Expr,
+    final: pl.Expr,
+    n: pl.Expr | None = None,
+    z: pl.Expr | None = None,
+    rise: pl.Expr | float = 0.05,
+    drop: pl.Expr | float = 0.5,
+) -> pl.Expr:
     """`transient` over columns."""
-    return (peak >= icl_threshold) & (final < icl_threshold)
+    z = z if z is not None and n is not None else pl.lit(0.0)
+    n = n if n is not None else pl.lit(1.0)
+
+    def noise(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+        return z * ((a * (1 - a) + b * (1 - b)) / n).sqrt()
+
+    rise, drop = (v if isinstance(v, pl.Expr) else pl.lit(v) for v in (rise, drop))
+    risen = (peak - start) >= pl.max_horizontal(rise, noise(peak, start))
+    fallen = (peak - final) >= pl.max_horizontal(
+        drop * (peak - start), noise(peak, final), pl.lit(1e-12)
+    )
+    return risen & fallen

@@ -28,7 +28,7 @@ from analysis.figures.style import (
     side_legend,
     trial_marker,
 )
-from study.regimes import REGIMES
+from study.regimes import CALLS
 
 if TYPE_CHECKING:
     from analysis.cells import CellMap
@@ -109,7 +109,7 @@ def cell_diagram(cells: CellMap, *, title: str | None = None) -> Figure:
                     gid=f"trials:{regime}",
                 )
         _cell_axes(ax, cells)
-        present = [r for r in REGIMES if r in set(cells.points["regime"].to_list())]
+        present = [r for r in CALLS if r in set(cells.points["regime"].to_list())]
         handles = [
             Patch(facecolor=REGIME_COLORS[r], alpha=0.6, label=REGIME_LABELS[r]) for r in present
         ]

@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 
 from analysis.figures.labels import REGIME_LABELS, metric_label, symbol
 from analysis.figures.style import REGIME_COLORS, STYLE, new_figure, side_legend
-from study.regimes import REGIMES
+from study.regimes import CALLS
 
 # One panel per question a learning curve answers; a metric missing from a frame is skipped.
 TRIAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -233,7 +233,7 @@ def protocol_comparison(by_protocol: pl.DataFrame) -> Figure:
         for row, protocol in enumerate(protocols):
             one = by_protocol.filter(pl.col("protocol") == protocol)
             left = 0
-            for regime in REGIMES:
+            for regime in CALLS:
                 n = int((one["regime"] == regime).sum())
                 bars.barh(
                     row,

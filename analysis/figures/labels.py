@@ -34,6 +34,7 @@ REGIME_LABELS: dict[str, str] = {
     "icl": "structural ICL only",
     "iwl": "head IWL only",
     "none": "neither",
+    "uncertain": "uncertain (within the evaluation's noise of a threshold)",
 }
 
 METRICS: dict[str, str] = {

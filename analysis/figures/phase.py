@@ -33,7 +33,7 @@ from analysis.figures.style import (
     side_legend,
     trial_marker,
 )
-from study.regimes import REGIMES
+from study.regimes import CALLS
 
 if TYPE_CHECKING:
     from analysis.maps import ContinuousMap
@@ -63,7 +63,7 @@ def _draw_boundaries(ax, fit: PhaseFit, color: str = "black") -> list:
 
 def _draw_trials(ax, points: pl.DataFrame, x: str, y: str, *, size: float = 36) -> None:
     """One marker per trial, colour and shape by its observed regime."""
-    for regime in REGIMES:
+    for regime in CALLS:
         one = points.filter(pl.col("regime") == regime)
         if one.height:
             ax.scatter(
@@ -162,7 +162,7 @@ def regime_scatter(
         set_scale(ax, "y", log_y)
         ax.set_xlabel(axis_label(x))
         ax.set_ylabel(axis_label(y))
-        present = [r for r in REGIMES if r in set(points["regime"].to_list())]
+        present = [r for r in CALLS if r in set(points["regime"].to_list())]
         ax.legend(
             handles=[trial_marker(r, REGIME_LABELS[r]) for r in present], loc="best", fontsize=8
         )

@@ -15,8 +15,15 @@ REGIME_COLORS: dict[str, tuple] = {
     "icl": _PALETTE[0],
     "iwl": _PALETTE[1],
     "none": (0.6, 0.6, 0.6),
+    "uncertain": (0.85, 0.85, 0.85),  # a call the evaluation's noise cannot make
 }
-REGIME_MARKERS: dict[str, str] = {"dual": "D", "icl": "o", "iwl": "s", "none": "X"}
+REGIME_MARKERS: dict[str, str] = {
+    "dual": "D",
+    "icl": "o",
+    "iwl": "s",
+    "none": "X",
+    "uncertain": "P",
+}
 MAP_CMAPS: dict[str, str] = {"transience": "rocket_r"}
 
 

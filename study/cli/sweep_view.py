@@ -12,6 +12,7 @@ from rich.table import Table
 
 from study.sweep.spec import SweepSpec
 from study.sweep.status import StudyStatus, status, trial_rows
+from study.tracking.schema import SUMMARY_PREFIX
 
 SHOWN_METRICS = ("icl.structural", "iwl.head", "dual_score")
 MAX_ROWS = 40
@@ -88,7 +89,7 @@ def trials_table(study: optuna.Study, spec: SweepSpec | None) -> Table:
                 k
                 for r in rows
                 for k in r
-                if "." in k and not k.startswith(("summary.", "objective."))
+                if "." in k and not k.startswith((SUMMARY_PREFIX, "objective."))
             }
         )
     )
@@ -106,7 +107,7 @@ def trials_table(study: optuna.Study, spec: SweepSpec | None) -> Table:
             column, justify="left" if column in ("state", "regime", "run") else "right"
         )
     for row in rows[:MAX_ROWS]:
-        metrics = [_fmt(row.get(f"summary.{m}")) for m in SHOWN_METRICS]
+        metrics = [_fmt(row.get(f"{SUMMARY_PREFIX}{m}")) for m in SHOWN_METRICS]
         run = (row["mlflow_run_id"] or "")[:8]
         cells = [_fmt(row.get(a)) for a in axes]
         table.add_row(

@@ -15,11 +15,12 @@ import optuna
 import polars as pl
 from optuna.trial import FrozenTrial, TrialState
 
-from study.regimes import REGIMES
+from study.regimes import CALLS
 from study.sweep.mlflow_link import RUN_ATTR
 from study.sweep.queue import GROUP, REASON, REPLICATE, counts, point_of
 from study.sweep.spec import SweepSpec
 from study.sweep.storage import FILE_ATTR
+from study.tracking.schema import SUMMARY_PREFIX
 
 STATE_NAMES = {
     TrialState.COMPLETE: "complete",
@@ -66,7 +67,7 @@ def status(study: optuna.Study, spec: SweepSpec | None) -> StudyStatus:
         budget=budget,
         states={name: states[name] for name in (*STATE_NAMES.values(), RELEASED) if states[name]},
         budget_left=None if budget is None else max(budget - used, 0),
-        regimes={r: regimes[r] for r in REGIMES if regimes[r]},
+        regimes={r: regimes[r] for r in CALLS if regimes[r]},
         best=[_brief(t, spec) for t in best_trials(study, spec)],
         objective=_objective(spec),
         sampler=spec.sampler.kind if spec is not None else "?",
@@ -127,7 +128,7 @@ def trial_rows(study: optuna.Study, spec: SweepSpec | None = None) -> list[dict[
         for i, value in enumerate([] if spec is not None and spec.is_map else t.values or []):
             row[f"objective.{metrics[i]}" if i < len(metrics) else f"value_{i}"] = value
         row |= point_of(t)
-        row |= {f"summary.{k}": v for k, v in (t.user_attrs.get("summary") or {}).items()}
+        row |= {f"{SUMMARY_PREFIX}{k}": v for k, v in (t.user_attrs.get("summary") or {}).items()}
         rows.append(row)
     return rows
 

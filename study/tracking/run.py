@@ -68,7 +68,7 @@ def run_trial(
                 on_eval(step, metrics)
 
         trained = train(cfg, dev, on_eval=logged_eval, on_step=on_step)
-        summary = summarize(trained.curve, cfg.eval)
+        summary = summarize(trained.curve, cfg)
         final_step = log_summary(log, trained.curve, summary)
         _log_artifacts(log, cfg, trained.curve, curve_figure)
     except pruned_exceptions:

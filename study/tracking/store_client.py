@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
+from study.tracking.schema import SUMMARY_PREFIX
 from study.tracking.store_sql import (
     EXPERIMENT_SCHEMA,
     HISTORY_SCHEMA,
@@ -118,7 +119,7 @@ class ClientRuns:
         run_ids: Iterable[str],
         metrics: Iterable[str] | None = None,
         *,
-        skip_prefix: str = "summary.",
+        skip_prefix: str = SUMMARY_PREFIX,
     ) -> pl.DataFrame:
         wanted = set(metrics) if metrics is not None else None
         jobs = [

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
+from study.tracking.schema import SUMMARY_PREFIX
+
 # table → the columns this adapter reads (MLflow ≥ 3.1).
 SCHEMA: dict[str, tuple[str, ...]] = {
     "experiments": ("experiment_id", "name", "lifecycle_stage"),
@@ -145,7 +147,7 @@ class SqliteRuns:
         run_ids: Iterable[str],
         metrics: Iterable[str] | None = None,
         *,
-        skip_prefix: str = "summary.",
+        skip_prefix: str = SUMMARY_PREFIX,
     ) -> pl.DataFrame:
         """Every logged (step, value) of the runs' metrics, long: run_id, metric, step, value.
 

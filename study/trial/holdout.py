@@ -4,7 +4,8 @@ Training is identical under all three; only what sits in the held-out rows durin
 evaluation differs, and the trained values are put back afterwards.
 - `paper`: the rows as training left them (never inputs; trained only as softmax negatives and
   under weight decay; reset with the rest of the matrix by forgetting);
-- `init`: a fixed draw from the init law, output bias 0;
+- `init`: a fixed draw from the law the token embeddings were last drawn from — the init std
+  before the first reset, the reset std after one — output bias 0;
 - `matched`: the same fixed directions rescaled to the mean norm of the trained content rows, the
   output bias set to the mean content bias.
 """
@@ -30,6 +31,12 @@ class HoldoutProbe:
         self.vocab, self.init_std = vocab, init_std
         self.rows = torch.arange(vocab.holdout_start, vocab.size)
         self.draw = torch.randn(vocab.n_holdout, d_model, generator=generator) * init_std  # [R, d]
+        self.drawn_at = init_std  # the std the token embeddings were last drawn at
+
+    def embeddings_redrawn(self, std: float) -> None:
+        """Forgetting re-drew the token embeddings at `std`: `init` rows follow that law, so that
+        a forgetting run and its control (drawn once at the same std) are probed alike."""
+        self.drawn_at = std
 
     def content_norm(self, model: MaskedLM) -> Tensor:
         """Mean L2 norm of the trained content-token rows."""
@@ -42,6 +49,8 @@ class HoldoutProbe:
         weight, bias = model.tok_emb.weight, model.out_bias
         draw = self.draw.to(weight.device)
         if protocol == "init":
+            if self.drawn_at != self.init_std:
+                draw = draw * (self.drawn_at / self.init_std)
             return draw, torch.zeros(self.vocab.n_holdout, device=bias.device)
         scale = self.content_norm(model) / draw.norm(dim=1, keepdim=True)
         mean_bias = bias[: self.vocab.n_content].mean()

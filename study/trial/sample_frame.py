@@ -13,7 +13,7 @@ from study.trial.tasks import N_TARGETS, QUERY, SEQ_LEN, Split, Task
 def sample_frame(cfg: TaskConfig, split: Split, n: int, seed: int) -> pl.DataFrame:
     """Columns: token ids per position, the answers, and for each context token its class
     (noun 0 / adjective 1 / held-out -1), frequency rank in its class and ambiguity."""
-    task = Task(cfg)
+    task = Task(cfg, seed=derive_seed(seed, "ambiguity"))
     batch = task.sample(split, n, generator(derive_seed(seed, f"sample.{split}")))
     vocab = task.vocab
     # the model's input, position by position (targets are the mask id there)
@@ -29,7 +29,7 @@ def sample_frame(cfg: TaskConfig, split: Split, n: int, seed: int) -> pl.DataFra
         columns[f"{role}_id"] = ids
         columns[f"{role}_class"] = vocab.token_class(ids)
         columns[f"{role}_rank"] = ranks
-        columns[f"{role}_ambiguous"] = (ranks >= 0) & task.is_ambiguous_rank[ranks.clamp(min=0)]
+        columns[f"{role}_ambiguous"] = task.is_ambiguous(ids)
     columns["query_rank"] = vocab.token_rank(batch.query)
     return pl.DataFrame(
         {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in columns.items()}

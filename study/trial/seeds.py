@@ -11,7 +11,7 @@ import hashlib
 
 import torch
 
-PURPOSES = ("data", "eval", "init", "forgetting", "dropout", "holdout")
+PURPOSES = ("data", "eval", "init", "forgetting", "dropout", "holdout", "ambiguity")
 
 
 def derive_seed(root: int, purpose: str) -> int:

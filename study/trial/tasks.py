@@ -106,8 +106,8 @@ class Batch:
 class Task:
     """Sampler for one task config on one device. All randomness comes from the caller's generator."""
 
-    def __init__(self, cfg: TaskConfig, device: torch.device | str = "cpu"):
-        self.cfg = cfg
+    def __init__(self, cfg: TaskConfig, device: torch.device | str = "cpu", seed: int = 0):
+        self.cfg, self.seed = cfg, seed  # `seed` draws the `paper` law's ambiguous sets
         self.vocab = Vocab.of(cfg)
         self.device = torch.device(device)
 
@@ -129,6 +129,24 @@ class Task:
         flags = torch.zeros(self.vocab.class_size, dtype=torch.bool, device=self.device)
         flags[self.ambiguous_ranks] = True
         return flags
+
+    @cached_property
+    def paper_ambiguous(self) -> tuple[Tensor, Tensor]:
+        """The `paper` law's ambiguous ranks, sorted, for nouns and for adjectives."""
+        g = torch.Generator().manual_seed(self.seed)
+        size, eps, bins = self.vocab.class_size, self.cfg.p_ambiguous, self.cfg.n_freq_bins
+        return tuple(paper_ambiguous_ranks(size, eps, bins, g).to(self.device) for _ in range(2))
+
+    def is_ambiguous(self, ids: Tensor) -> Tensor:
+        """[n] bool: content ids that are ambiguous under the task's law."""
+        ranks = self.vocab.token_rank(ids).clamp(min=0)
+        content = ids < self.vocab.n_content
+        if self.cfg.ambiguity == "twin":
+            return content & self.is_ambiguous_rank[ranks]
+        flags = torch.zeros(2, self.vocab.class_size, dtype=torch.bool, device=self.device)
+        for cls, ambiguous in enumerate(self.paper_ambiguous):
+            flags[cls, ambiguous] = True
+        return content & flags[(ids >= self.vocab.class_size).long(), ranks]
 
     @property
     def tail_start(self) -> int:
@@ -162,10 +180,8 @@ class Task:
             noun_rank, adj_rank = ranks[:n], ranks[n:]
         noun, adj = noun_rank, adj_rank + size
         if split in ("train", "val"):
-            noun, adj = (
-                self._flip_ambiguous(noun, noun_rank, g),
-                self._flip_ambiguous(adj, adj_rank, g),
-            )
+            flip = self._flip_ambiguous if self.cfg.ambiguity == "twin" else self._paper_swap
+            noun, adj = flip(noun, noun_rank, g), flip(adj, adj_rank, g)
         return noun, adj
 
     def _flip_ambiguous(self, ids: Tensor, ranks: Tensor, g: torch.Generator) -> Tensor:
@@ -174,6 +190,27 @@ class Task:
         flip = self.is_ambiguous_rank[ranks] & coin
         twin = (ids + self.vocab.class_size) % self.vocab.n_content
         return torch.where(flip, twin, ids)
+
+    def _paper_swap(self, ids: Tensor, ranks: Tensor, g: torch.Generator) -> Tensor:
+        """The released code's law: an ambiguous token is, with p = 0.5, replaced by a Zipf draw
+        over the other class's sorted ambiguous list — position j ≥ 1 with weight j^−α, so the
+        list's first entry never comes (its sampler starts at 1); uniform over the list at α = 0."""
+        coin = torch.rand(ids.shape, generator=g, device=self.device) < 0.5
+        flip = self.is_ambiguous(ids) & coin
+        replaced = ids.clone()
+        for cls, other in ((NOUN, ADJ), (ADJ, NOUN)):
+            here = flip & ((ids >= self.vocab.class_size) == bool(cls))
+            targets = self.paper_ambiguous[other]
+            if not here.any() or not len(targets):
+                continue
+            position = torch.multinomial(
+                _list_weights(len(targets), self.cfg.zipf_exponent, self.device),
+                int(here.sum()),
+                replacement=True,
+                generator=g,
+            )
+            replaced[here] = targets[position] + other * self.vocab.class_size
+        return replaced
 
     def _uniform_ints(self, high: int, n: int, g: torch.Generator) -> Tensor:
         return torch.randint(0, high, (n,), generator=g, device=self.device)
@@ -192,6 +229,31 @@ def ambiguous_ranks(class_size: int, p_ambiguous: float, n_bins: int) -> Tensor:
             offsets = ((torch.arange(k) + 0.5) * (hi - lo) / k).long()
             picks.append(lo + offsets)
     return torch.cat(picks) if picks else torch.zeros(0, dtype=torch.long)
+
+
+def paper_ambiguous_ranks(
+    class_size: int, p_ambiguous: float, n_bins: int, generator: torch.Generator
+) -> Tensor:
+    """The released code's choice for one class: the ranks cut into `n_bins` bins of
+    class_size // n_bins (the remainder joins the last bin), ⌈ε · bin size⌉ ranks drawn at random
+    in each; sorted."""
+    width = class_size // n_bins
+    picks = []
+    for b in range(n_bins):
+        lo, hi = b * width, (class_size if b == n_bins - 1 else (b + 1) * width)
+        k = math.ceil((hi - lo) * p_ambiguous - 1e-9)
+        picks.append(lo + torch.randperm(hi - lo, generator=generator)[:k])
+    return torch.cat(picks).sort().values
+
+
+def _list_weights(length: int, alpha: float, device: torch.device) -> Tensor:
+    """Weights over positions of an ambiguous list under the released sampler: j^−α for j ≥ 1
+    (position 0 never drawn, unless the list has one entry); uniform at α = 0."""
+    if alpha == 0 or length == 1:
+        return torch.ones(length, device=device)
+    weights = torch.arange(length, dtype=torch.float64, device=device).pow(-alpha)
+    weights[0] = 0.0
+    return weights.float()
 
 
 def assemble(vocab: Vocab, after_copula: Tensor, other: Tensor, template: Tensor) -> Batch:

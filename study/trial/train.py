@@ -66,7 +66,7 @@ def train(
     on_step: OnStep | None = None,
 ) -> Trained:
     seeds = trial_seeds(cfg.train.seed)
-    task = Task(cfg.task, device)
+    task = Task(cfg.task, device, seeds["ambiguity"])
     model = build_model(cfg.model, task.vocab.size, generator(seeds["init"]), device)
     probe = HoldoutProbe(
         task.vocab, cfg.model.d_model, cfg.model.embed_init_std, generator(seeds["holdout"])
@@ -74,7 +74,7 @@ def train(
     evaluate = Evaluator(task, cfg.eval, probe, seeds["eval"])
     optimizer = make_optimizer(model, cfg)
     data_rng, forget_rng = generator(seeds["data"], device), generator(seeds["forgetting"], device)
-    schedule = set(eval_steps(cfg.eval, cfg.train.steps))
+    schedule = set(eval_steps(cfg))
     curve: Curve = []
     losses: list[torch.Tensor] = []  # since the last evaluation; synced only at evaluations
 
@@ -115,6 +115,7 @@ def train(
                 record(step)  # evaluate first, then reset (docs/design.md §4)
             if should_forget(step, cfg.forgetting):
                 forget(model, optimizer, cfg.forgetting, cfg.reset_std, forget_rng)
+                probe.embeddings_redrawn(cfg.reset_std)
             if on_step:
                 on_step(step)
     return Trained(model, curve)

@@ -168,3 +168,41 @@ def test_at_filters_and_pools(line_trials):
         n_grid=20,
     )
     assert fit.n_trials == line_trials.height and fit.conditions == {"task.n_vocab": 1000}
+
+
+def test_uncertain_trials_are_soft_labels_not_a_class(line_trials):
+    """Near the line, relabel trials `uncertain` with presence probabilities that lean the true
+    way: the fit keeps two classes, still finds the line, and counts the uncertain trials; an
+    uncertain trial with no probabilities to go on is left out, not guessed."""
+    distance = _distance_to_line(
+        line_trials["task.zipf_exponent"].to_numpy(), line_trials["task.p_ambiguous"].to_numpy()
+    )
+    near = distance < 0.3
+    above = (
+        line_trials["task.p_ambiguous"].to_numpy()
+        > LINE[0] * line_trials["task.zipf_exponent"].to_numpy() + LINE[1]
+    )
+    soft = line_trials.with_columns(
+        regime=pl.Series(np.where(near, "uncertain", line_trials["regime"].to_numpy())),
+        p_icl=pl.Series(np.where(above, 0.7, 0.3)),
+        p_iwl=pl.Series(np.where(above, 0.3, 0.7)),
+    )
+    assert near.sum() >= 10
+    fit = fit_phase(soft, "task.zipf_exponent", "task.p_ambiguous", log_x=False, log_y=False)
+    assert fit.regimes == ("icl", "iwl")
+    assert fit.n_trials == line_trials.height
+    assert (fit.points["regime"] == "uncertain").sum() == near.sum()
+    main = fit.boundaries().group_by("segment").len().sort("len")["segment"][-1]
+    dense = fit.boundaries().filter(
+        pl.col("segment") == main, pl.col("task.zipf_exponent").is_between(0.2, 0.8)
+    )
+    assert (
+        _distance_to_line(
+            dense["task.zipf_exponent"].to_numpy(), dense["task.p_ambiguous"].to_numpy()
+        ).max()
+        < DENSE_MAX_DISTANCE
+    )
+
+    blind = soft.drop("p_icl", "p_iwl")
+    fit = fit_phase(blind, "task.zipf_exponent", "task.p_ambiguous", log_x=False, log_y=False)
+    assert fit.n_trials == line_trials.height - near.sum()

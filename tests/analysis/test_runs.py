@@ -154,7 +154,10 @@ def test_frames_from_a_real_tiny_sweep(store, tmp_path):
         .group_by("trial")
         .agg(pl.col("step").sort())
     )
-    assert per_trial["step"].to_list() == [[0, 6, 12]] * 4  # one point per evaluation, from step 0
+    k_of = dict(trials.select("trial", "forgetting.forget_every").iter_rows())
+    # one point per evaluation, from step 0; every 6 steps, moved to just before a reset (k = 5)
+    expected = {3: [0, 6, 12], 5: [0, 5, 10, 12]}
+    assert {t: expected[k_of[t]] for t in k_of} == dict(per_trial.iter_rows())
     assert {
         "icl.structural.paper",
         "icl.structural.init",

@@ -31,13 +31,16 @@ def test_peak_final_decay_and_steps_to_decay():
     assert out["transient"].to_list() == [True, False, False]
 
 
-def test_absolute_level_threshold_and_metric_choice():
+def test_absolute_level_relative_criteria_and_metric_choice():
     curves = pl.concat(
         [_curves({0: [0.2, 0.8, 0.45]}), _curves({0: [0.2, 0.9, 0.85]}, "icl.structural.matched")]
     )
     paper = transience(curves, level=0.5)
     assert paper["steps_to_decay"].to_list() == [100]
-    matched = transience(curves, "icl.structural.matched", threshold=0.8)
-    assert matched["transient"].to_list() == [False]
+    matched = transience(curves, "icl.structural.matched")
+    assert matched["transient"].to_list() == [False]  # fell 0.05 of a 0.7 rise: not transient
+    assert transience(curves, "icl.structural.matched", drop=0.05)["transient"].to_list() == [True]
+    # the rule is relative: a peak far below 0.5 that falls back counts (the reference's 0.27)
+    assert transience(_curves({0: [0.0, 0.27, 0.02]}))["transient"].to_list() == [True]
     with pytest.raises(KeyError, match="no 'icl.structural.init'"):
         transience(curves, "icl.structural.init")

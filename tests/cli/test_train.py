@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from study.cli.main import cli
+from study.regimes import CALLS
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -51,7 +52,7 @@ def test_train_json(store, in_tmp):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert {"run_id", "regime", "summary", "transient", "final_step"} <= set(out)
-    assert out["regime"] in {"dual", "icl", "iwl", "none"} and out["final_step"] == 60
+    assert out["regime"] in CALLS and out["final_step"] == 60
     assert {"icl.structural", "icl.structural.peak", "transience", "dual_score"} <= set(
         out["summary"]
     )

@@ -11,6 +11,7 @@ import yaml
 from analysis.figures.save import save_trial_figure
 from study import __version__
 from study.presets import build_config
+from study.regimes import CALLS
 from study.tracking.run import run_trial
 from study.trial.schedule import eval_steps
 from study.trial.train import NonFiniteLoss
@@ -54,7 +55,7 @@ def test_finished_run_has_params_metrics_tags_and_artifacts(store, tiny_cfg, tmp
     for purpose in ("data", "eval", "init", "forgetting", "dropout", "holdout"):
         assert int(params[f"seed.{purpose}"]) >= 0
 
-    steps = eval_steps(tiny_cfg.eval, tiny_cfg.train.steps)  # [0, 20, 40, 60]
+    steps = eval_steps(tiny_cfg)  # [0, 20, 40, 60]
     for name in (
         "icl.structural",
         "icl.structural.matched",
@@ -85,7 +86,7 @@ def test_finished_run_has_params_metrics_tags_and_artifacts(store, tiny_cfg, tmp
     assert result.summary["dual_score"] == metrics["summary.dual_score"]
 
     tags = run.data.tags
-    assert tags["regime"] == result.regime and tags["regime"] in {"dual", "icl", "iwl", "none"}
+    assert tags["regime"] == result.regime and tags["regime"] in CALLS
     assert tags["transient"] in {"true", "false"}
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", tags["git_commit"])
     assert tags["dpl_version"] == __version__

@@ -69,6 +69,21 @@ def test_init_writes_the_fixed_draw_and_zero_bias(model, probe):
             assert torch.equal(model.out_bias[rows], torch.zeros(len(rows)))
 
 
+def test_init_rows_follow_the_law_of_the_last_embedding_draw(model, probe):
+    """After a reset at N(0, 1), `init` writes the same directions at std 1, not at the init
+    std 0.02: a forgetting run and its control (drawn once at 1.0) are probed alike."""
+    rows = list(VOCAB.holdout_ids)
+    probe.embeddings_redrawn(1.0)
+    with holdout_rows(model, probe, "init"):
+        assert torch.allclose(model.tok_emb.weight[rows], probe.draw * 50.0)
+    control = HoldoutProbe(VOCAB, D, 1.0, generator(99))  # the control's probe: init std 1.0
+    with holdout_rows(model, control, "init"):
+        assert torch.allclose(model.tok_emb.weight[rows], probe.draw * 50.0)
+    probe.embeddings_redrawn(0.02)
+    with holdout_rows(model, probe, "init"):
+        assert torch.equal(model.tok_emb.weight[rows], probe.draw)
+
+
 def test_probe_draw_is_fixed_by_its_generator_and_follows_the_init_law():
     """Same seed, same draw; std = init_std ± 10 % on a 1,000 × 64 draw."""
     vocab = Vocab.of(TaskConfig(n_vocab=10_000))

@@ -8,11 +8,13 @@ import math
 import pytest
 import torch
 
-from study.config import EvalConfig
+from study.config import PROTOCOLS, EvalConfig, ForgettingConfig, TrainConfig, TrialConfig
 from study.presets import build_config
 from study.trial.evaluate import build_eval_sets
-from study.trial.schedule import eval_steps
+from study.trial.forgetting import should_forget
+from study.trial.schedule import eval_steps, is_aligned
 from study.trial.seeds import trial_seeds
+from study.trial.summary import summarize
 from study.trial.tasks import EVAL_SPLITS, Task
 from study.trial.train import NonFiniteLoss, train
 
@@ -86,16 +88,27 @@ def test_non_finite_loss_stops_the_trial_and_nothing_non_finite_is_reported(ever
     assert reported[-1][0] < cfg.train.steps
 
 
+def trial(eval_cfg: EvalConfig, steps: int, **forgetting) -> TrialConfig:
+    return TrialConfig(
+        eval=eval_cfg, train=TrainConfig(steps=steps), forgetting=ForgettingConfig(**forgetting)
+    )
+
+
 def test_eval_steps_every():
-    assert eval_steps(EvalConfig(every=20), 60) == [0, 20, 40, 60]
-    assert eval_steps(EvalConfig(every=20), 50) == [0, 20, 40, 50]  # the final step is always in
-    assert eval_steps(EvalConfig(every=100), 30) == [0, 30]
-    assert eval_steps(EvalConfig(every=1), 3) == [0, 1, 2, 3]
+    assert eval_steps(trial(EvalConfig(every=20), 60)) == [0, 20, 40, 60]
+    assert eval_steps(trial(EvalConfig(every=20), 50)) == [
+        0,
+        20,
+        40,
+        50,
+    ]  # the final step is always in
+    assert eval_steps(trial(EvalConfig(every=100), 30)) == [0, 30]
+    assert eval_steps(trial(EvalConfig(every=1), 3)) == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize("total", [8000, 62_500, 60])
 def test_eval_steps_log_is_dense_early(total):
-    steps = eval_steps(EvalConfig(schedule="log", n_points=40), total)
+    steps = eval_steps(trial(EvalConfig(schedule="log", n_points=40), total))
     assert steps[0] == 0 and steps[-1] == total
     assert steps == sorted(set(steps)) and all(isinstance(s, int) for s in steps)
     assert len(steps) <= 41
@@ -106,3 +119,52 @@ def test_eval_steps_log_is_dense_early(total):
         assert early > 3 * late, (early, late)
         gaps = [b - a for a, b in zip(steps[1:-1], steps[2:], strict=True)]
         assert gaps[-1] > 20 * gaps[0]
+
+
+@pytest.mark.parametrize("schedule", ["every", "log"])
+@pytest.mark.parametrize(
+    "forgetting",
+    [
+        {"kind": "active", "forget_every": 100},
+        {"kind": "active", "forget_every": 300},  # 1,000 steps: the final step is mid-cycle
+        {"kind": "temporary", "forget_every": 100, "forget_until": 650},
+    ],
+)
+def test_forgetting_runs_are_evaluated_just_before_resets(schedule, forgetting):
+    """Every aligned point sits just before a reset (a multiple of k while resets happen) or
+    past the last one; a mid-cycle final step stays (the end state) with the last aligned step
+    beside it; the summary reads only aligned points."""
+    cfg = trial(EvalConfig(schedule=schedule, every=70, n_points=12), 1000, **forgetting)
+    steps = eval_steps(cfg)
+    k, until = forgetting["forget_every"], forgetting.get("forget_until")
+    resets = [s for s in range(1, 1001) if should_forget(s, cfg.forgetting)]
+    for step in steps:
+        if not is_aligned(step, cfg):
+            assert step == 1000 and forgetting["kind"] == "active" and 1000 % k
+            continue
+        assert step in resets or step == 0 or (until is not None and step >= until), step
+    assert steps[-1] == 1000
+    aligned = [s for s in steps if is_aligned(s, cfg)]
+    assert aligned[-1] == (1000 // k * k if forgetting["kind"] == "active" else 1000)
+    assert len(aligned) >= 3
+
+    curve = [
+        (s, {"icl.structural": 0.9 if is_aligned(s, cfg) else 0.1, "iwl.head": 0.0}) for s in steps
+    ]
+    curve = [
+        (s, m | {f"icl.structural.{p}": m["icl.structural"] for p in PROTOCOLS}) for s, m in curve
+    ]
+    summary = summarize(curve, cfg)
+    assert summary.metrics["icl.structural"] == 0.9  # the mid-cycle end state is not the final
+    assert summary.metrics["transience"] == 0.0
+
+
+def test_runs_without_forgetting_or_alignment_keep_their_schedule():
+    plain = eval_steps(trial(EvalConfig(schedule="log", n_points=12), 1000))
+    off = trial(
+        EvalConfig(schedule="log", n_points=12, align_to_forgetting=False),
+        1000,
+        kind="active",
+        forget_every=100,
+    )
+    assert eval_steps(off) == plain and all(is_aligned(s, off) for s in plain)
