@@ -107,6 +107,24 @@ def check_dual(m: Measured) -> Verdict:
     )
 
 
+# 3–4 against the control (no forgetting, embeddings drawn at the reset std): what forgetting
+# adds beyond the N(0, 1) embedding scale. Fixed before the contrast was first asserted.
+CONTRAST_MARGIN = 0.10
+
+
+def check_contrast(run: Measured, control: Measured) -> Verdict:
+    """Forgetting beats its control: more final structural ICL (paper protocol) or less head
+    IWL, by at least CONTRAST_MARGIN."""
+    icl = run.final["icl.structural.paper"] - control.final["icl.structural.paper"]
+    iwl = run.final["iwl.head"] - control.final["iwl.head"]
+    holds = icl >= CONTRAST_MARGIN or -iwl >= CONTRAST_MARGIN
+    return Verdict(
+        holds,
+        f"run − control: structural ICL {icl:+.2f}, iwl.head {iwl:+.2f} "
+        f"(margin {CONTRAST_MARGIN}) [run {_protocols(run)}; control {_protocols(control)}]",
+    )
+
+
 VANILLA = {**vanilla_overrides(1.5), "train.lr": 5e-5}
 ACTIVE = {**active_overrides(0.0, 100), "train.lr": 2e-4}
 TEMPORARY = {**temporary_overrides(1.5, 10, 2000), "train.lr": 2e-4}

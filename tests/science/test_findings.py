@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from study.science.findings import FINDINGS, Finding, Measured, check_dual
+from study.science.findings import FINDINGS, Finding, Measured, check_contrast, check_dual
 from study.science.reference import control_overrides
 
 pytestmark = pytest.mark.slow
@@ -99,3 +99,37 @@ def test_larger_forget_until_moves_towards_icl(runs, science_report):
     assert (icl[1] > icl[0] and iwl[1] <= iwl[0] + 0.05) or (
         iwl[1] < iwl[0] and icl[1] >= icl[0] - 0.05
     )
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        pytest.param(
+            "active",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="at the reference scale (seed 42, k=100, a=0, lr 2e-4) active forgetting "
+                "does not beat its control: both end with structural ICL 0.97, head IWL 0.04 vs "
+                "0.03 — the effect is the N(0, 1) embedding scale, not the forgetting",
+            ),
+        ),
+        pytest.param(
+            "temporary",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="at the reference scale (seed 42, k=10, N=2000, a=1.5, lr 2e-4) temporary "
+                "forgetting does not beat its control by 0.10: structural ICL 0.66 vs 0.68, head "
+                "IWL 0.93 vs 0.87",
+            ),
+        ),
+    ],
+)
+def test_forgetting_beats_its_control(runs, science_report, run):
+    """What the forgetting findings mean: the run against its control, by a stated margin.
+    Strict xfails carry the measured values; a change that makes the effect appear shows as
+    XPASS."""
+    verdict = check_contrast(runs[run], runs[f"{run} control"])
+    science_report(
+        f"contrast {run} [seed {SEED}]: {'holds' if verdict.holds else 'does NOT hold'} — {verdict.text}"
+    )
+    assert verdict.holds, verdict.text
