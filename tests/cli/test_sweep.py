@@ -116,12 +116,13 @@ def test_objective_status_table_shows_the_best_trial(tmp_path, in_store):
     assert "best #" in shown and "maximize acc.val" in shown and "complete 5" in shown
 
 
-def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
-    # trials long enough (seconds) that the interrupt lands mid-sweep, not after the last one
+def resume_sweep(tmp_path, steps: int):
+    """The command, environment and journal of a `dpl sweep run` of the 6-point grid `resume`
+    in its own process, with trials of `steps` steps."""
     spec = write_spec(
         tmp_path / "grid.yaml",
         "resume",
-        base={"preset": "tiny", "set": {**FAST, "train.steps": 600}},
+        base={"preset": "tiny", "set": {**FAST, "train.steps": steps}},
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -133,7 +134,12 @@ def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
         "run",
         str(spec),
     ]
-    journal = tmp_path / "mlruns" / "optuna.journal"
+    return command, env, tmp_path / "mlruns" / "optuna.journal"
+
+
+def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
+    # trials long enough (seconds) that the interrupt lands mid-sweep, not after the last one
+    command, env, journal = resume_sweep(tmp_path, steps=600)
 
     proc = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -191,22 +197,7 @@ def _running_child(store) -> bool:
 def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
     """A worker killed hard cannot release its trial: the next invocation finds its dead pid,
     ends the trial FAIL (`worker died`, budget given back) and its run KILLED, and re-runs it."""
-    spec = write_spec(
-        tmp_path / "grid.yaml",
-        "resume",
-        base={"preset": "tiny", "set": {**FAST, "train.steps": 400}},
-    )
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    command = [
-        sys.executable,
-        "-c",
-        "from study.cli.main import cli; cli()",
-        "sweep",
-        "run",
-        str(spec),
-    ]
-    journal = tmp_path / "mlruns" / "optuna.journal"
+    command, env, journal = resume_sweep(tmp_path, steps=400)
 
     proc = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
