@@ -28,10 +28,9 @@ def eval_steps(cfg: TrialConfig) -> list[int]:
     else:
         points = np.geomspace(max(1, total // 200), total, e.n_points).round().astype(int)
         steps = {0, *np.unique(points).tolist()}
-    if aligns(cfg):
-        steps = {_align(step, cfg) for step in steps}
-        steps.add(_last_aligned(cfg))
     steps.add(total)
+    if aligns(cfg):  # the final step stays (the end state) beside its aligned twin
+        steps = {_align(step, cfg) for step in steps} | {total}
     return sorted(s for s in steps if s <= total)
 
 
@@ -56,8 +55,9 @@ def _last_reset(cfg: TrialConfig) -> float:
 
 
 def _end_of_forgetting(cfg: TrialConfig) -> float:
+    """N for temporary forgetting (the last reset is always before it), ∞ for active."""
     f = cfg.forgetting
-    return math.inf if f.kind == "active" else max(f.forget_until, _last_reset(cfg) + 1)
+    return math.inf if f.kind == "active" else f.forget_until
 
 
 def _align(step: int, cfg: TrialConfig) -> int:
@@ -69,8 +69,3 @@ def _align(step: int, cfg: TrialConfig) -> int:
     if step <= _last_reset(cfg):
         return max(step // k * k, k)
     return int(_end_of_forgetting(cfg))
-
-
-def _last_aligned(cfg: TrialConfig) -> int:
-    total = cfg.train.steps
-    return total if is_aligned(total, cfg) else _align(total, cfg)
