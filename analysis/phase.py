@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
 from analysis.classifier import fit_classifier
-from study.regimes import REGIMES, UNCERTAIN
+from study.regimes import REGIMES, UNCERTAIN, regime_probabilities
 
 MIN_TRIALS = 10
 
@@ -256,13 +256,9 @@ def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...
             target[row, index[label]] = 1.0
     unsure = labels == UNCERTAIN
     if unsure.any() and {"p_icl", "p_iwl"} <= set(data.columns):
-        icl, iwl = data["p_icl"].to_numpy()[unsure], data["p_iwl"].to_numpy()[unsure]
-        by_regime = {
-            "dual": icl * iwl,
-            "icl": icl * (1 - iwl),
-            "iwl": (1 - icl) * iwl,
-            "none": (1 - icl) * (1 - iwl),
-        }
+        by_regime = regime_probabilities(
+            data["p_icl"].to_numpy()[unsure], data["p_iwl"].to_numpy()[unsure]
+        )
         soft = np.column_stack([by_regime.get(r, np.zeros(unsure.sum())) for r in observed])
         total = soft.sum(1, keepdims=True)
         target[unsure] = np.divide(soft, total, out=np.zeros_like(soft), where=total > 1e-9)

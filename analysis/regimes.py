@@ -67,12 +67,10 @@ def presence_probabilities(thresholds: Thresholds | None = None, protocol: str |
     """`p_icl`, `p_iwl`: the chance that each accuracy truly clears its threshold."""
     n = pl.col(N_EXAMPLES).cast(pl.Float64)
     return {
-        "p_icl": rule.presence_probability_expr(
+        "p_icl": rule.presence_probability(
             pl.col(structural(protocol)), threshold_expr("icl", thresholds), n
         ),
-        "p_iwl": rule.presence_probability_expr(
-            pl.col(IWL_HEAD), threshold_expr("iwl", thresholds), n
-        ),
+        "p_iwl": rule.presence_probability(pl.col(IWL_HEAD), threshold_expr("iwl", thresholds), n),
     }
 
 

@@ -45,12 +45,30 @@ def z_score(confidence: float) -> float:
     return NormalDist().inv_cdf((1 + confidence) / 2)
 
 
-def wilson(p: float, n: int, confidence: float) -> tuple[float, float]:
-    """The Wilson score interval of a proportion `p` measured on `n` trials."""
-    z = z_score(confidence)
+# The arithmetic below is written once for floats and polars expressions alike; only the
+# elementary functions differ.
+def _sqrt(x):
+    return x.sqrt() if isinstance(x, pl.Expr) else math.sqrt(x)
+
+
+def _tanh(x):
+    return x.tanh() if isinstance(x, pl.Expr) else math.tanh(x)
+
+
+def wilson_bounds(p, n, z):
+    """The Wilson score interval of a proportion `p` measured on `n` trials, at z."""
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    half = z / (1 + z * z / n) * _sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return centre - half, centre + half
+
+
+def _difference_noise(a, b, n, z):
+    """z · the standard error of a − b, two proportions on n trials each."""
+    return z * _sqrt((a * (1 - a) + b * (1 - b)) / n)
+
+
+def wilson(p: float, n: int, confidence: float) -> tuple[float, float]:
+    return wilson_bounds(p, n, z_score(confidence))
 
 
 def presence(
@@ -82,11 +100,19 @@ def regime(
 _LOGISTIC = 1.702
 
 
-def presence_probability(p: float, threshold: float, n: int) -> float:
-    """P(true accuracy ≥ threshold) given `p` measured on `n` sequences."""
+def presence_probability(p, threshold, n):
+    """P(true accuracy ≥ threshold) given `p` measured on `n` sequences (floats or columns)."""
     adjusted = (p * n + 2) / (n + 4)
-    se = math.sqrt(adjusted * (1 - adjusted) / (n + 4))
-    return 0.5 * (1 - math.tanh(_LOGISTIC * (threshold - p) / se / 2))  # the logistic, stably
+    se = _sqrt(adjusted * (1 - adjusted) / (n + 4))
+    return 0.5 * (1 - _tanh(_LOGISTIC * (threshold - p) / se / 2))  # the logistic, stably
+
+
+def regime_probabilities(p_icl, p_iwl) -> dict[str, object]:
+    """{regime: probability} from independent presence probabilities (floats or arrays)."""
+    return {
+        name: (p_icl if icl else 1 - p_icl) * (p_iwl if iwl else 1 - p_iwl)
+        for (icl, iwl), name in _BY_PRESENCE.items()
+    }
 
 
 def transient(
@@ -102,8 +128,8 @@ def transient(
     least `drop` of the rise) to `final`. Without n only the sizes are checked."""
     z = z_score(confidence) if n else 0.0
 
-    def noise(a: float, b: float) -> float:  # z · the standard error of a − b
-        return z * math.sqrt((a * (1 - a) + b * (1 - b)) / n) if n else 0.0
+    def noise(a: float, b: float) -> float:
+        return _difference_noise(a, b, n, z) if n else 0.0
 
     risen = peak - start >= max(rise, noise(peak, start))
     return risen and peak - final >= max(drop * (peak - start), noise(peak, final), 1e-12)
@@ -112,17 +138,11 @@ def transient(
 # ---- the same rule over columns ---------------------------------------------------------------
 
 
-def wilson_expr(p: pl.Expr, n: pl.Expr, z: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)).sqrt()
-    return centre - half, centre + half
-
-
 def presence_expr(p: pl.Expr, threshold: pl.Expr, n: pl.Expr | None, z: pl.Expr) -> pl.Expr:
     """Boolean column: true / false, null where undecided (or where `p` is missing)."""
     if n is None:
         return p >= threshold
-    low, high = wilson_expr(p, n, z)
+    low, high = wilson_bounds(p, n, z)
     return pl.when(low >= threshold).then(True).when(high < threshold).then(False).otherwise(None)
 
 
@@ -148,12 +168,6 @@ def regime_expr(
     return out.otherwise(pl.lit(None, pl.String)).cast(pl.Enum(CALLS))
 
 
-def presence_probability_expr(p: pl.Expr, threshold: pl.Expr, n: pl.Expr) -> pl.Expr:
-    adjusted = (p * n + 2) / (n + 4)
-    se = (adjusted * (1 - adjusted) / (n + 4)).sqrt()
-    return 0.5 * (1 - (_LOGISTIC * (threshold - p) / se / 2).tanh())
-
-
 def transient_expr(
     start: pl.Expr,
     peak: pl.Expr,
@@ -168,7 +182,7 @@ def transient_expr(
     n = n if n is not None else pl.lit(1.0)
 
     def noise(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-        return z * ((a * (1 - a) + b * (1 - b)) / n).sqrt()
+        return _difference_noise(a, b, n, z)
 
     rise, drop = (v if isinstance(v, pl.Expr) else pl.lit(v) for v in (rise, drop))
     risen = (peak - start) >= pl.max_horizontal(rise, noise(peak, start))
