@@ -7,8 +7,8 @@
 (study/science/reference.py: REFERENCE) and checks each cell against it: the mean over seeds
 within TOLERANCE, and how many seeds are. `findings` runs the settings of
 tests/science/test_findings.py over several seeds, each forgetting run beside its control, and
-counts the seeds where the run shows the finding, where the control does, and where the run does
-but its control does not. Each distinct config runs once, in parallel (--jobs), and is cached as
+counts the seeds where the run shows the finding, where the control does, and where the run
+beats its control by the slow tests' margin. Each distinct config runs once, in parallel (--jobs), and is cached as
 OUT/<config>.json: the two commands share runs, and an interrupted check resumes. A run takes
 3–6 minutes of one CPU core (8,000 steps).
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 import click
 import torch
 
-from study.config import PROTOCOLS
-from study.science.findings import FINDINGS
+from study.config import PROTOCOLS, TrialConfig
+from study.science.findings import CONTRAST_MARGIN, FINDINGS, check_contrast
 from study.science.reference import REFERENCE, control_overrides, measure, reference_config
 
 
@@ -161,17 +161,19 @@ def _run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, obje
 )
 def findings(seeds, only, jobs, out):
     """Each finding over several seeds, judged on the run and on its control (no forgetting,
-    embeddings drawn at the reset std): a forgetting finding is the run's, not the embedding
-    scale's, only where the run shows it and the control does not."""
+    embeddings drawn at the reset std); a forgetting finding is the run's, not the embedding
+    scale's, only where the run beats its control (`check_contrast`, the slow tests' check)."""
     chosen = [f for f in FINDINGS if not only or any(o in f.name for o in only)]
-    configs = {}
+    pairs = {}  # (finding, seed) → (run config, control config or None)
     for finding in chosen:
         for seed in seeds:
             cfg = finding.config(seed)
-            configs[_key(cfg)] = cfg
-            if cfg.forgetting.kind != "none":
-                control = finding.config(seed, **control_overrides(cfg))
-                configs[_key(control)] = control
+            forgets = cfg.forgetting.kind != "none"
+            pairs[finding.name, seed] = (
+                cfg,
+                finding.config(seed, **control_overrides(cfg)) if forgets else None,
+            )
+    configs = {_key(c): c for pair in pairs.values() for c in pair if c is not None}
     measured = _run_all(configs, out, jobs)
     click.echo(
         "| finding | seed | run | control | protocol: run − control (structural ICL final) | iwl.head run − control |"
@@ -180,36 +182,40 @@ def findings(seeds, only, jobs, out):
     for finding in chosen:
         counts = {"run": 0, "control": 0, "contrast": 0}
         for seed in seeds:
-            cfg = finding.config(seed)
+            cfg, control_cfg = pairs[finding.name, seed]
             run = measured[_key(cfg)]
             holds = finding.check(run)
-            control = None
-            if cfg.forgetting.kind != "none":
-                control = measured[_key(finding.config(seed, **control_overrides(cfg)))]
-            against = finding.check(control) if control is not None else None
             counts["run"] += holds.holds
-            counts["control"] += bool(against and against.holds)
-            counts["contrast"] += holds.holds and not (against and against.holds)
-            diffs = iwl = "—"
-            if control is not None:
+            against = diffs = iwl = "—"
+            if control_cfg is not None:
+                control = measured[_key(control_cfg)]
+                verdict = finding.check(control)
+                counts["control"] += verdict.holds
+                counts["contrast"] += check_contrast(run, control).holds
+                against = f"{'holds' if verdict.holds else 'no'}: {verdict.text}"
                 diffs = ", ".join(
-                    f"{p} {run.final[f'icl.structural.{p}']:.2f}−{control.final[f'icl.structural.{p}']:.2f}"
-                    f"={run.final[f'icl.structural.{p}'] - control.final[f'icl.structural.{p}']:+.2f}"
-                    for p in PROTOCOLS
+                    f"{p} {_diff(run, control, f'icl.structural.{p}')}" for p in PROTOCOLS
                 )
-                iwl = f"{run.final['iwl.head']:.2f}−{control.final['iwl.head']:.2f}={run.final['iwl.head'] - control.final['iwl.head']:+.2f}"
+                iwl = _diff(run, control, "iwl.head")
             click.echo(
                 f"| {finding.name} | {seed} | {'holds' if holds.holds else 'no'}: {holds.text} | "
-                f"{'—' if against is None else ('holds' if against.holds else 'no') + ': ' + against.text} | {diffs} | {iwl} |"
+                f"{against} | {diffs} | {iwl} |"
             )
         n = len(seeds)
         line = f"{finding.name}: the run shows it in {counts['run']} of {n} seeds"
-        if any(finding.config(s).forgetting.kind != "none" for s in seeds):
+        if any(
+            control is not None for (name, _), (_, control) in pairs.items() if name == finding.name
+        ):
             line += (
-                f"; its control in {counts['control']} of {n}; the run but not its control"
-                f" (the effect of forgetting) in {counts['contrast']} of {n}"
+                f"; its control in {counts['control']} of {n}; the run beats its control by"
+                f" {CONTRAST_MARGIN} (the effect of forgetting) in {counts['contrast']} of {n}"
             )
         click.echo(line)
+
+
+def _diff(run, control, metric: str) -> str:
+    a, b = run.final[metric], control.final[metric]
+    return f"{a:.2f}−{b:.2f}={a - b:+.2f}"
 
 
 def _key(cfg) -> str:
@@ -218,7 +224,8 @@ def _key(cfg) -> str:
 
     digest = hashlib.sha1(json.dumps(cfg.model_dump(), sort_keys=True).encode()).hexdigest()[:10]
     f = cfg.forgetting
-    kind = "control" if f.kind == "none" and cfg.model.embed_init_std != 0.02 else f.kind
+    default_std = TrialConfig().model.embed_init_std
+    kind = "control" if f.kind == "none" and cfg.model.embed_init_std != default_std else f.kind
     return f"{kind}_a{cfg.task.zipf_exponent:g}_lr{cfg.train.lr:g}_seed{cfg.train.seed}_{digest}"
 
 
