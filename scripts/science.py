@@ -203,9 +203,7 @@ def findings(seeds, only, jobs, out):
             )
         n = len(seeds)
         line = f"{finding.name}: the run shows it in {counts['run']} of {n} seeds"
-        if any(
-            control is not None for (name, _), (_, control) in pairs.items() if name == finding.name
-        ):
+        if pairs[finding.name, seeds[0]][1] is not None:  # a forgetting finding
             line += (
                 f"; its control in {counts['control']} of {n}; the run beats its control by"
                 f" {CONTRAST_MARGIN} (the effect of forgetting) in {counts['contrast']} of {n}"
