@@ -27,8 +27,6 @@ from study.tracking.store import Store
 from study.tracking.store_client import ClientRuns
 from study.tracking.store_sql import SqliteRuns
 
-PARENT_TAG = schema.PARENT
-TAG_COLUMNS = schema.TRIAL_COLUMNS
 FIRST_COLUMNS = (
     "run_id",
     "trial",
@@ -86,7 +84,7 @@ def resolve_study(reader: SqliteRuns | ClientRuns, study: str) -> StudyRef:
     named = experiments.filter(pl.col("name") == study)
     if named.height:
         return _split_parent(reader, study, reader.runs(experiment_ids=named["experiment_id"]))
-    children = reader.runs(tag=(PARENT_TAG, study))
+    children = reader.runs(tag=(schema.PARENT, study))
     if children.height:
         return StudyRef(study, children, study, tuple(children["experiment_id"].unique().sort()))
     raise StudyNotFound(_not_found_message(reader, study, experiments))
@@ -95,7 +93,7 @@ def resolve_study(reader: SqliteRuns | ClientRuns, study: str) -> StudyRef:
 def _split_parent(reader: SqliteRuns | ClientRuns, name: str, runs: pl.DataFrame) -> StudyRef:
     """Trials are the runs with a parent; the parent is the run they point to (or, in a study
     whose trials were logged without parents, none)."""
-    parents = reader.tags(runs["run_id"]).filter(pl.col("key") == PARENT_TAG)
+    parents = reader.tags(runs["run_id"]).filter(pl.col("key") == schema.PARENT)
     parent_ids = parents["value"].unique().to_list()
     has_parent = runs["run_id"].is_in(parents["run_id"].implode())
     trials = runs.filter(has_parent) if parents.height else runs
@@ -172,9 +170,11 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
     runs = ref.runs.select(
         "run_id", "experiment_id", "status", "start_time", "end_time", "artifact_uri"
     )
-    tags = _wide(reader.tags(run_ids).filter(pl.col("key").is_in(list(TAG_COLUMNS))), run_ids)
-    tags = tags.rename({k: v for k, v in TAG_COLUMNS.items() if k in tags.columns})
-    for name in TAG_COLUMNS.values():
+    tags = _wide(
+        reader.tags(run_ids).filter(pl.col("key").is_in(list(schema.TRIAL_COLUMNS))), run_ids
+    )
+    tags = tags.rename({k: v for k, v in schema.TRIAL_COLUMNS.items() if k in tags.columns})
+    for name in schema.TRIAL_COLUMNS.values():
         if name not in tags.columns:
             tags = tags.with_columns(pl.lit(None, pl.String).alias(name))
     params = _wide(reader.params(run_ids), run_ids)

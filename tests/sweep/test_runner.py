@@ -16,7 +16,7 @@ from study.sweep.runner import finish, prepare, run_sweep
 from study.sweep.spec import parse_spec
 from study.sweep.status import status, trials_frame
 from study.sweep.storage import StudyError, create_or_continue, load, open_storage
-from study.tracking.schema import PARENT as PARENT_TAG
+from study.tracking.schema import PARENT
 
 FAST = {"train.steps": 12, "eval.every": 6, "eval.n_examples": 40, "train.batch_size": 16}
 GRID6 = {
@@ -70,7 +70,7 @@ def test_grid_of_6_end_to_end(tmp_path, store):
 
     runs = runs_of(store, spec)
     parent = [r for r in runs if r.info.run_id == prepared.parent_run_id][0]
-    children = [r for r in runs if r.data.tags.get(PARENT_TAG) == prepared.parent_run_id]
+    children = [r for r in runs if r.data.tags.get(PARENT) == prepared.parent_run_id]
     assert len(runs) == 7 and len(children) == 6
     assert parent.info.status == "FINISHED" and parent.data.tags["study"] == "grid6"
     assert parent.data.params["sampler.kind"] == "grid" and "spec_hash" in parent.data.tags
@@ -192,7 +192,7 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
         and "not today" in by_std[0.06].user_attrs["failure_reason"]
     )
     assert rejected.info.status == "FAILED" and "not today" in rejected.data.tags["failure_reason"]
-    assert rejected.data.tags[PARENT_TAG] == prepared.parent_run_id
+    assert rejected.data.tags[PARENT] == prepared.parent_run_id
     assert status(st, spec).finished  # the sweep went on past both
 
 
