@@ -23,6 +23,7 @@ from analysis.maps import fit_maps
 from analysis.phase import fit_phase
 from analysis.regimes import classify
 from analysis.runs import load_curves, load_study, open_runs
+from study.tracking import schema
 from study.tracking.store import Store
 
 
@@ -31,7 +32,7 @@ def paper_studies(store: Store, names: str | None = None) -> list[str]:
     if names:
         return [n.strip() for n in names.split(",") if n.strip()]
     with open_runs(store) as reader:
-        return sorted(n for n in reader.tag_values("study") if n.startswith("paper"))
+        return sorted(n for n in reader.tag_values(schema.STUDY) if n.startswith("paper"))
 
 
 def paper_figures(store: Store, study: str, *, by: str | None = None) -> dict[str, Figure]:
