@@ -123,9 +123,10 @@ class LoadedStudy:
     `dpl sweep`, whose scales analysis then guesses from the values)."""
 
     name: str
-    trials: pl.DataFrame
+    trials: pl.DataFrame  # the points' trials
     axes: dict[str, str]
     parent_run_id: str | None
+    controls: pl.DataFrame  # control trials (`controls: true`); empty when there are none
 
     def log_scales(self) -> dict[str, bool]:
         """{numeric axis: sampled on a log scale}."""
@@ -144,16 +145,31 @@ def load_study(store: Store, study: str, *, client: bool = False) -> LoadedStudy
     """The trials frame (`load_trials`) with the study's axes and parent run."""
     with open_runs(store, client=client) as reader:
         ref = resolve_study(reader, study)
+        frame = trials_frame(reader, ref)
+        control = is_control()
         return LoadedStudy(
-            study, trials_frame(reader, ref), study_axes(reader, ref), ref.parent_run_id
+            study,
+            frame.filter(~control),
+            study_axes(reader, ref),
+            ref.parent_run_id,
+            frame.filter(control),
         )
 
 
-def load_trials(store: Store, study: str, *, client: bool = False) -> pl.DataFrame:
-    """One row per trial run: identity, state, stored regime, typed params, summary metrics."""
+def load_trials(
+    store: Store, study: str, *, client: bool = False, controls: bool = False
+) -> pl.DataFrame:
+    """One row per trial run: identity, state, stored regime, typed params, summary metrics.
+    Control trials (`role` = control) only with `controls=True`: they are no point of the map."""
     with open_runs(store, client=client) as reader:
         ref = resolve_study(reader, study)
-        return trials_frame(reader, ref)
+        frame = trials_frame(reader, ref)
+        return frame if controls else frame.filter(~is_control())
+
+
+def is_control() -> pl.Expr:
+    """Rows of control trials, by their role tag."""
+    return pl.col("role").fill_null("") == schema.ROLE_CONTROL
 
 
 def load_curves(

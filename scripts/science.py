@@ -23,10 +23,12 @@ from pathlib import Path
 
 import click
 import torch
+import yaml
 
 from study.config import PROTOCOLS, TrialConfig
-from study.science.findings import CONTRAST_MARGIN, FINDINGS, check_contrast
-from study.science.reference import REFERENCE, control_overrides, measure, reference_config
+from study.controls import CONTRAST_MARGIN, control_overrides
+from study.science.findings import FINDINGS, check_contrast
+from study.science.reference import REFERENCE, measure, reference_config
 
 
 class _Seeds(click.ParamType):
@@ -46,10 +48,26 @@ SEEDS = _Seeds()
 
 @click.group()
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
-def cli(threads):
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key in every run, e.g. --set task.ambiguity=paper.",
+)
+@click.pass_context
+def cli(ctx, threads, sets):
     """Science checks of docs/design.md §6."""
     if threads:
         torch.set_num_threads(threads)
+    ctx.obj = dict(_parse_set(s) for s in sets)
+
+
+def _parse_set(item: str) -> tuple[str, object]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--set")
+    return key, yaml.safe_load(value)
 
 
 # The reference check: a cell passes when the mean over seeds is within this of the paper
@@ -75,13 +93,16 @@ CELLS = {  # reference column → our measurement
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out")
 )
-def reference(seeds, only, jobs, out):
+@click.pass_obj
+def reference(sets, seeds, only, jobs, out):
     """Our `paper` preset at the reference scale against the paper code's table: per cell, the
     mean over seeds ± sd, pass when within TOLERANCE of the reference, and how many seeds are.
     Runs are shared with `findings` through the cache under OUT."""
     rows = [r for r in REFERENCE if not only or any(o in r.name for o in only)]
     configs = {
-        _key(reference_config(r, seed)): reference_config(r, seed) for r in rows for seed in seeds
+        _key(reference_config(r, seed, **sets)): reference_config(r, seed, **sets)
+        for r in rows
+        for seed in seeds
     }
     measured = _run_all(configs, out, jobs)
     click.echo(
@@ -92,7 +113,7 @@ def reference(seeds, only, jobs, out):
     for run in rows:
         values = {cell: [] for cell in CELLS}
         for seed in seeds:
-            row = measured[_key(reference_config(run, seed))].row()
+            row = measured[_key(reference_config(run, seed, **sets))].row()
             for cell, ours in CELLS.items():
                 values[cell].append(row[ours])
         for cell, ours in values.items():
@@ -159,7 +180,8 @@ def _run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, obje
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out")
 )
-def findings(seeds, only, jobs, out):
+@click.pass_obj
+def findings(sets, seeds, only, jobs, out):
     """Each finding over several seeds, judged on the run and on its control (no forgetting,
     embeddings drawn at the reset std); a forgetting finding is the run's, not the embedding
     scale's, only where the run beats its control (`check_contrast`, the slow tests' check)."""
@@ -167,11 +189,11 @@ def findings(seeds, only, jobs, out):
     pairs = {}  # (finding, seed) → (run config, control config or None)
     for finding in chosen:
         for seed in seeds:
-            cfg = finding.config(seed)
+            cfg = finding.config(seed, **sets)
             forgets = cfg.forgetting.kind != "none"
             pairs[finding.name, seed] = (
                 cfg,
-                finding.config(seed, **control_overrides(cfg)) if forgets else None,
+                finding.config(seed, **sets, **control_overrides(cfg)) if forgets else None,
             )
     configs = {_key(c): c for pair in pairs.values() for c in pair if c is not None}
     measured = _run_all(configs, out, jobs)
@@ -224,7 +246,10 @@ def _key(cfg) -> str:
     f = cfg.forgetting
     default_std = TrialConfig().model.embed_init_std
     kind = "control" if f.kind == "none" and cfg.model.embed_init_std != default_std else f.kind
-    return f"{kind}_a{cfg.task.zipf_exponent:g}_lr{cfg.train.lr:g}_seed{cfg.train.seed}_{digest}"
+    return (
+        f"{kind}_a{cfg.task.zipf_exponent:g}_lr{cfg.train.lr:g}_{cfg.task.ambiguity}"
+        f"_seed{cfg.train.seed}_{digest}"
+    )
 
 
 if __name__ == "__main__":

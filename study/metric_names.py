@@ -36,3 +36,7 @@ def structural(protocol: str | None = None, stat: str | None = None) -> str:
 
 def transience(protocol: str | None = None) -> str:
     return TRANSIENCE if protocol is None else f"{TRANSIENCE}.{protocol}"
+
+
+# A metric of a forgetting run beside its control (`study.controls`, `analysis.effects`).
+CONTROL_SUFFIX, EFFECT_SUFFIX = ".control", ".effect"  # the control's value; run − control

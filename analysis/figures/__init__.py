@@ -1,5 +1,5 @@
 """Figures: functions that take tidy polars frames (or a fit holding them) and return matplotlib
-Figures, re-exported from their modules (`style`, `phase`, `cells`, `curves`; `labels` holds
+Figures, re-exported from their modules (`style`, `phase`, `cells`, `effects`, `curves`; `labels` holds
 the words and symbols they print).
 
 The drawing functions neither show nor save: `analysis.figures.save` writes every file (the
@@ -18,6 +18,7 @@ from analysis.figures.curves import (
     protocol_comparison,
     trial_learning_curves,
 )
+from analysis.figures.effects import effect_map
 from analysis.figures.phase import continuous_maps, phase_diagram, regime_scatter
 from analysis.figures.style import REGIME_COLORS, REGIME_MARKERS, STYLE
 
@@ -32,6 +33,7 @@ __all__ = [
     "cell_diagram",
     "cell_maps",
     "continuous_maps",
+    "effect_map",
     "learning_curves",
     "phase_diagram",
     "protocol_comparison",

@@ -42,8 +42,13 @@ def sweep() -> None:
 )
 @storage_option
 @click.option("--force", is_flag=True, help="Adopt a changed spec for an existing study.")
+@click.option(
+    "--with-controls",
+    is_flag=True,
+    help="Also run each forgetting point's control (as `controls: true` in the spec).",
+)
 @store_options
-def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
+def run(spec_file, n_trials, workers, storage, force, with_controls, device, tracking_uri):
     """Create (or continue) the study of SPEC_FILE and run its remaining trials.
 
     Rerunning the same command after an interrupt finishes the budget; interrupted trials are
@@ -60,7 +65,7 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with usage_errors():
-        spec = load_spec(spec_file)
+        spec = load_spec(spec_file, controls=True if with_controls else None)
         store = Store.resolve(tracking_uri)
         url = storage_url(storage, store)
         if workers > 1 and url.startswith("sqlite"):
@@ -107,22 +112,27 @@ def run(spec_file, n_trials, workers, storage, force, device, tracking_uri):
 
 
 def _after_sweep(spec, study, store) -> None:
-    """A `map` spec with two or more numeric axes ends by drawing its phase diagram over the first
-    two (pooled over the rest); a study that cannot support one says why, and the sweep still
-    succeeds."""
+    """A `map` spec with two or more axes ends by drawing its phase diagram over the first two
+    (pooled over the rest), and with controls its forgetting-effect map; a study that cannot
+    support one says why, and the sweep still succeeds."""
     if not spec.is_map:
         return
+    from analysis.effects_report import effects_report
     from analysis.report import phase_report
     from study.sweep.space import axes
 
     varied = list(axes(spec))  # the report reads their scales from the parent run
-    if len(varied) < 2:
-        return
-    x, y = varied[:2]
+    if len(varied) >= 2:
+        _report("phase diagram", lambda: phase_report(store, spec.name, *varied[:2]))
+    if spec.controls:
+        _report("forgetting-effect map", lambda: effects_report(store, spec.name))
+
+
+def _report(what: str, make) -> None:
     try:
-        report = phase_report(store, spec.name, x, y)
+        report = make()
     except Exception as err:  # the trials are safe; only the picture is missing
-        click.echo(f"phase diagram skipped: {err}", err=True)
+        click.echo(f"{what} skipped: {err}", err=True)
         return
     click.echo(report.text)
 

@@ -109,7 +109,8 @@ def trials_table(study: optuna.Study, spec: SweepSpec | None) -> Table:
     for row in rows[:MAX_ROWS]:
         metrics = [_fmt(row.get(f"{SUMMARY_PREFIX}{m}")) for m in SHOWN_METRICS]
         run = (row["mlflow_run_id"] or "")[:8]
-        cells = [_fmt(row.get(a)) for a in axes]
+        # a control has no forgetting axes: say so where its point's schedule would be
+        cells = [_fmt(row.get(a)) if a in row or not row["control"] else "control" for a in axes]
         table.add_row(
             str(row["number"]),
             *cells,
@@ -143,6 +144,8 @@ def status_table(st: StudyStatus) -> Table:
     )
     table.add_row("trials", ", ".join(f"{k} {v}" for k, v in st.states.items()) or "none")
     table.add_row("regimes", ", ".join(f"{k} {v}" for k, v in st.regimes.items()) or "-")
+    if st.controls:
+        table.add_row("controls", ", ".join(f"{k} {v}" for k, v in st.controls.items()))
     for best in st.best[:5]:
         values = best["values"]
         shown = (

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from study.config import TrialConfig
+from study.controls import CONTRAST_MARGIN, beats_control
 from study.presets import build_config
 from study.science.reference import (
     Measured,
@@ -108,16 +109,13 @@ def check_dual(m: Measured) -> Verdict:
 
 
 # 3–4 against the control (no forgetting, embeddings drawn at the reset std): what forgetting
-# adds beyond the N(0, 1) embedding scale. Fixed before the contrast was first asserted.
-CONTRAST_MARGIN = 0.10
-
-
+# adds beyond the N(0, 1) embedding scale; the margin is study.controls'.
 def check_contrast(run: Measured, control: Measured) -> Verdict:
     """Forgetting beats its control: more final structural ICL (paper protocol) or less head
     IWL, by at least CONTRAST_MARGIN."""
     icl = run.final["icl.structural.paper"] - control.final["icl.structural.paper"]
     iwl = run.final["iwl.head"] - control.final["iwl.head"]
-    holds = icl >= CONTRAST_MARGIN or -iwl >= CONTRAST_MARGIN
+    holds = beats_control(icl, iwl)
     return Verdict(
         holds,
         f"run − control: structural ICL {icl:+.2f}, iwl.head {iwl:+.2f} "

@@ -61,12 +61,6 @@ def reference_config(run: ReferenceRun, seed: int = 42, **extra: object) -> Tria
     return build_config("reference", sets={**run.overrides, "train.seed": seed, **extra})
 
 
-def control_overrides(cfg: TrialConfig) -> dict[str, object]:
-    """The control for a forgetting run (docs/design.md §4, §6): no forgetting, token embeddings drawn
-    once at the reset std — so any difference is forgetting, not embedding scale."""
-    return {"forgetting.kind": "none", "model.embed_init_std": cfg.reset_std}
-
-
 @dataclass(frozen=True)
 class Measured:
     curve: Curve

@@ -65,13 +65,16 @@ def end_parent(store: Store, run_id: str, status: str) -> None:
     store.client().set_terminated(run_id, status)
 
 
-def child_tags(spec: SweepSpec, trial_number: int, group: str, replicate: int) -> dict[str, str]:
-    return {
+def child_tags(
+    spec: SweepSpec, trial_number: int, group: str, replicate: int, *, control: bool = False
+) -> dict[str, str]:
+    tags = {
         schema.STUDY: spec.name,
         schema.TRIAL_NUMBER: str(trial_number),
         schema.REPLICATE_GROUP: group,
         schema.REPLICATE: str(replicate),
     }
+    return tags | ({schema.ROLE: schema.ROLE_CONTROL} if control else {})
 
 
 @uninterrupted
@@ -144,8 +147,8 @@ def link(trial: optuna.Trial, run_id: str | None) -> None:
         trial.set_user_attr(RUN_ATTR, run_id)
 
 
-def run_name(spec: SweepSpec, trial_number: int) -> str:
-    return f"{spec.name}-{trial_number}"
+def run_name(spec: SweepSpec, trial_number: int, *, control: bool = False) -> str:
+    return f"{spec.name}-{trial_number}" + ("-control" if control else "")
 
 
 def redact(url: str) -> str:

@@ -9,6 +9,10 @@ its first trial (`assign_replicates`), with the params fixed.
 
 Interrupted trials (and queued trials a changed spec cancelled) end FAIL with a
 `failure_reason` and do not count against the budget: the next `fill` re-queues their points.
+
+A spec with `controls: true` also queues a control trial (`study.sweep.controls`) for every
+forgetting point × replicate — by `fill` for a grid, by the point's first trial when sampled —
+outside the budget: `n_trials` counts points.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
+from study.sweep.controls import Control, control_for
 from study.sweep.space import grid_points, replicate_group
 from study.sweep.spec import SweepSpec
 
@@ -29,6 +34,7 @@ REPLICATE, GROUP, REASON = "replicate", "replicate_group", "failure_reason"
 INTERRUPTED, CANCELLED, DUPLICATE, LOST = "interrupted", "cancelled", "duplicate", "worker died"
 NOT_COUNTED = (INTERRUPTED, CANCELLED, DUPLICATE, LOST)  # failure reasons that give the budget back
 WORKER = "worker"  # system attr of a claimed trial: {"host": …, "pid": …}
+CONTROL = "control"  # user attr of a control trial: the config overrides that make it one
 
 
 def point_of(trial: FrozenTrial) -> dict[str, Any]:
@@ -36,9 +42,25 @@ def point_of(trial: FrozenTrial) -> dict[str, Any]:
     return {**trial.system_attrs.get("fixed_params", {}), **trial.params}
 
 
+def fixed_params(trial: optuna.Trial) -> dict[str, Any]:
+    """The params a live trial was queued with."""
+    return trial.storage.get_trial_system_attrs(trial._trial_id).get("fixed_params", {})
+
+
 def counts(trial: FrozenTrial) -> bool:
     """Whether the trial uses budget: all do but interrupted, cancelled and duplicate ones."""
     return not (trial.state == TrialState.FAIL and trial.user_attrs.get(REASON) in NOT_COUNTED)
+
+
+def is_control(trial: FrozenTrial) -> bool:
+    return CONTROL in trial.user_attrs
+
+
+def control_of(trial: FrozenTrial) -> Control | None:
+    """The `Control` a control trial runs (to queue it again), else None."""
+    if not is_control(trial):
+        return None
+    return Control(point_of(trial), trial.user_attrs[CONTROL], trial.user_attrs[GROUP])
 
 
 def key_of(trial: FrozenTrial) -> tuple[str, int] | None:
@@ -49,7 +71,8 @@ def key_of(trial: FrozenTrial) -> tuple[str, int] | None:
 
 
 def used(trials: Iterable[FrozenTrial]) -> int:
-    return sum(counts(t) for t in trials)
+    """Budget used: counted trials of points (controls are outside the budget)."""
+    return sum(counts(t) and not is_control(t) for t in trials)
 
 
 def fill(study: optuna.Study, spec: SweepSpec) -> int:
@@ -60,6 +83,9 @@ def fill(study: optuna.Study, spec: SweepSpec) -> int:
     if spec.sampler.kind == "grid":
         wanted = [(p, r) for r in range(spec.replicates) for p in grid_points(spec)][: spec.budget]
         wanted_keys = {(replicate_group(p), r) for p, r in wanted}
+        if spec.controls:
+            controls = ((control_for(spec, p), r) for p, r in wanted)
+            wanted_keys |= {(c.group, r) for c, r in controls if c is not None}
         _cancel(
             study,
             [t for t in live if t.state == TrialState.WAITING and key_of(t) not in wanted_keys],
@@ -68,17 +94,19 @@ def fill(study: optuna.Study, spec: SweepSpec) -> int:
         todo = [(p, r) for p, r in wanted if (replicate_group(p), r) not in have]
         for point, r in todo:
             enqueue(study, point, r)
-        return len(todo)
-    added = 0
+        controls = queue_controls(study, spec, wanted, have) if spec.controls else 0
+        return len(todo) + controls
+    added = points = 0
     have = {key_of(t) for t in live}
     for t in trials:  # an interrupted trial with a known point is re-run at that point
         key = key_of(t)
         if not counts(t) and key is not None and key not in have:
-            enqueue(study, point_of(t), key[1])
+            enqueue(study, point_of(t), key[1], control_of(t))
             have.add(key)
             added += 1
+            points += not is_control(t)
     slots = (
-        spec.budget - len(live) - added
+        spec.budget - used(live) - points
     ) // spec.replicates  # each slot grows into `replicates` trials
     if slots < 0:  # a smaller budget after --force: drop surplus empty slots
         _cancel(
@@ -89,8 +117,34 @@ def fill(study: optuna.Study, spec: SweepSpec) -> int:
     return added + max(slots, 0)
 
 
-def enqueue(study: optuna.Study, point: dict[str, Any], replicate: int) -> None:
-    study.enqueue_trial(point, user_attrs={REPLICATE: replicate, GROUP: replicate_group(point)})
+def enqueue(
+    study: optuna.Study, point: dict[str, Any], replicate: int, control: Control | None = None
+) -> None:
+    if control is None:
+        attrs = {REPLICATE: replicate, GROUP: replicate_group(point)}
+    else:
+        attrs = {REPLICATE: replicate, GROUP: control.group, CONTROL: control.overrides}
+    study.enqueue_trial(point, user_attrs=attrs)
+
+
+def queue_controls(
+    study: optuna.Study,
+    spec: SweepSpec,
+    trials: Iterable[tuple[dict[str, Any], int]],
+    have: set[tuple[str, int] | None] | None = None,
+) -> int:
+    """Queue the missing controls of (point, replicate) pairs; returns how many. Points that
+    share a control queue it once; a copy queued by a racing worker is dropped at `claim`."""
+    if have is None:
+        have = {key_of(t) for t in study.get_trials(deepcopy=False) if counts(t)}
+    added = 0
+    for point, r in trials:
+        control = control_for(spec, point)
+        if control is not None and (control.group, r) not in have:
+            enqueue(study, control.point, r, control)
+            have.add((control.group, r))
+            added += 1
+    return added
 
 
 def assign_replicates(
@@ -112,6 +166,8 @@ def assign_replicates(
     trial.set_user_attr(REPLICATE, free[0])
     for r in free[1:]:
         enqueue(study, point, r)
+    if spec.controls:
+        queue_controls(study, spec, [(point, r) for r in free])
     return free[0]
 
 

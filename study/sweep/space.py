@@ -20,10 +20,15 @@ from study.sweep.params import CategoricalParam, FloatParam, GridParam, IntParam
 from study.sweep.spec import SweepSpec
 
 
-def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:
-    """The trial's point: dotted trial-config key → value, one `suggest_*` per axis."""
+def suggest(
+    trial: optuna.Trial, spec: SweepSpec, only: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The trial's point: dotted trial-config key → value, one `suggest_*` per axis (or per axis
+    in `only`: a control trial has no forgetting axes)."""
     point: dict[str, Any] = {}
     for name, param in spec.space.items():
+        if only is not None and name not in only:
+            continue
         if isinstance(param, FloatParam):
             point[name] = trial.suggest_float(
                 name, param.low, param.high, log=param.log, step=param.step

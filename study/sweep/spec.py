@@ -2,7 +2,8 @@
 
 A spec names a study and says what to vary (`space`, any trial-config key), how to pick points
 (`sampler`), what to optimise (`objective`: `map` or metrics with directions) and the budget
-(`n_trials` over the whole study, `replicates` seeds per point). Every mistake is a `SpecError`
+(`n_trials` over the whole study, `replicates` seeds per point), and whether every forgetting
+point gets its control (`controls`). Every mistake is a `SpecError`
 naming the file, the key path, the value and what is allowed; the CLI exits 2 on it.
 """
 
@@ -77,6 +78,11 @@ class SweepSpec(SpecPart):
         None, ge=1, description="budget of the whole study; grid: default all"
     )
     replicates: int = Field(1, ge=1, description="seeds per point, seed + r, each its own trial")
+    controls: bool = Field(
+        False,
+        description="queue a control (no forgetting, embeddings at the reset std) beside every "
+        "forgetting point and replicate, outside n_trials; needs objective 'map'",
+    )
     pruner: PrunerSpec | None = None
     trial_timeout_s: float | None = Field(None, gt=0, description="a trial running longer fails")
 
@@ -145,14 +151,19 @@ class SweepSpec(SpecPart):
 
 
 def spec_hash(spec: SweepSpec) -> str:
-    """What identifies a study's design; a reworded description does not change it."""
-    tree = {k: v for k, v in spec.to_json().items() if k != "description"}
+    """What identifies a study's points; a reworded description or `controls` does not change it."""
+    # Controls add trials beside the points and change none: turning them on continues a study.
+    tree = {k: v for k, v in spec.to_json().items() if k not in ("description", "controls")}
     return hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate `path`; any mistake is a `SpecError` naming the file and the key."""
-    return parse_spec(read_yaml(path), source=str(path))
+def load_spec(path: str | Path, *, controls: bool | None = None) -> SweepSpec:
+    """Read and validate `path`; any mistake is a `SpecError` naming the file and the key.
+    `controls` overrides the spec's (the `--with-controls` flag)."""
+    tree = read_yaml(path)
+    if controls is not None:
+        tree = {**tree, "controls": controls}
+    return parse_spec(tree, source=str(path))
 
 
 def parse_spec(tree: dict[str, Any], source: str = "spec") -> SweepSpec:
@@ -200,6 +211,13 @@ def _check(spec: SweepSpec, source: str) -> None:
             "sampler.kind",
             kind,
             f"objective 'map' optimises nothing; use {', '.join(MAP_SAMPLERS)}",
+        )
+    if spec.controls and not spec.is_map:
+        _fail(
+            source,
+            "controls",
+            True,
+            "controls belong to a map (objective 'map'): a control is not a point to optimise",
         )
     if spec.pruning is not None and len(spec.targets) != 1:
         _fail(

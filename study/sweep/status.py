@@ -17,7 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from study.regimes import CALLS
 from study.sweep.mlflow_link import RUN_ATTR
-from study.sweep.queue import GROUP, REASON, REPLICATE, counts, point_of
+from study.sweep.queue import GROUP, REASON, REPLICATE, counts, is_control, point_of, used
 from study.sweep.spec import SweepSpec
 from study.sweep.storage import FILE_ATTR
 from study.tracking.schema import SUMMARY_PREFIX
@@ -38,7 +38,8 @@ class StudyStatus:
     budget: int | None
     states: dict[str, int]  # complete, pruned, failed, running, waiting, released
     budget_left: int | None  # trials not yet finished or running
-    regimes: dict[str, int]  # over complete trials
+    regimes: dict[str, int]  # over complete trials of points
+    controls: dict[str, int]  # states of the control trials (outside the budget)
     best: list[dict[str, Any]]  # best trial, or the Pareto front; empty for a map
     objective: str  # "map", or "maximize dual_score, …"
     sampler: str
@@ -46,7 +47,8 @@ class StudyStatus:
 
     @property
     def finished(self) -> bool:
-        return self.budget_left == 0 and self.states.get("running", 0) == 0
+        pending = self.states.get("running", 0) + self.controls.get("running", 0)
+        return self.budget_left == 0 and pending + self.controls.get("waiting", 0) == 0
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "finished": self.finished}
@@ -57,17 +59,19 @@ def state_name(trial: FrozenTrial) -> str:
 
 
 def status(study: optuna.Study, spec: SweepSpec | None) -> StudyStatus:
-    trials = study.get_trials(deepcopy=False)
+    everything = study.get_trials(deepcopy=False)
+    trials = [t for t in everything if not is_control(t)]
     states = Counter(state_name(t) for t in trials)
+    controls = Counter(state_name(t) for t in everything if is_control(t))
     budget = spec.budget if spec is not None else None
-    used = states["complete"] + states["pruned"] + states["failed"] + states["running"]
     regimes = Counter(t.user_attrs.get("regime") for t in trials if t.state == TrialState.COMPLETE)
     return StudyStatus(
         name=study.study_name,
         budget=budget,
         states={name: states[name] for name in (*STATE_NAMES.values(), RELEASED) if states[name]},
-        budget_left=None if budget is None else max(budget - used, 0),
+        budget_left=None if budget is None else max(budget - used(trials) + states["waiting"], 0),
         regimes={r: regimes[r] for r in CALLS if regimes[r]},
+        controls=dict(controls),
         best=[_brief(t, spec) for t in best_trials(study, spec)],
         objective=_objective(spec),
         sampler=spec.sampler.kind if spec is not None else "?",
@@ -118,6 +122,7 @@ def trial_rows(study: optuna.Study, spec: SweepSpec | None = None) -> list[dict[
             "failure_reason": t.user_attrs.get(REASON),
             "replicate": t.user_attrs.get(REPLICATE),
             "replicate_group": t.user_attrs.get(GROUP),
+            "control": is_control(t),
             "seed": t.user_attrs.get("seed"),
             "regime": t.user_attrs.get("regime"),
             "transient": t.user_attrs.get("transient"),

@@ -77,7 +77,7 @@ def create_or_continue(
             raise StudyError(
                 f"study {spec.name!r}: the objective's directions cannot change; give the spec a new name"
             )
-    if stored != spec_hash(spec):
+    if stored != spec_hash(spec) or study.user_attrs.get(SPEC_ATTR) != spec.to_json():
         study.set_user_attr(SPEC_ATTR, spec.to_json())
         study.set_user_attr(HASH_ATTR, spec_hash(spec))
         study.set_user_attr(FILE_ATTR, spec_file)

@@ -20,9 +20,11 @@ from optuna.trial import TrialState
 from study.errors import ConfigError
 from study.presets import build_config
 from study.sweep import mlflow_link, queue
+from study.sweep.controls import control_for
 from study.sweep.space import MissingMetric, all_finite, objective_values, suggest
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
 from study.sweep.storage import load, open_storage
+from study.tracking import schema
 from study.tracking.store import Store
 
 if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
@@ -71,14 +73,18 @@ def work(
 def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
     """Train one claimed trial and tell Optuna how it ended."""
     spec, store = sweep.spec, sweep.store
-    point = suggest(trial, spec)
+    control = trial.user_attrs.get(queue.CONTROL)  # the overrides of a control trial
+    point = suggest(trial, spec, only=queue.fixed_params(trial) if control else None)
     replicate = queue.assign_replicates(study, spec, trial, point)
     group = trial.user_attrs[queue.GROUP]
     seed = spec.seed + replicate
     trial.set_user_attr("seed", seed)
-    tags = mlflow_link.child_tags(spec, trial.number, group, replicate)
+    tags = mlflow_link.child_tags(spec, trial.number, group, replicate, control=bool(control))
+    if spec.controls and not control and (its := control_for(spec, point)) is not None:
+        tags[schema.CONTROL] = its.group
+    sets = {**spec.base.overrides, **point, **(control or {}), SEED_KEY: seed}
     try:
-        cfg = build_config(spec.base.preset, sets={**spec.base.overrides, **point, SEED_KEY: seed})
+        cfg = build_config(spec.base.preset, sets=sets)
     except ConfigError as err:
         reason = f"ConfigError: {err}"
         run_id = mlflow_link.record_failure(store, spec, sweep.parent_run_id, tags, point, reason)
@@ -155,7 +161,7 @@ def run_trial_for(sweep: Sweep, trial: optuna.Trial, cfg: Any, tags: dict[str, s
         device=sweep.device,
         parent_run_id=sweep.parent_run_id,
         tags=tags,
-        run_name=mlflow_link.run_name(spec, trial.number),
+        run_name=mlflow_link.run_name(spec, trial.number, control=schema.ROLE in tags),
         on_eval=on_eval,
         on_step=check_deadline,
         pruned_exceptions=(optuna.TrialPruned,),

@@ -25,10 +25,16 @@ PARENT = "mlflow.parentRunId"
 VERSION = "dpl_version"
 GIT_COMMIT = "git_commit"
 DEVICE = "device"
+CONTROL = (
+    "dpl.control"  # on a forgetting run of a sweep with controls: its control's replicate group
+)
 
 # ---- tags on a study's parent run -----------------------------------------------------------
 ROLE = "dpl.role"
 ROLE_STUDY = "study"
+ROLE_CONTROL = (
+    "control"  # ROLE on a control trial's run (no forgetting, embeddings at the reset std)
+)
 SPEC_HASH = "spec_hash"
 STORAGE = "optuna.storage"  # the Optuna storage URL, password redacted
 AXES = "dpl.axes"  # JSON {param: "log" | "linear" | "categorical"}, the varied axes in spec order
@@ -57,6 +63,8 @@ TRIAL_COLUMNS: dict[str, str] = {
     STUDY: "study",
     TRIAL_NUMBER: "trial",
     REPLICATE_GROUP: "replicate_group",
+    ROLE: "role",
+    CONTROL: "control_group",
     REGIME: "regime",
     TRANSIENT: "transient",
     PROTOCOL: "protocol",

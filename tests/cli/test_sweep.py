@@ -226,3 +226,39 @@ def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
     assert "RUNNING" not in {r.info.status for r in runs}
     killed = [r for r in runs if r.info.status == "KILLED"]
     assert [r.data.tags["trial_number"] for r in killed] == [str(lost[0].number)]
+
+
+def test_with_controls_then_analyze_effects_reads_run_minus_control(tmp_path, in_store):
+    spec = write_spec(
+        tmp_path / "ctl.yaml",
+        "cli-ctl",
+        base={"preset": "tiny", "set": {**FAST, "forgetting.forget_every": 5}},
+        space={"task.zipf_exponent": [0.0, 1.5], "forgetting.kind": ["none", "active"]},
+        objective="map",
+    )
+    result = invoke("run", str(spec), "--with-controls")
+    assert result.exit_code == 0, result.output
+    assert "2 forgetting runs paired with their control (2 control runs)" in result.output
+
+    analyzed = CliRunner().invoke(cli, ["analyze", "effects", "cli-ctl", "--json", "--no-log"])
+    assert analyzed.exit_code == 0, analyzed.output
+    points = json.loads(analyzed.output)["points"]
+    runs = in_store.client().search_runs(
+        [in_store.client().get_experiment_by_name("cli-ctl").experiment_id]
+    )
+    final = {  # (role, α) → summary metrics, read straight from MLflow
+        (r.data.tags.get("dpl.role", r.data.params.get("forgetting.kind")), float(r.data.params["task.zipf_exponent"])): r.data.metrics
+        for r in runs
+        if "trial_number" in r.data.tags
+    }  # fmt: skip
+    assert len(points) == 2
+    for point in points:
+        run, control = final["active", point["task.zipf_exponent"]], final["control", point["task.zipf_exponent"]]  # fmt: skip
+        for m in ("icl.structural", "iwl.head"):
+            want = run[f"summary.{m}"] - control[f"summary.{m}"]
+            assert point[f"{m}.effect"] == pytest.approx(want)
+
+    plain = write_spec(tmp_path / "plain.yaml", "cli-plain", objective="map")
+    assert invoke("run", str(plain)).exit_code == 0
+    none = CliRunner().invoke(cli, ["analyze", "effects", "cli-plain", "--no-log"])
+    assert none.exit_code == 2 and "--with-controls" in none.output

@@ -14,8 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
+from study.controls import control_overrides
 from study.science.findings import FINDINGS, Finding, Measured, check_contrast, check_dual
-from study.science.reference import control_overrides
 
 pytestmark = pytest.mark.slow
 SEED = 42  # the reference runs' seed (docs/design.md §6); other seeds: scripts/science.py findings

@@ -1,0 +1,147 @@
+"""A study's forgetting-effect map as files: what `dpl analyze effects` (and the end of a sweep
+with controls) leaves.
+
+    report = effects_report(store, "quickstart")
+    print(report.text)   # per point: run, control, run − control, how many seeds beat the control
+
+Writes into `out` (default `figures/<study>/effects/`): `effects.png|svg`, `effects.csv` (one row
+per forgetting point), `pairs.csv` (one row per run and its control), `summary.txt`; then logs the
+folder as artifacts of the study's MLflow parent run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from analysis.axes import PhaseError, select_trials, swept_params
+from analysis.cells import axis_order
+from analysis.effects import (
+    NoControls,
+    effect_metrics,
+    forgetting_effects,
+    pair_controls,
+)
+from analysis.figures import effect_map
+from analysis.figures.labels import format_value, symbol
+from analysis.figures.save import save_figure
+from analysis.runs import load_study
+from study.controls import CONTRAST_MARGIN
+from study.metric_names import CONTROL_SUFFIX as CONTROL
+from study.metric_names import EFFECT_SUFFIX as EFFECT
+from study.tracking import schema
+from study.tracking.store import Store
+
+FORGETTING = "forgetting."
+
+
+@dataclass
+class EffectsReport:
+    study: str
+    out: Path
+    points: pl.DataFrame
+    files: list[Path] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    logged_to: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def beating(self) -> int:
+        return int(self.points["beats_control"].sum())
+
+
+def default_axes(pairs: pl.DataFrame) -> tuple[str, str | None]:
+    """x: the first varied axis outside `forgetting.*` (else the first varied one); y: the first
+    other varied axis, a forgetting one first (the schedule is what the effect is of)."""
+    swept = swept_params(pairs)
+    if not swept:
+        return "forgetting.kind", None
+    plain = [p for p in swept if not p.startswith(FORGETTING)]
+    x = (plain or swept)[0]
+    rest = [p for p in swept if p != x]
+    rest = [p for p in rest if p.startswith(FORGETTING)] + [
+        p for p in rest if not p.startswith(FORGETTING)
+    ]
+    return x, (rest[0] if rest else None)
+
+
+def effects_report(
+    store: Store,
+    study: str,
+    x: str | None = None,
+    y: str | None = None,
+    *,
+    at: Mapping[str, object] | None = None,
+    protocol: str | None = None,
+    out: str | Path | None = None,
+    log_artifacts: bool = True,
+) -> EffectsReport:
+    """Pair, aggregate, draw, write and log the forgetting-effect map of `study`. Raises
+    PhaseError for axes the pairs do not vary, NoControls when the study has no controls."""
+    loaded = load_study(store, study)
+    pairs = select_trials(pair_controls(loaded.trials, loaded.controls, protocol), at)
+    dx, dy = default_axes(pairs)
+    x = x or dx
+    y = y or (dy if dy != x else None)
+    for key in (k for k in (x, y) if k):
+        if key not in pairs.columns:
+            raise PhaseError(f"no param {key!r} in these trials")
+    points = forgetting_effects(pairs, [k for k in (x, y) if k], protocol)
+    metrics = effect_metrics(protocol)
+    out_dir = Path(out) if out is not None else Path("figures") / study / "effects"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    orders = {k: axis_order(pairs, k) for k in (x, y) if k}
+    report = EffectsReport(study, out_dir, points)
+    report.files += save_figure(
+        effect_map(points, x, y, metrics, orders=orders), out_dir / "effects"
+    )
+    for name, frame in (("effects", points), ("pairs", pairs)):
+        path = out_dir / f"{name}.csv"
+        frame.drop(pl.col(pl.List, pl.Struct, pl.Object)).write_csv(path)
+        report.files.append(path)
+    report.lines = _lines(report, pairs, x, y, metrics, loaded.controls.height)
+    (out_dir / "summary.txt").write_text(report.text + "\n")
+    report.files.append(out_dir / "summary.txt")
+    report.lines.append(f"files: {out_dir}/ ({', '.join(p.name for p in report.files)})")
+    if log_artifacts and loaded.parent_run_id is not None:
+        store.client().log_artifacts(
+            loaded.parent_run_id, str(out_dir), artifact_path=f"{schema.ANALYSIS_DIR}/effects"
+        )
+        report.logged_to = loaded.parent_run_id
+        report.lines.append(f"logged to MLflow parent run {report.logged_to}")
+    return report
+
+
+def _lines(report, pairs, x, y, metrics, n_controls) -> list[str]:
+    icl, iwl = metrics
+    points = report.points
+    lines = [
+        f"study {report.study}: {pairs.height} forgetting runs paired with their control "
+        f"({n_controls} control runs), {points.height} points",
+        f"forgetting beats its control (structural ICL higher or head IWL lower by ≥ "
+        f"{CONTRAST_MARGIN:g}, on the mean over seeds) at {report.beating} of {points.height} points",
+    ]
+    others = swept_params(pairs, exclude=tuple(k for k in (x, y) if k))
+    if others:
+        lines.append("pooled over: " + ", ".join(others))
+    for row in points.iter_rows(named=True):
+        where = ", ".join(f"{symbol(k)}={format_value(row[k])}" for k in (x, y) if k)
+        parts = [
+            f"{name} {row[m]:.2f} − {row[m + CONTROL]:.2f} = {row[m + EFFECT]:+.2f}"
+            + (f" (sd {row[m + EFFECT + '_sd']:.2f})" if row["n"] > 1 else "")
+            for name, m in (("ICL", icl), ("IWL", iwl))
+        ]
+        verdict = "beats control" if row["beats_control"] else "within the margin of its control"
+        lines.append(
+            f"  {where}: {'; '.join(parts)} — {verdict} ({row['seeds_beating']}/{row['n']} seeds)"
+        )
+    return lines
+
+
+__all__ = ["EffectsReport", "NoControls", "effects_report"]

@@ -1,0 +1,69 @@
+"""analysis/effects.py: pairing forgetting runs with their controls and the per-point effect,
+on frames whose answer is computed here by hand."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from analysis.effects import NoControls, forgetting_effects, pair_controls
+from study.controls import CONTRAST_MARGIN
+
+ICL, IWL = "icl.structural", "iwl.head"
+
+
+def frames():
+    """Two forgetting points (k = 10, 100) sharing control group c0, three seeds each; a seed-9
+    run without a control; a failed control that must not pair."""
+    runs, controls = [], []
+    for seed, (c_icl, c_iwl) in zip((0, 1, 2), ((0.5, 0.9), (0.4, 0.8), (0.6, 0.7)), strict=True):
+        controls.append(("complete", "c0", seed, f"c{seed}", c_icl, c_iwl))
+        runs.append(("complete", "c0", seed, 10, f"a{seed}", c_icl + 0.02, c_iwl - 0.01))
+        runs.append(("complete", "c0", seed, 100, f"b{seed}", c_icl + 0.2 * seed, c_iwl))
+    runs.append(("complete", "c0", 9, 10, "lonely", 0.9, 0.1))
+    controls.append(("failed", "c0", 9, "cfail", 0.0, 0.0))
+    run_cols = [
+        "state",
+        "control_group",
+        "train.seed",
+        "forgetting.forget_every",
+        "run_id",
+        ICL,
+        IWL,
+    ]
+    control_cols = ["state", "replicate_group", "train.seed", "run_id", ICL, IWL]
+    return (
+        pl.DataFrame(runs, schema=run_cols, orient="row"),
+        pl.DataFrame(controls, schema=control_cols, orient="row"),
+    )
+
+
+def test_pairs_join_a_run_to_its_finished_control_at_the_same_seed():
+    runs, controls = frames()
+    pairs = pair_controls(runs, controls)
+    assert pairs.height == 6 and "lonely" not in pairs["run_id"].to_list()
+    assert dict(zip(pairs["run_id"], pairs["control_run_id"], strict=True))["b2"] == "c2"
+    row = pairs.filter(pl.col("run_id") == "b2").row(0, named=True)
+    assert row[ICL + ".effect"] == pytest.approx(0.4) and row[IWL + ".effect"] == pytest.approx(0.0)
+
+
+def test_effect_per_point_is_the_mean_over_seeds_and_the_contrast_rule_counts_seeds():
+    pairs = pair_controls(*frames())
+    points = forgetting_effects(pairs, ["forgetting.forget_every"]).sort("forgetting.forget_every")
+    small, large = points.rows(named=True)
+    assert small["n"] == large["n"] == 3
+    assert small[ICL + ".effect"] == pytest.approx(0.02)
+    assert small[IWL + ".effect"] == pytest.approx(-0.01)
+    assert not small["beats_control"] and small["seeds_beating"] == 0
+    # k = 100: effects 0.0, 0.2, 0.4 → mean 0.2, sd 0.2; seeds 1 and 2 clear the margin
+    assert large[ICL + ".effect"] == pytest.approx(0.2)
+    assert large[ICL + ".effect_sd"] == pytest.approx(0.2)
+    assert large[ICL] == pytest.approx(0.7) and large[ICL + ".control"] == pytest.approx(0.5)
+    assert large["beats_control"] and large["seeds_beating"] == 2
+    assert large["margin"] == CONTRAST_MARGIN
+
+
+def test_a_study_without_controls_says_how_to_get_them():
+    runs, controls = frames()
+    with pytest.raises(NoControls, match="--with-controls"):
+        pair_controls(runs, controls.filter(pl.col("state") == "failed"))
