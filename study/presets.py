@@ -32,7 +32,7 @@ def preset_overrides(name: str) -> dict[str, Any]:
     names = preset_names()
     if name not in names:
         raise ConfigError(f"preset: got {name!r}; allowed: {', '.join(names)}")
-    tree = yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text()) or {}
+    tree = read_yaml(PRESET_DIR / f"{name}.yaml")
     parent = tree.pop("inherit", None)
     return deep_merge(preset_overrides(parent), tree) if parent else tree
 
@@ -59,10 +59,27 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; a spec or preset that sets
+    `task:` twice would lose the first block silently, so a repeated key is an error."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from `path`; a missing file, bad YAML or a repeated key is a ConfigError."""
     path = Path(path)
     try:
-        tree = yaml.safe_load(path.read_text())
+        tree = yaml.load(path.read_text(), Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
     except yaml.YAMLError as err:

@@ -114,6 +114,10 @@ def test_file_errors_name_the_file(tmp_path):
     broken.write_text("task: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         build_config("tiny", broken)
+    twice = tmp_path / "twice.yaml"  # PyYAML alone would keep the second block and drop the first
+    twice.write_text("task:\n  n_vocab: 100\nmodel:\n  n_layers: 1\ntask:\n  zipf_exponent: 0\n")
+    with pytest.raises(ConfigError, match=r"(?s)twice\.yaml.*key 'task' appears twice.*line 5"):
+        build_config("tiny", twice)
 
 
 def test_unknown_preset():
