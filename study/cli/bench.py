@@ -17,7 +17,7 @@ def bench() -> None:
 
 
 @bench.command("train")
-@config_options("paper")
+@config_options("paper", precision=True)
 @click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--evals", type=click.IntRange(min=1), default=2, show_default=True)
@@ -37,7 +37,11 @@ def bench_train(preset, config_file, sets, device, steps, evals, as_json):
     if as_json:
         echo_json({"result": dataclasses.asdict(result), "preset": preset})
         return
-    click.echo(f"device {result.device}, {result.threads} threads, preset {preset}")
+    tuned = "tuned" if result.allocator_tuned else "not tuned"
+    click.echo(
+        f"device {result.device}, {result.threads} threads, preset {preset}, "
+        f"precision {result.precision}, allocator {tuned}"
+    )
     click.echo(f"train step     {result.step_s * 1000:8.1f} ms  ({result.steps_per_s:.1f} steps/s)")
     click.echo(f"evaluation     {result.eval_s:8.2f} s")
     click.echo(f"sample 8M seqs {result.sample_8m_s:8.2f} s")

@@ -11,8 +11,12 @@ from study.device import DEVICE_CHOICES
 PRESETS = ("paper", "reference", "small", "tiny")  # study/presets/*.yaml; checked by a test
 
 
-def config_options(default_preset: str = "small"):
-    """--preset NAME, --config FILE, --set KEY=VALUE (repeatable)."""
+PRECISIONS = ("fp32", "tf32", "bf16")  # TrainConfig.precision
+
+
+def config_options(default_preset: str = "small", *, precision: bool = False):
+    """--preset NAME, --config FILE, --set KEY=VALUE (repeatable); with `precision`, also
+    --precision fp32|tf32|bf16, handed on as `--set train.precision=…`."""
 
     def decorate(fn):
         @click.option(
@@ -25,10 +29,18 @@ def config_options(default_preset: str = "small"):
             "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Dotted override, repeatable."
         )
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args, precision=None, **kwargs):
+            if precision is not None:
+                kwargs["sets"] = (*kwargs["sets"], f"train.precision={precision}")
             return fn(*args, **kwargs)
 
-        return wrapper
+        if not precision:
+            return wrapper
+        return click.option(
+            "--precision",
+            type=click.Choice(PRECISIONS),
+            help="Matmul precision [default: the config's, fp32]; tf32 and bf16 pay on a GPU.",
+        )(wrapper)
 
     return decorate
 

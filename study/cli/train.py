@@ -18,7 +18,7 @@ HEADLINE = ("icl.structural", "iwl.head", "icl.head", "icl.tail", "iwl.tail", "a
 
 
 @click.command()
-@config_options("small")
+@config_options("small", precision=True)
 @store_options
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (sets train.seed).")
 @click.option("--experiment", default="dpl", show_default=True, help="MLflow experiment name.")

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import torch
 
 from study.config import TrialConfig
+from study.device import tune_allocator
 from study.trial.evaluate import Evaluator
 from study.trial.holdout import HoldoutProbe
 from study.trial.model import build_model
+from study.trial.precision import precision
 from study.trial.seeds import generator
 from study.trial.tasks import Task
 from study.trial.train import make_optimizer, train_step
@@ -26,6 +28,8 @@ PAPER_SEQUENCES = 8_000_000
 class BenchResult:
     device: str
     threads: int
+    precision: str
+    allocator_tuned: bool  # `study.device.tune_allocator` (off with DPL_MALLOC_TUNE=0)
     step_s: float
     steps_per_s: float
     eval_s: float
@@ -44,6 +48,15 @@ def bench(
     evals: int = 2,
     sample_chunk: int = 128 * 100,
 ) -> BenchResult:
+    tuned = tune_allocator()
+    with precision(cfg.train.precision, device):
+        timings = _time(cfg, device, steps, evals, sample_chunk)
+    return BenchResult(str(device), torch.get_num_threads(), cfg.train.precision, tuned, *timings)
+
+
+def _time(
+    cfg: TrialConfig, device: torch.device, steps: int, evals: int, sample_chunk: int
+) -> tuple[float, float, float, float]:
     g = generator(0, device)
     task = Task(cfg.task, device)
     model = build_model(cfg.model, task.vocab.size, generator(0), device)
@@ -72,4 +85,4 @@ def bench(
         task.sample("train", sample_chunk, g)
     _sync(device)
     sample_s = time.perf_counter() - start
-    return BenchResult(str(device), torch.get_num_threads(), step_s, 1 / step_s, eval_s, sample_s)
+    return step_s, 1 / step_s, eval_s, sample_s

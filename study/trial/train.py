@@ -13,11 +13,13 @@ import torch
 import torch.nn.functional as F
 
 from study.config import TrialConfig
+from study.device import tune_allocator
 from study.features import Curve
 from study.trial.evaluate import Evaluator
 from study.trial.forgetting import forget, should_forget
 from study.trial.holdout import HoldoutProbe
 from study.trial.model import MaskedLM, build_model
+from study.trial.precision import precision
 from study.trial.schedule import eval_steps
 from study.trial.seeds import generator, trial_seeds
 from study.trial.tasks import Batch, Task
@@ -101,8 +103,12 @@ def train(
         if on_eval:
             on_eval(step, metrics)
 
+    tune_allocator()
     # dropout draws from the global RNG: fork it so the trial is seeded and the caller's is untouched
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with (
+        torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+        precision(cfg.train.precision, device),
+    ):
         torch.manual_seed(seeds["dropout"])
         model.train()
         if 0 in schedule:
