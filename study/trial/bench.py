@@ -15,7 +15,7 @@ from study.config import TrialConfig
 from study.device import tune_allocator
 from study.trial.evaluate import Evaluator
 from study.trial.holdout import HoldoutProbe
-from study.trial.model import build_model
+from study.trial.model import build_model, draw_noise
 from study.trial.precision import precision
 from study.trial.seeds import generator
 from study.trial.tasks import Task
@@ -62,12 +62,13 @@ def _time(
     model = build_model(cfg.model, task.vocab.size, generator(0), device)
     optimizer = make_optimizer(model, cfg)
     batches = [task.sample("train", cfg.train.batch_size, g) for _ in range(10)]
+    noise = lambda: draw_noise(cfg.model, cfg.train.batch_size, g, device)  # noqa: E731
     for batch in batches:  # warm-up
-        train_step(model, optimizer, batch)
+        train_step(model, optimizer, batch, noise())
     _sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        train_step(model, optimizer, task.sample("train", cfg.train.batch_size, g))
+        train_step(model, optimizer, task.sample("train", cfg.train.batch_size, g), noise())
     _sync(device)
     step_s = (time.perf_counter() - start) / steps
 

@@ -2,9 +2,16 @@
 
 nanoGPT order: attention → feed-forward → block → model. Post-LayerNorm like BERT; a causal flag
 gives the GPT-style variant. Logits are computed only at the three target positions.
+
+Dropout is explicit: `draw_noise` draws every mask of one step from the trial's own generator
+and `forward(inputs, noise)` applies them (no noise: no dropout, as in evaluation). The masks
+then belong to the trial, not to torch's global stream, so a trial trained inside a pack
+(`study.trial.pack`, under `vmap`) sees exactly the masks it sees alone.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -13,22 +20,27 @@ from torch import Tensor, nn
 from study.config import ModelConfig
 from study.trial.tasks import SEQ_LEN, TARGETS
 
+Noise = tuple[Tensor, ...]  # dropout masks, already scaled by 1/(1 − p), in `draw_noise` order
+
 
 class SelfAttention(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.n_heads, self.causal, self.p_drop = cfg.n_heads, cfg.causal, cfg.attn_dropout
+        self.n_heads, self.causal = cfg.n_heads, cfg.causal
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
         self.out = nn.Linear(cfg.d_model, cfg.d_model)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, drop: Tensor | None = None) -> Tensor:
         b, t, d = x.shape
         # [b, t, 3d] → 3 × [b, heads, t, d/heads]
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.p_drop if self.training else 0.0, is_causal=self.causal
-        )
-        return self.out(y.transpose(1, 2).reshape(b, t, d))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.n_heads)  # [b, heads, t, t]
+        if self.causal:
+            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1), -math.inf)  # fmt: skip
+        weights = scores.softmax(-1)
+        if drop is not None:  # dropout on the attention probabilities, as BERT's
+            weights = weights * drop
+        return self.out((weights @ v).transpose(1, 2).reshape(b, t, d))
 
 
 class FeedForward(nn.Module):
@@ -50,11 +62,15 @@ class Block(nn.Module):
         self.ln_attn = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
         self.ff = FeedForward(cfg)
         self.ln_ff = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
-        self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.ln_attn(x + self.drop(self.attn(x)))
-        return self.ln_ff(x + self.drop(self.ff(x)))
+    def forward(self, x: Tensor, noise: Noise | None = None) -> Tensor:
+        attn_drop, attn_out, ff_out = noise if noise is not None else (None, None, None)
+        x = self.ln_attn(x + _apply(self.attn(x, attn_drop), attn_out))
+        return self.ln_ff(x + _apply(self.ff(x), ff_out))
+
+
+def _apply(x: Tensor, mask: Tensor | None) -> Tensor:
+    return x if mask is None else x * mask
 
 
 class MaskedLM(nn.Module):
@@ -64,21 +80,46 @@ class MaskedLM(nn.Module):
         self.tok_emb = nn.Embedding(vocab_size, cfg.d_model)
         self.pos_emb = nn.Embedding(seq_len, cfg.d_model)
         self.ln_emb = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
-        self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         # MLM head: dense + GELU + LayerNorm, then the decoder tied to tok_emb with its own bias
         self.head = nn.Linear(cfg.d_model, cfg.d_model)
         self.ln_head = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
         self.out_bias = nn.Parameter(torch.zeros(vocab_size))
 
-    def forward(self, inputs: Tensor) -> Tensor:
-        """inputs [b, 7] token ids → logits [b, 3, vocab] at the target positions."""
+    def forward(self, inputs: Tensor, noise: Noise | None = None) -> Tensor:
+        """inputs [b, 7] token ids (and one step's dropout masks) → logits [b, 3, vocab] at the
+        target positions."""
         pos = torch.arange(inputs.shape[1], device=inputs.device)
-        x = self.drop(self.ln_emb(self.tok_emb(inputs) + self.pos_emb(pos)))
-        for block in self.blocks:
-            x = block(x)
+        x = self.ln_emb(self.tok_emb(inputs) + self.pos_emb(pos))
+        if noise is not None:
+            x = x * noise[0]
+        for i, block in enumerate(self.blocks):
+            x = block(x, noise[1 + 3 * i : 4 + 3 * i] if noise is not None else None)
         h = self.ln_head(F.gelu(self.head(x[:, TARGETS])))  # [b, 3, d]
         return F.linear(h, self.tok_emb.weight, self.out_bias)
+
+
+def draw_noise(
+    cfg: ModelConfig, batch: int, generator: torch.Generator, device: torch.device
+) -> Noise | None:
+    """One training step's dropout masks, scaled by 1/(1 − p): the embeddings' [b, t, d], then
+    per layer the attention probabilities' [b, heads, t, t] and the two residual branches'
+    [b, t, d]. None when every dropout rate is 0."""
+    p, p_attn = cfg.dropout, cfg.attn_dropout
+    if p == 0 and p_attn == 0:
+        return None
+    hidden, attn = (batch, SEQ_LEN, cfg.d_model), (batch, cfg.n_heads, SEQ_LEN, SEQ_LEN)
+
+    def mask(shape: tuple[int, ...], rate: float) -> Tensor:
+        keep = torch.empty(shape, device=device)
+        if rate == 0:
+            return keep.fill_(1.0)
+        return keep.bernoulli_(1 - rate, generator=generator).div_(1 - rate)
+
+    masks = [mask(hidden, p)]
+    for _ in range(cfg.n_layers):
+        masks += [mask(attn, p_attn), mask(hidden, p), mask(hidden, p)]
+    return tuple(masks)
 
 
 def init_weights(model: MaskedLM, generator: torch.Generator) -> None:

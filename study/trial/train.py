@@ -18,7 +18,7 @@ from study.features import Curve
 from study.trial.evaluate import Evaluator
 from study.trial.forgetting import forget, should_forget
 from study.trial.holdout import HoldoutProbe
-from study.trial.model import MaskedLM, build_model
+from study.trial.model import MaskedLM, Noise, build_model, draw_noise
 from study.trial.precision import precision
 from study.trial.schedule import eval_steps
 from study.trial.seeds import generator, trial_seeds
@@ -38,9 +38,12 @@ class Trained:
     curve: Curve
 
 
-def train_step(model: MaskedLM, optimizer: torch.optim.Optimizer, batch: Batch) -> torch.Tensor:
-    """One optimiser step on the masked targets; returns the detached loss."""
-    logits = model(batch.inputs)  # [b, 3, vocab]
+def train_step(
+    model: MaskedLM, optimizer: torch.optim.Optimizer, batch: Batch, noise: Noise | None = None
+) -> torch.Tensor:
+    """One optimiser step on the masked targets (with this step's dropout masks); returns the
+    detached loss."""
+    logits = model(batch.inputs, noise)  # [b, 3, vocab]
     loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -76,6 +79,7 @@ def train(
     evaluate = Evaluator(task, cfg.eval, probe, seeds["eval"])
     optimizer = make_optimizer(model, cfg)
     data_rng, forget_rng = generator(seeds["data"], device), generator(seeds["forgetting"], device)
+    dropout_rng = generator(seeds["dropout"], device)
     schedule = set(eval_steps(cfg))
     curve: Curve = []
     losses: list[torch.Tensor] = []  # since the last evaluation; synced only at evaluations
@@ -104,19 +108,13 @@ def train(
             on_eval(step, metrics)
 
     tune_allocator()
-    # dropout draws from the global RNG: fork it so the trial is seeded and the caller's is untouched
-    with (
-        torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
-        precision(cfg.train.precision, device),
-    ):
-        torch.manual_seed(seeds["dropout"])
-        model.train()
+    with precision(cfg.train.precision, device):
         if 0 in schedule:
             record(0)
         for step in range(1, cfg.train.steps + 1):
-            losses.append(
-                train_step(model, optimizer, task.sample("train", cfg.train.batch_size, data_rng))
-            )
+            batch = task.sample("train", cfg.train.batch_size, data_rng)
+            noise = draw_noise(cfg.model, len(batch), dropout_rng, device)
+            losses.append(train_step(model, optimizer, batch, noise))
             if step in schedule:
                 record(step)  # evaluate first, then reset (docs/design.md §4)
             if should_forget(step, cfg.forgetting):

@@ -9,7 +9,7 @@ import torch
 from study.config import ForgettingConfig, TrialConfig
 from study.presets import build_config
 from study.trial.forgetting import cleared_state, forget, should_forget
-from study.trial.model import build_model
+from study.trial.model import build_model, draw_noise
 from study.trial.seeds import generator, trial_seeds
 from study.trial.tasks import Task
 from study.trial.train import make_optimizer, train, train_step
@@ -34,17 +34,16 @@ def hand_loop(cfg, observe=None):
     model = build_model(cfg.model, task.vocab.size, generator(seeds["init"]), CPU)
     optimizer = make_optimizer(model, cfg)
     data_rng, forget_rng = generator(seeds["data"]), generator(seeds["forgetting"])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seeds["dropout"])
-        model.train()
-        for step in range(1, cfg.train.steps + 1):
-            train_step(model, optimizer, task.sample("train", cfg.train.batch_size, data_rng))
-            before = {n: p.detach().clone() for n, p in model.named_parameters()}
-            before_adam = adam_state(model, optimizer)
-            if should_forget(step, cfg.forgetting):
-                forget(model, optimizer, cfg.forgetting, cfg.reset_std, forget_rng)
-            if observe:
-                observe(step, before, before_adam, model, optimizer)
+    dropout_rng = generator(seeds["dropout"])
+    for step in range(1, cfg.train.steps + 1):
+        batch = task.sample("train", cfg.train.batch_size, data_rng)
+        train_step(model, optimizer, batch, draw_noise(cfg.model, len(batch), dropout_rng, CPU))
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        before_adam = adam_state(model, optimizer)
+        if should_forget(step, cfg.forgetting):
+            forget(model, optimizer, cfg.forgetting, cfg.reset_std, forget_rng)
+        if observe:
+            observe(step, before, before_adam, model, optimizer)
     return model
 
 

@@ -12,6 +12,7 @@ from study.trial.model import (
     MaskedLM,
     SelfAttention,
     build_model,
+    draw_noise,
     draw_token_embeddings,
     init_weights,
 )
@@ -146,3 +147,37 @@ def test_causal_attention_directly(rng):
         out_x, out_y = attn(x), attn(y)
         torch.testing.assert_close(out_x[:, :t], out_y[:, :t], rtol=0, atol=1e-6)
         assert (out_x[:, t] - out_y[:, t]).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_is_scaled_dot_product_attention(causal, rng):
+    """The hand-written attention (explicit dropout masks need the probabilities) is SDPA's."""
+    attn = SelfAttention(ModelConfig(d_model=16, n_heads=2, causal=causal))
+    x = torch.randn(4, SEQ_LEN, 16, generator=rng)
+    q, k, v = attn.qkv(x).view(4, SEQ_LEN, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    want = attn.out(F.scaled_dot_product_attention(q, k, v, is_causal=causal).transpose(1, 2).reshape(4, SEQ_LEN, 16))  # fmt: skip
+    torch.testing.assert_close(attn(x), want, rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_masks_come_from_the_generator_in_a_fixed_layout():
+    cfg = ModelConfig(n_layers=2, d_model=16, n_heads=2, dropout=0.1, attn_dropout=0.2)
+    noise = draw_noise(cfg, 500, generator(7), torch.device("cpu"))
+    assert [tuple(m.shape) for m in noise] == [(500, SEQ_LEN, 16)] + [
+        (500, 2, SEQ_LEN, SEQ_LEN), (500, SEQ_LEN, 16), (500, SEQ_LEN, 16)
+    ] * 2  # fmt: skip
+    emb, attn = noise[0], noise[1]
+    assert emb.unique().tolist() == pytest.approx([0.0, 1 / 0.9])  # kept values rescaled
+    assert (emb == 0).float().mean().item() == pytest.approx(0.1, abs=0.01)
+    assert (attn == 0).float().mean().item() == pytest.approx(0.2, abs=0.01)
+    again = draw_noise(cfg, 500, generator(7), torch.device("cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(noise, again, strict=True))
+    assert draw_noise(cfg.model_copy(update={"dropout": 0.0, "attn_dropout": 0.0}), 5, generator(7), torch.device("cpu")) is None  # fmt: skip
+
+
+def test_noise_is_the_only_dropout(rng):
+    cfg = ModelConfig(n_layers=2, d_model=16, d_ff=32, n_heads=2, dropout=0.1)
+    model = build_model(cfg, VOCAB, rng, torch.device("cpu"))
+    inputs = torch.randint(0, 40, (6, SEQ_LEN), generator=rng)
+    assert torch.equal(model(inputs), model(inputs))  # no masks: deterministic, train mode or not
+    noisy = model(inputs, draw_noise(cfg, 6, generator(1), torch.device("cpu")))
+    assert (noisy - model(inputs)).abs().max() > 1e-3
