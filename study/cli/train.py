@@ -36,7 +36,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
     from analysis.figures.save import save_trial_figure
     from study.device import configure_cpu_threads
     from study.tracking.run import run_trial
-    from study.trial.train import NonFiniteLoss
+    from study.trial.lane import NonFiniteLoss
 
     configure_cpu_threads(device)
     install_sigterm_as_interrupt()

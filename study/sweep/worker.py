@@ -170,7 +170,7 @@ def run_trial_for(sweep: Sweep, trial: optuna.Trial, cfg: Any, tags: dict[str, s
 
 
 def failure_reason(err: BaseException) -> str:
-    from study.trial.train import NonFiniteLoss
+    from study.trial.lane import NonFiniteLoss
 
     if isinstance(err, TrialTimeout):
         return "timeout"

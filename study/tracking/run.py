@@ -25,9 +25,10 @@ from study.tracking import schema
 from study.tracking.logger import RunLogger, git_commit
 from study.tracking.store import Store
 from study.tracking.uninterrupted import held_interrupts
+from study.trial.lane import OnEval, OnStep
 from study.trial.seeds import trial_seeds
 from study.trial.summary import Summary, summarize
-from study.trial.train import OnEval, OnStep, train
+from study.trial.train import train
 
 # (the long curves frame: step, metric, value; the path to write) → nothing; a module-level
 # function, so that a sweep can hand it to spawned workers

@@ -1,12 +1,11 @@
-"""The training loop: fresh batches every step, evaluation on a schedule, forgetting after it.
+"""The training loop of one trial: fresh batches every step, evaluation on a schedule, forgetting
+after it. What belongs to the trial (data, masks, evaluation, curve) is its `Lane`.
 
 Nothing here prints; progress display belongs to the caller's callbacks.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -15,21 +14,11 @@ import torch.nn.functional as F
 from study.config import TrialConfig
 from study.device import tune_allocator
 from study.features import Curve
-from study.trial.evaluate import Evaluator
-from study.trial.forgetting import forget, should_forget
-from study.trial.holdout import HoldoutProbe
-from study.trial.model import MaskedLM, Noise, build_model, draw_noise
+from study.trial.forgetting import forget
+from study.trial.lane import Lane, OnEval, OnStep
+from study.trial.model import MaskedLM, Noise
 from study.trial.precision import precision
-from study.trial.schedule import eval_steps
-from study.trial.seeds import generator, trial_seeds
-from study.trial.tasks import Batch, Task
-
-OnEval = Callable[[int, dict[str, float]], None]
-OnStep = Callable[[int], None]
-
-
-class NonFiniteLoss(RuntimeError):
-    """The training loss became NaN or infinite; the trial stops instead of logging garbage."""
+from study.trial.tasks import Batch
 
 
 @dataclass
@@ -70,56 +59,21 @@ def train(
     on_eval: OnEval | None = None,
     on_step: OnStep | None = None,
 ) -> Trained:
-    seeds = trial_seeds(cfg.train.seed)
-    task = Task(cfg.task, device, seeds["ambiguity"])
-    model = build_model(cfg.model, task.vocab.size, generator(seeds["init"]), device)
-    probe = HoldoutProbe(
-        task.vocab, cfg.model.d_model, cfg.model.embed_init_std, generator(seeds["holdout"])
-    )
-    evaluate = Evaluator(task, cfg.eval, probe, seeds["eval"])
+    lane = Lane.build(cfg, device, on_eval, on_step)
+    model = lane.model()
     optimizer = make_optimizer(model, cfg)
-    data_rng, forget_rng = generator(seeds["data"], device), generator(seeds["forgetting"], device)
-    dropout_rng = generator(seeds["dropout"], device)
-    schedule = set(eval_steps(cfg))
-    curve: Curve = []
-    losses: list[torch.Tensor] = []  # since the last evaluation; synced only at evaluations
-
-    def record(step: int) -> None:
-        metrics = {}
-        if losses:
-            window = torch.stack(losses)
-            bad = (~torch.isfinite(window)).nonzero()
-            if len(bad):
-                first = step - len(losses) + 1 + int(bad[0])
-                raise NonFiniteLoss(
-                    f"training loss became {float(window[bad[0]])} at step {first} "
-                    f"(lr {cfg.train.lr}); the trial stops here"
-                )
-            metrics["loss.train"] = float(window.mean())
-            losses.clear()
-        metrics |= evaluate(model)
-        if not math.isfinite(metrics["loss.val"]):  # the last update diverged: report nothing
-            raise NonFiniteLoss(
-                f"validation loss became {metrics['loss.val']} at step {step} "
-                f"(lr {cfg.train.lr}); the trial stops here"
-            )
-        curve.append((step, metrics))
-        if on_eval:
-            on_eval(step, metrics)
-
     tune_allocator()
     with precision(cfg.train.precision, device):
-        if 0 in schedule:
-            record(0)
+        if 0 in lane.schedule:
+            lane.record(0, model)
         for step in range(1, cfg.train.steps + 1):
-            batch = task.sample("train", cfg.train.batch_size, data_rng)
-            noise = draw_noise(cfg.model, len(batch), dropout_rng, device)
-            losses.append(train_step(model, optimizer, batch, noise))
-            if step in schedule:
-                record(step)  # evaluate first, then reset (docs/design.md §4)
-            if should_forget(step, cfg.forgetting):
-                forget(model, optimizer, cfg.forgetting, cfg.reset_std, forget_rng)
-                probe.embeddings_redrawn(cfg.reset_std)
+            batch, noise = lane.next_batch()
+            lane.losses.append(train_step(model, optimizer, batch, noise))
+            if step in lane.schedule:
+                lane.record(step, model)  # evaluate first, then reset (docs/design.md §4)
+            if lane.forgets(step):
+                forget(model, optimizer, cfg.forgetting, cfg.reset_std, lane.forget_rng)
+                lane.probe.embeddings_redrawn(cfg.reset_std)
             if on_step:
                 on_step(step)
-    return Trained(model, curve)
+    return Trained(model, lane.curve)

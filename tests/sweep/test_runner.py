@@ -99,7 +99,7 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
     import study.sweep.worker
     import study.tracking.run
     from study.errors import ConfigError
-    from study.trial.train import NonFiniteLoss
+    from study.trial.lane import NonFiniteLoss
 
     real_train, real_build = study.tracking.run.train, study.sweep.worker.build_config
 

@@ -13,8 +13,8 @@ from study import __version__
 from study.presets import build_config
 from study.regimes import CALLS
 from study.tracking.run import run_trial
+from study.trial.lane import NonFiniteLoss
 from study.trial.schedule import eval_steps
-from study.trial.train import NonFiniteLoss
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

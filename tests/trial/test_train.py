@@ -12,11 +12,12 @@ from study.config import PROTOCOLS, EvalConfig, ForgettingConfig, TrainConfig, T
 from study.presets import build_config
 from study.trial.evaluate import build_eval_sets
 from study.trial.forgetting import should_forget
+from study.trial.lane import NonFiniteLoss
 from study.trial.schedule import eval_steps, is_aligned
 from study.trial.seeds import trial_seeds
 from study.trial.summary import summarize
 from study.trial.tasks import EVAL_SPLITS, Task
-from study.trial.train import NonFiniteLoss, train
+from study.trial.train import train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
