@@ -1,0 +1,152 @@
+"""Packed trials: K trials of one architecture trained at once, as one batched computation.
+
+A small model's step is a few hundred kernel launches around little arithmetic; K trials in one
+process share those launches. The K models' parameters are stacked ([K, …] per tensor,
+`torch.func.stack_module_state`) and the one model function is mapped over them with
+`torch.func.vmap`; each trial keeps its own data law, seeds, learning rate, weight decay and
+forgetting schedule (its `Lane` and a row of `PackedAdamW`). A trial sees the same batches,
+dropout masks, resets and evaluation sets as alone, so its curve is the one `train` gives,
+within float tolerance (batched matmuls round differently).
+
+A trial that fails — non-finite loss, or its `on_eval` / `on_step` callback raising (pruned,
+timed out) — leaves the pack with its error, and the others go on. An interrupt stops them all.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.func import functional_call, stack_module_state, vmap
+
+from study.config import TrialConfig
+from study.device import tune_allocator
+from study.trial.forgetting import cleared_state
+from study.trial.lane import Lane, OnEval, OnStep
+from study.trial.model import MaskedLM
+from study.trial.packed_adamw import PackedAdamW
+from study.trial.precision import precision
+from study.trial.train import Trained
+
+TOKENS = "tok_emb.weight"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One trial of a pack: its config and its callbacks."""
+
+    cfg: TrialConfig
+    on_eval: OnEval | None = None
+    on_step: OnStep | None = None
+
+
+def pack_key(cfg: TrialConfig) -> tuple:
+    """What trials of one pack share: the shapes (vocabulary, held-out ids, model, batch), the
+    length and the precision. Everything else may differ between them."""
+    t = cfg.task
+    return (
+        t.n_vocab,
+        t.n_holdout,
+        cfg.model.model_dump_json(),
+        cfg.train.batch_size,
+        cfg.train.steps,
+        cfg.train.precision,
+    )
+
+
+def train_pack(members: Sequence[Member], device: torch.device) -> list[Trained | Exception]:
+    """Train the members together; each ends as its `Trained` or as the error it left with."""
+    cfgs = [m.cfg for m in members]
+    if len({pack_key(c) for c in cfgs}) > 1:
+        raise ValueError("a pack's trials must share vocabulary, model, batch, steps, precision")
+    lanes = [Lane.build(m.cfg, device, m.on_eval, m.on_step) for m in members]
+    models = [lane.model() for lane in lanes]
+    base = copy.deepcopy(models[0]).to("meta")  # the function, without weights
+    params, _ = stack_module_state(models)
+    optimizer = PackedAdamW(params, cfgs)
+    outcome: list[Trained | Exception | None] = [None] * len(members)
+    live = list(range(len(members)))  # member index of each row of the pack
+
+    def leave(rows_out: dict[int, Exception]) -> None:
+        nonlocal params
+        for row, err in rows_out.items():
+            outcome[live[row]] = err
+        keep = [r for r in range(len(live)) if r not in rows_out]
+        index = torch.tensor(keep, device=device)
+        params = {n: p.detach()[index].requires_grad_() for n, p in params.items()}
+        optimizer.keep(index, params)
+        live[:] = [live[r] for r in keep]
+
+    def evaluate(step: int) -> None:
+        failed = {}
+        for row, i in enumerate(live):
+            if step in lanes[i].schedule:
+                try:
+                    lanes[i].record(step, _materialise(models[i], params, row))
+                except Exception as err:
+                    failed[row] = err
+        if failed:
+            leave(failed)
+
+    def one(p: dict[str, Tensor], inputs: Tensor, noise) -> Tensor:
+        return functional_call(base, p, (inputs, noise))
+
+    tune_allocator()
+    with precision(cfgs[0].train.precision, device):
+        evaluate(0)
+        for step in range(1, cfgs[0].train.steps + 1):
+            if not live:
+                break
+            drawn = [lanes[i].next_batch() for i in live]
+            inputs = torch.stack([b.inputs for b, _ in drawn])
+            targets = torch.stack([b.targets for b, _ in drawn])
+            noise = None if drawn[0][1] is None else tuple(torch.stack(ms) for ms in zip(*(n for _, n in drawn), strict=True))  # fmt: skip
+            logits = vmap(one, in_dims=(0, 0, None if noise is None else 0))(params, inputs, noise)
+            losses = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
+            per_trial = losses.view(len(live), -1).mean(1)  # each trial's own mean loss
+            optimizer.zero_grad()
+            per_trial.sum().backward()  # rows share no parameter: each gets its own gradient
+            optimizer.step()
+            for row, i in enumerate(live):
+                lanes[i].losses.append(per_trial[row].detach())
+            evaluate(step)  # evaluate first, then reset (docs/design.md §4)
+            _forget(step, lanes, live, params, optimizer)
+            failed = {}
+            for row, i in enumerate(live):
+                if lanes[i].on_step:
+                    try:
+                        lanes[i].on_step(step)
+                    except Exception as err:
+                        failed[row] = err
+            if failed:
+                leave(failed)
+    for row, i in enumerate(live):
+        outcome[i] = Trained(_materialise(models[i], params, row), lanes[i].curve)
+    return outcome  # type: ignore[return-value]
+
+
+def _forget(step: int, lanes, live, params: dict[str, Tensor], optimizer: PackedAdamW) -> None:
+    """Each trial's reset, on its own row: its token embeddings re-drawn from its generator, and
+    the Adam state its config names cleared (study.trial.forgetting.forget, row by row)."""
+    for row, i in enumerate(live):
+        lane = lanes[i]
+        if not lane.forgets(step):
+            continue
+        with torch.no_grad():
+            params[TOKENS][row].normal_(0.0, lane.cfg.reset_std, generator=lane.forget_rng)
+        scope = cleared_state(lane.cfg.forgetting)
+        if scope != "none":
+            optimizer.clear(row, [TOKENS] if scope == "embeddings" else list(params))
+        lane.probe.embeddings_redrawn(lane.cfg.reset_std)
+
+
+@torch.no_grad()
+def _materialise(model: MaskedLM, params: dict[str, Tensor], row: int) -> MaskedLM:
+    """`model` (the trial's own module) holding row `row` of the pack's parameters."""
+    for name, p in model.named_parameters():
+        p.copy_(params[name][row])
+    return model
