@@ -25,6 +25,23 @@ storage_option = click.option(
 )
 
 
+class PackType(click.ParamType):
+    """A positive number of trials, or `auto`."""
+
+    name = "K|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            k = int(value)
+        except ValueError:
+            k = 0
+        if k < 1:
+            self.fail(f"{value!r}: expected a positive number of trials or 'auto'", param, ctx)
+        return k
+
+
 @click.group()
 def sweep() -> None:
     """Sweeps: a spec under sweeps/ → an Optuna study whose every trial is a training run."""
@@ -40,6 +57,14 @@ def sweep() -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
 )
+@click.option(
+    "--pack",
+    type=PackType(),
+    default="auto",
+    show_default=True,
+    help="Trials a worker trains together (same shapes), each still its own trial and run; "
+    "auto: 4 on the CPU, 64 on a GPU; 1: one at a time.",
+)
 @storage_option
 @click.option("--force", is_flag=True, help="Adopt a changed spec for an existing study.")
 @click.option(
@@ -48,7 +73,7 @@ def sweep() -> None:
     help="Also run each forgetting point's control (as `controls: true` in the spec).",
 )
 @store_options
-def run(spec_file, n_trials, workers, storage, force, with_controls, device, tracking_uri):
+def run(spec_file, n_trials, workers, pack, storage, force, with_controls, device, tracking_uri):
     """Create (or continue) the study of SPEC_FILE and run its remaining trials.
 
     Rerunning the same command after an interrupt finishes the budget; interrupted trials are
@@ -81,6 +106,7 @@ def run(spec_file, n_trials, workers, storage, force, with_controls, device, tra
             spec_file=spec_file,
             device=device,
             curve_figure=save_trial_figure,
+            pack=pack,
         )
 
     install_sigterm_as_interrupt()

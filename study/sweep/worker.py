@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.trial import TrialState
 
+from study.config import TrialConfig
 from study.errors import ConfigError
 from study.presets import build_config
 from study.sweep import mlflow_link, queue
@@ -28,7 +29,8 @@ from study.tracking import schema
 from study.tracking.store import Store
 
 if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
-    from study.tracking.run import CurveFigure
+    from study.tracking.run import CurveFigure, TrialResult
+    from study.trial.lane import OnEval, OnStep
 
 OnProgress = Callable[[optuna.Study], None]
 
@@ -47,13 +49,18 @@ class Sweep:
     parent_run_id: str
     device: str = "auto"
     curve_figure: CurveFigure | None = None  # each trial run's figure, drawn by the caller
+    pack: int = 1  # trials trained together (study.sweep.packs); 1: one at a time
 
 
 def work(
     sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: OnProgress | None = None
 ) -> int:
-    """Pop and run queued trials; returns how many ran."""
+    """Pop and run queued trials (in packs when `sweep.pack` > 1); returns how many ran."""
     study, _ = load(sweep.spec.name, open_storage(sweep.storage_url), worker=worker)
+    if sweep.pack > 1:
+        from study.sweep.packs import work_packs
+
+        return work_packs(sweep, study, limit, on_progress)
     done = 0
     while limit is None or done < limit:
         trial = queue.claim(study)
@@ -72,6 +79,32 @@ def work(
 
 def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
     """Train one claimed trial and tell Optuna how it ended."""
+    begun = begin(sweep, study, trial)
+    if begun is None:
+        return
+    try:
+        result = run_trial_for(sweep, begun)
+    except BaseException as err:
+        conclude(sweep, study, begun, err)
+        if isinstance(err, KeyboardInterrupt | SpecError):
+            raise
+        return
+    conclude(sweep, study, begun, result)
+
+
+@dataclass(frozen=True)
+class Begun:
+    """A claimed trial with its point decided and its config built, ready to train."""
+
+    trial: optuna.Trial
+    cfg: TrialConfig
+    tags: dict[str, str]
+    run_name: str
+
+
+def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | None:
+    """Decide the trial's point (and replicate) and build its config; a config that does not
+    validate fails the trial here (None), with a FAILED run that says why."""
     spec, store = sweep.spec, sweep.store
     control = trial.user_attrs.get(queue.CONTROL)  # the overrides of a control trial
     point = suggest(trial, spec, only=queue.fixed_params(trial) if control else None)
@@ -88,16 +121,25 @@ def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
     except ConfigError as err:
         reason = f"ConfigError: {err}"
         run_id = mlflow_link.record_failure(store, spec, sweep.parent_run_id, tags, point, reason)
-        return _fail(study, trial, run_id, reason)
+        _fail(study, trial, run_id, reason)
+        return None
+    name = mlflow_link.run_name(spec, trial.number, control=bool(control))
+    return Begun(trial, cfg, tags, name)
 
-    try:
-        result = run_trial_for(sweep, trial, cfg, tags)
-    except optuna.TrialPruned:
+
+def conclude(
+    sweep: Sweep, study: optuna.Study, begun: Begun, outcome: TrialResult | BaseException
+) -> None:
+    """Tell Optuna how the trial ended: pruned, released (an interrupt: budget given back),
+    failed (SpecError: failed and to be raised by the caller, as every trial would fail alike)
+    or complete with its objective values."""
+    spec, store, trial = sweep.spec, sweep.store, begun.trial
+    if isinstance(outcome, optuna.TrialPruned):
         mlflow_link.link(trial, _child(sweep, trial))
         trial.set_user_attr("pruned", True)
         study.tell(trial, state=TrialState.PRUNED)
-        return None
-    except KeyboardInterrupt:
+        return
+    if isinstance(outcome, KeyboardInterrupt):
         run_id = None
         try:
             run_id = _child(sweep, trial)  # run_trial ended it KILLED
@@ -105,13 +147,11 @@ def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
             queue.release(
                 study, trial._trial_id, attrs={mlflow_link.RUN_ATTR: run_id} if run_id else {}
             )
-        raise
-    except Exception as err:  # the trial failed, the sweep goes on
-        _fail(study, trial, _child(sweep, trial), failure_reason(err))
-        if isinstance(err, SpecError):  # … unless every trial would fail the same way
-            raise
-        return None
-
+        return
+    if isinstance(outcome, BaseException):  # the trial failed, the sweep goes on
+        _fail(study, trial, _child(sweep, trial), failure_reason(outcome))
+        return
+    result = outcome
     mlflow_link.link(trial, result.run_id)
     trial.set_user_attr("summary", result.summary)
     trial.set_user_attr("regime", result.regime)
@@ -125,15 +165,14 @@ def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
     if not all_finite(values):
         reason = f"objective not finite: {values}"
         mlflow_link.fail_run(store, result.run_id, reason)
-        return _fail(study, trial, result.run_id, reason)
+        _fail(study, trial, result.run_id, reason)
+        return
     study.tell(trial, values)
-    return None
 
 
-def run_trial_for(sweep: Sweep, trial: optuna.Trial, cfg: Any, tags: dict[str, str]):
-    """`run_trial` with the sweep's deadline and pruning hooked into its callbacks."""
-    from study.tracking.run import run_trial  # torch loads here, not when the CLI starts
-
+def hooks(sweep: Sweep, trial: optuna.Trial) -> tuple[OnEval, OnStep]:
+    """The trial's callbacks: the spec's deadline after every step, pruning after every
+    evaluation."""
     spec = sweep.spec
     deadline = time.monotonic() + spec.trial_timeout_s if spec.trial_timeout_s else None
     pruning = spec.pruning
@@ -154,16 +193,24 @@ def run_trial_for(sweep: Sweep, trial: optuna.Trial, cfg: Any, tags: dict[str, s
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step}")
 
+    return on_eval, check_deadline
+
+
+def run_trial_for(sweep: Sweep, begun: Begun) -> TrialResult:
+    """`run_trial` with the sweep's deadline and pruning hooked into its callbacks."""
+    from study.tracking.run import run_trial  # torch loads here, not when the CLI starts
+
+    on_eval, on_step = hooks(sweep, begun.trial)
     return run_trial(
-        cfg,
+        begun.cfg,
         store=sweep.store,
-        experiment=spec.experiment_name,
+        experiment=sweep.spec.experiment_name,
         device=sweep.device,
         parent_run_id=sweep.parent_run_id,
-        tags=tags,
-        run_name=mlflow_link.run_name(spec, trial.number, control=schema.ROLE in tags),
+        tags=begun.tags,
+        run_name=begun.run_name,
         on_eval=on_eval,
-        on_step=check_deadline,
+        on_step=on_step,
         pruned_exceptions=(optuna.TrialPruned,),
         curve_figure=sweep.curve_figure,
     )

@@ -1,4 +1,5 @@
-"""One trial = one training run = one MLflow run. Used by `dpl train` and by every sweep trial.
+"""One trial = one training run = one MLflow run. Used by `dpl train` and by every sweep trial;
+`run_pack` does the same for trials trained together in a pack.
 
 The run always ends: FINISHED, FAILED (with a `failure_reason` tag) or KILLED (interrupt, or a
 pruned sweep trial with a `pruned` tag), never left RUNNING.
@@ -10,7 +11,7 @@ nothing of plotting, so a sweep worker that is not asked for figures never loads
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from study.tracking.logger import RunLogger, git_commit
 from study.tracking.store import Store
 from study.tracking.uninterrupted import held_interrupts
 from study.trial.lane import OnEval, OnStep
+from study.trial.pack import Member, train_pack
 from study.trial.seeds import trial_seeds
 from study.trial.summary import Summary, summarize
-from study.trial.train import train
+from study.trial.train import Trained, train
 
 # (the long curves frame: step, metric, value; the path to write) → nothing; a module-level
 # function, so that a sweep can hand it to spawned workers
@@ -60,31 +62,113 @@ def run_trial(
 ) -> TrialResult:
     dev = resolve_device(device)
     log = start_run(store, cfg, experiment, str(dev), parent_run_id, tags, run_name)
-    try:
+
+    def trained() -> Trained:
         log_config(log, cfg)
+        return train(cfg, dev, on_eval=_logged(log, on_eval), on_step=on_step)
 
-        def logged_eval(step: int, metrics: dict[str, float]) -> None:
-            log.metrics(step, metrics)
-            if on_eval:
-                on_eval(step, metrics)
+    return _concluded(log, cfg, trained, pruned_exceptions, curve_figure)
 
-        trained = train(cfg, dev, on_eval=logged_eval, on_step=on_step)
-        summary = summarize(trained.curve, cfg)
-        final_step = log_summary(log, trained.curve, summary)
-        _log_artifacts(log, cfg, trained.curve, curve_figure)
-    except pruned_exceptions:
-        log.tags({schema.PRUNED: "true"})
-        log.end("KILLED")
+
+@dataclass(frozen=True)
+class PackedRun:
+    """One trial of a pack, as `run_trial` takes it."""
+
+    cfg: TrialConfig
+    tags: Mapping[str, str] | None = None
+    run_name: str | None = None
+    on_eval: OnEval | None = None
+    on_step: OnStep | None = None
+
+
+def run_pack(
+    runs: Sequence[PackedRun],
+    *,
+    store: Store,
+    experiment: str = "dpl",
+    device: str = "auto",
+    parent_run_id: str | None = None,
+    pruned_exceptions: tuple[type[BaseException], ...] = (),
+    curve_figure: CurveFigure | None = None,
+) -> list[TrialResult | Exception]:
+    """`run_trial` for K trials trained together (`study.trial.pack`): one MLflow run each, ended
+    as it would be alone. A trial that failed or was pruned comes back as its exception, the
+    others as their results; an interrupt ends every run KILLED and is raised."""
+    dev = resolve_device(device)
+    logs: list[RunLogger] = []
+    try:
+        for r in runs:
+            logs.append(start_run(store, r.cfg, experiment, str(dev), parent_run_id, r.tags, r.run_name))  # fmt: skip
+            log_config(logs[-1], r.cfg)
+        members = [Member(r.cfg, _logged(log, r.on_eval), r.on_step) for r, log in zip(runs, logs, strict=True)]  # fmt: skip
+        outcomes = train_pack(members, dev)
+    except BaseException as err:  # the pack as a whole: nothing of it is finished
+        for log in logs:
+            _abandon(log, err, pruned_exceptions)
         raise
-    except KeyboardInterrupt:
-        log.end("KILLED")
-        raise
+    results: list[TrialResult | Exception] = []
+    for i, (r, log, outcome) in enumerate(zip(runs, logs, outcomes, strict=True)):
+        try:
+            results.append(_concluded(log, r.cfg, _given(outcome), pruned_exceptions, curve_figure))
+        except KeyboardInterrupt as err:
+            for rest in logs[i + 1 :]:
+                _abandon(rest, err, pruned_exceptions)
+            raise
+        except Exception as err:
+            results.append(err)
+    return results
+
+
+def _given(outcome: Trained | Exception) -> Callable[[], Trained]:
+    def trained() -> Trained:
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    return trained
+
+
+def _logged(log: RunLogger, on_eval: OnEval | None) -> OnEval:
+    def logged_eval(step: int, metrics: dict[str, float]) -> None:
+        log.metrics(step, metrics)
+        if on_eval:
+            on_eval(step, metrics)
+
+    return logged_eval
+
+
+def _concluded(
+    log: RunLogger,
+    cfg: TrialConfig,
+    trained: Callable[[], Trained],
+    pruned_exceptions: tuple[type[BaseException], ...],
+    curve_figure: CurveFigure | None,
+) -> TrialResult:
+    """Summarise and end the run of what `trained()` gives; whatever it raises ends the run (KILLED
+    for an interrupt or a prune, FAILED with the reason otherwise) and is raised again."""
+    try:
+        done = trained()
+        summary = summarize(done.curve, cfg)
+        final_step = log_summary(log, done.curve, summary)
+        _log_artifacts(log, cfg, done.curve, curve_figure)
     except BaseException as err:
-        log.tags({schema.FAILURE_REASON: f"{type(err).__name__}: {err}"[: schema.MAX_REASON_CHARS]})
-        log.end("FAILED")
+        _abandon(log, err, pruned_exceptions)
         raise
     log.end("FINISHED")
     return TrialResult(log.run_id, summary.metrics, summary.regime, summary.transient, final_step)
+
+
+def _abandon(
+    log: RunLogger, err: BaseException, pruned_exceptions: tuple[type[BaseException], ...]
+) -> None:
+    if isinstance(err, pruned_exceptions):
+        log.tags({schema.PRUNED: "true"})
+        log.end("KILLED")
+    elif isinstance(err, KeyboardInterrupt):
+        log.end("KILLED")
+    else:
+        log.tags({schema.FAILURE_REASON: f"{type(err).__name__}: {err}"[: schema.MAX_REASON_CHARS]})
+        log.end("FAILED")
 
 
 def start_run(

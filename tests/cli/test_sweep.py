@@ -116,9 +116,9 @@ def test_objective_status_table_shows_the_best_trial(tmp_path, in_store):
     assert "best #" in shown and "maximize acc.val" in shown and "complete 5" in shown
 
 
-def resume_sweep(tmp_path, steps: int):
+def resume_sweep(tmp_path, steps: int, pack: int = 1):
     """The command, environment and journal of a `dpl sweep run` of the 6-point grid `resume`
-    in its own process, with trials of `steps` steps."""
+    in its own process, with trials of `steps` steps, `pack` at a time."""
     spec = write_spec(
         tmp_path / "grid.yaml",
         "resume",
@@ -133,13 +133,18 @@ def resume_sweep(tmp_path, steps: int):
         "sweep",
         "run",
         str(spec),
+        "--pack",
+        str(pack),
     ]
     return command, env, tmp_path / "mlruns" / "optuna.journal"
 
 
-def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
+@pytest.mark.parametrize("pack", [1, 3])
+def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store, pack):
+    """An interrupt releases every trial the worker holds — the running one, or the whole pack
+    (FAIL `interrupted`, MLflow KILLED) — and the rerun finishes the grid, no point twice."""
     # trials long enough (seconds) that the interrupt lands mid-sweep, not after the last one
-    command, env, journal = resume_sweep(tmp_path, steps=600)
+    command, env, journal = resume_sweep(tmp_path, steps=600, pack=pack)
 
     proc = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -154,6 +159,8 @@ def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store):
     assert proc.returncode == 130, err
     states = _states(journal)
     assert TrialState.RUNNING not in states and 2 <= states.count(TrialState.COMPLETE) < 6
+    if pack == 3:  # the second pack was interrupted whole
+        assert states.count(TrialState.COMPLETE) == 3 and states.count(TrialState.FAIL) == 3
 
     again = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

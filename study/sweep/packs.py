@@ -1,0 +1,94 @@
+"""A worker that trains its trials in packs (`dpl sweep run --pack K`): it claims up to K queued
+trials, decides their points, and trains those that share shapes together (`study.trial.pack`),
+each still its own Optuna trial and its own MLflow run.
+
+A trial whose shapes differ from the first one held waits for a later pack. A failure of the
+whole pack fails its trials and the worker goes on, as after one failed trial. An interrupt
+releases every trial the worker holds, trained or waiting, in both systems (FAIL `interrupted`,
+budget given back; MLflow KILLED), and is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import optuna
+
+from study.sweep import queue
+from study.sweep.spec import SpecError
+from study.sweep.worker import Begun, Sweep, begin, conclude, hooks
+
+
+def work_packs(
+    sweep: Sweep,
+    study: optuna.Study,
+    limit: int | None = None,
+    on_progress: Callable[[optuna.Study], None] | None = None,
+) -> int:
+    """Claim, pack and train queued trials until none is left (or `limit` ran); returns how many
+    ran."""
+    from study.trial.pack import pack_key  # torch loads here, not when the CLI starts
+
+    held: list[Begun] = []
+    done = 0
+    try:
+        while True:
+            while len(held) < sweep.pack and (limit is None or done + len(held) < limit):
+                trial = queue.claim(study)
+                if trial is None:
+                    break
+                try:
+                    begun = begin(sweep, study, trial)
+                except KeyboardInterrupt:
+                    queue.release(study, trial._trial_id)
+                    raise
+                if begun is None:  # its config failed: the trial has ended
+                    done += 1
+                else:
+                    held.append(begun)
+            if not held:
+                return done
+            key = pack_key(held[0].cfg)
+            group = [b for b in held if pack_key(b.cfg) == key]
+            held = [b for b in held if pack_key(b.cfg) != key]
+            run_group(sweep, study, group)
+            done += len(group)
+            if on_progress is not None:
+                on_progress(study)
+    except KeyboardInterrupt:
+        for waiting in held:
+            queue.release(study, waiting.trial._trial_id)
+        raise
+
+
+def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> None:
+    """Train `group` as one pack and tell Optuna how each trial ended."""
+    from study.tracking.run import PackedRun, run_pack
+
+    runs = []
+    for b in group:
+        on_eval, on_step = hooks(sweep, b.trial)
+        runs.append(PackedRun(b.cfg, b.tags, b.run_name, on_eval, on_step))
+    try:
+        outcomes = run_pack(
+            runs,
+            store=sweep.store,
+            experiment=sweep.spec.experiment_name,
+            device=sweep.device,
+            parent_run_id=sweep.parent_run_id,
+            pruned_exceptions=(optuna.TrialPruned,),
+            curve_figure=sweep.curve_figure,
+        )
+    except BaseException as err:  # the whole pack: interrupted, or a failure of its own
+        for b in group:
+            conclude(sweep, study, b, err)
+        if isinstance(err, KeyboardInterrupt | SpecError):
+            raise
+        return
+    stop = None
+    for b, outcome in zip(group, outcomes, strict=True):
+        conclude(sweep, study, b, outcome)
+        if isinstance(outcome, SpecError):
+            stop = outcome
+    if stop is not None:  # every trial would fail the same way
+        raise stop

@@ -1,0 +1,73 @@
+"""Sweeps in packs (study/sweep/packs.py, `--pack K`): each packed trial is its own Optuna trial
+and MLflow run, with the metrics it has unpacked; a diverging trial fails alone."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from optuna.trial import TrialState
+
+from study.sweep.mlflow_link import RUN_ATTR
+from study.sweep.runner import finish, prepare, resolve_pack, run_sweep
+from study.sweep.spec import parse_spec
+from study.sweep.storage import load, open_storage
+from study.tracking.schema import FAILURE_REASON, PARENT
+from tests.sweep.conftest import FAST, GRID6, runs_of
+
+TOLERANCE = 1e-4  # batched against single matmuls, 12 steps
+
+
+def sweep_packed(root, store, spec, pack):
+    prepared = prepare(spec, store, str(root / "optuna.journal"), pack=pack)
+    run_sweep(prepared)
+    finish(prepared)
+    return prepared, load(spec.name, open_storage(prepared.storage_url))[0]
+
+
+def summaries(store, spec, study):
+    runs = {r.info.run_id: r for r in runs_of(store, spec)}
+    return {
+        tuple(sorted(t.params.items())): runs[t.user_attrs[RUN_ATTR]] for t in study.get_trials()
+    }
+
+
+def test_a_packed_grid_gives_each_trial_its_run_and_its_unpacked_metrics(tmp_path, new_store):
+    spec = parse_spec(copy.deepcopy(GRID6))
+    alone_store, packed_store = new_store(tmp_path / "a" / "mlruns"), new_store(tmp_path / "p" / "mlruns")  # fmt: skip
+    _, alone = sweep_packed(tmp_path / "a", alone_store, spec, 1)
+    prepared, packed = sweep_packed(tmp_path / "p", packed_store, spec, 4)  # packs of 4 and 2
+    assert [t.state for t in packed.get_trials()] == [TrialState.COMPLETE] * 6
+    children = [r for r in runs_of(packed_store, spec) if r.data.tags.get(PARENT) == prepared.parent_run_id]  # fmt: skip
+    assert len(children) == 6 and all(r.info.status == "FINISHED" for r in children)
+    a, p = summaries(alone_store, spec, alone), summaries(packed_store, spec, packed)
+    assert a.keys() == p.keys()
+    for point, run in p.items():
+        want = a[point].data.metrics
+        assert run.data.metrics.keys() == want.keys()
+        for name, value in run.data.metrics.items():
+            assert value == pytest.approx(want[name], abs=TOLERANCE), (point, name)
+
+
+def test_a_diverging_trial_fails_alone_and_its_pack_completes(tmp_path, store):
+    spec = parse_spec(
+        {
+            "name": "diverging",
+            "base": {"preset": "tiny", "set": {**FAST, "train.weight_decay": 1000.0}},
+            "space": {"train.lr": [1e-4, 1.0, 3e-4]},  # lr · wd = 1000 at lr 1.0: NaN by step 4
+            "sampler": {"kind": "grid"},
+        }
+    )
+    _, study = sweep_packed(tmp_path, store, spec, 3)
+    by_lr = {t.params["train.lr"]: t for t in study.get_trials()}
+    assert by_lr[1.0].state == TrialState.FAIL
+    assert "non-finite loss" in by_lr[1.0].user_attrs["failure_reason"]
+    assert by_lr[1e-4].state == by_lr[3e-4].state == TrialState.COMPLETE
+    runs = {r.info.run_id: r for r in runs_of(store, spec)}
+    failed = runs[by_lr[1.0].user_attrs[RUN_ATTR]]
+    assert failed.info.status == "FAILED" and "NonFiniteLoss" in failed.data.tags[FAILURE_REASON]
+    assert all(runs[by_lr[lr].user_attrs[RUN_ATTR]].info.status == "FINISHED" for lr in (1e-4, 3e-4))
+
+
+def test_pack_auto_is_four_on_the_cpu():
+    assert resolve_pack("auto", "cpu") == 4 and resolve_pack(2, "cpu") == 2
