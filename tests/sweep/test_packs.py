@@ -66,7 +66,9 @@ def test_a_diverging_trial_fails_alone_and_its_pack_completes(tmp_path, store):
     runs = {r.info.run_id: r for r in runs_of(store, spec)}
     failed = runs[by_lr[1.0].user_attrs[RUN_ATTR]]
     assert failed.info.status == "FAILED" and "NonFiniteLoss" in failed.data.tags[FAILURE_REASON]
-    assert all(runs[by_lr[lr].user_attrs[RUN_ATTR]].info.status == "FINISHED" for lr in (1e-4, 3e-4))
+    assert all(
+        runs[by_lr[lr].user_attrs[RUN_ATTR]].info.status == "FINISHED" for lr in (1e-4, 3e-4)
+    )
 
 
 def test_pack_auto_is_four_on_the_cpu():
