@@ -1,14 +1,28 @@
-"""`dpl bench train`: steps/s, seconds per evaluation and sampling time for a config's shape."""
+"""`dpl bench train`: one trial's steps/s, evaluation and sampling time; trial-steps/s by pack
+size; and the paper sweeps' wall time projected from those measurements."""
 
 from __future__ import annotations
 
 import dataclasses
+import glob
 
 import click
 
 from study.cli.common import echo_json, usage_errors
 from study.cli.options import config_options
 from study.device import DEVICE_CHOICES
+
+PAPER_SPECS = "sweeps/paper/*.yaml"
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(v) for v in text.split(",")})
+    except ValueError:
+        sizes = []
+    if not sizes or sizes[0] < 1:
+        raise click.BadParameter(f"{text!r}: expected positive pack sizes such as 1,4,16")
+    return sizes
 
 
 @click.group()
@@ -21,21 +35,61 @@ def bench() -> None:
 @click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--evals", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--packs",
+    default="1,4,16,64",
+    show_default=True,
+    help="Pack sizes to time (256 is added on a GPU); 1 alone skips the pack table.",
+)
+@click.option("--pack-steps", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--project",
+    "specs",
+    multiple=True,
+    metavar="SPEC",
+    help=f"Sweep specs to project [default: {PAPER_SPECS}, where present].",
+)
 @click.option("--json", "as_json", is_flag=True)
-def bench_train(preset, config_file, sets, device, steps, evals, as_json):
-    """Time training steps, full evaluations and sampling 8 M sequences (default: paper shape)."""
+def bench_train(preset, config_file, sets, device, steps, evals, packs, pack_steps, specs, as_json):
+    """Time training steps, full evaluations and sampling 8 M sequences (default: paper shape),
+    then packs of several trials, and project the paper sweeps' wall time on this device."""
     from study.cli.options import load_trial_config
 
     with usage_errors():
         cfg = load_trial_config(preset, config_file, sets)
+        sizes = _sizes(packs)
+        from study.sweep.spec import load_spec
+
+        loaded = [load_spec(p) for p in (specs or sorted(glob.glob(PAPER_SPECS)))]
 
     from study.device import configure_cpu_threads, resolve_device
+    from study.sweep.projection import project
     from study.trial.bench import bench as run_bench
+    from study.trial.bench import bench_packs
+    from study.trial.pack import pack_key
 
     configure_cpu_threads(device)
-    result = run_bench(cfg, resolve_device(device), steps=steps, evals=evals)
+    dev = resolve_device(device)
+    if dev.type == "cuda" and 256 not in sizes and len(sizes) > 1:
+        sizes.append(256)
+    result = run_bench(cfg, dev, steps=steps, evals=evals)
+    points = bench_packs(cfg, dev, sizes, pack_steps) if len(sizes) > 1 else []
+    step_s = {p.pack: p.step_s for p in points} or {1: result.step_s}
+    projections = [project(s, step_s, result.eval_s, pack_key(cfg)) for s in loaded]
+    base = next((p.trial_steps_per_s for p in points if p.pack == 1), None)
     if as_json:
-        echo_json({"result": dataclasses.asdict(result), "preset": preset})
+        echo_json(
+            {
+                "preset": preset,
+                "result": dataclasses.asdict(result) | {"sequences_per_s": result.sequences_per_s},
+                "packs": [
+                    dataclasses.asdict(p)
+                    | {"vs_pack_1": p.trial_steps_per_s / base if base else None}
+                    for p in points
+                ],
+                "projections": [dataclasses.asdict(p) for p in projections],
+            }
+        )
         return
     tuned = "tuned" if result.allocator_tuned else "not tuned"
     click.echo(
@@ -44,7 +98,24 @@ def bench_train(preset, config_file, sets, device, steps, evals, as_json):
     )
     click.echo(f"train step     {result.step_s * 1000:8.1f} ms  ({result.steps_per_s:.1f} steps/s)")
     click.echo(f"evaluation     {result.eval_s:8.2f} s")
-    click.echo(f"sample 8M seqs {result.sample_8m_s:8.2f} s")
+    click.echo(
+        f"sample 8M seqs {result.sample_8m_s:8.2f} s  ({result.sequences_per_s / 1e6:.1f} M sequences/s)"
+    )
+    if points:
+        click.echo("pack  step (ms)  trial-steps/s  vs pack 1  peak memory (MB)")
+        for p in points:
+            ratio = p.trial_steps_per_s / base if base else float("nan")
+            click.echo(
+                f"{p.pack:>4}  {p.step_s * 1000:9.1f}  {p.trial_steps_per_s:13.1f}  {ratio:8.2f}×  {p.peak_memory_mb:16.0f}"
+            )
+    for p in projections:
+        if p.seconds is None:
+            click.echo(f"{p.study}: {p.trials} trials — {p.note}, not projected")
+        else:
+            click.echo(
+                f"{p.study}: {p.trials} trials × {p.steps:,} steps, {p.evaluations} evaluations "
+                f"each, in packs of {p.pack}: {p.seconds / 3600:.2f} h projected on this device"
+            )
 
 
 COMMANDS = [bench]

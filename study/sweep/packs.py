@@ -16,7 +16,7 @@ import optuna
 
 from study.sweep import queue
 from study.sweep.spec import SpecError
-from study.sweep.worker import Begun, Sweep, begin, conclude, hooks
+from study.sweep.worker import Begun, Sweep, begin, conclude, hooks, run_begun
 
 
 def work_packs(
@@ -62,8 +62,12 @@ def work_packs(
 
 
 def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> None:
-    """Train `group` as one pack and tell Optuna how each trial ended."""
+    """Train `group` as one pack and tell Optuna how each trial ended; a group of one trains
+    unpacked (the mapped function costs more than it shares with no one)."""
     from study.tracking.run import PackedRun, run_pack
+
+    if len(group) == 1:
+        return run_begun(sweep, study, group[0])
 
     runs = []
     for b in group:

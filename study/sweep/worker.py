@@ -80,8 +80,12 @@ def work(
 def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
     """Train one claimed trial and tell Optuna how it ended."""
     begun = begin(sweep, study, trial)
-    if begun is None:
-        return
+    if begun is not None:
+        run_begun(sweep, study, begun)
+
+
+def run_begun(sweep: Sweep, study: optuna.Study, begun: Begun) -> None:
+    """Train a begun trial alone and tell Optuna how it ended."""
     try:
         result = run_trial_for(sweep, begun)
     except BaseException as err:

@@ -1,12 +1,14 @@
-"""Speed of the trial's three hot paths, for one config on one device (docs/design.md §4 shapes).
+"""Speed of the trial's hot paths, for one config on one device (docs/design.md §4 shapes).
 
-Reported: training steps per second, seconds per full evaluation (five sets, holdout under three
-protocols), and seconds to sample the paper's 8 M training sequences in batches.
+`bench`: training steps per second of one trial, seconds per full evaluation (five sets, holdout
+under three protocols), and the time to sample the paper's 8 M training sequences in batches.
+`bench_packs`: a pack's step time and trial-steps per second at each pack size, with peak memory.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +18,7 @@ from study.device import tune_allocator
 from study.trial.evaluate import Evaluator
 from study.trial.holdout import HoldoutProbe
 from study.trial.model import build_model, draw_noise
+from study.trial.pack import Pack
 from study.trial.precision import precision
 from study.trial.seeds import generator
 from study.trial.tasks import Task
@@ -34,6 +37,10 @@ class BenchResult:
     steps_per_s: float
     eval_s: float
     sample_8m_s: float
+
+    @property
+    def sequences_per_s(self) -> float:
+        return PAPER_SEQUENCES / self.sample_8m_s
 
 
 def _sync(device: torch.device) -> None:
@@ -87,3 +94,51 @@ def _time(
     _sync(device)
     sample_s = time.perf_counter() - start
     return step_s, 1 / step_s, eval_s, sample_s
+
+
+@dataclass(frozen=True)
+class PackPoint:
+    pack: int
+    step_s: float  # one training step of the whole pack
+    trial_steps_per_s: float
+    peak_memory_mb: float  # CUDA: allocated by torch for this size; CPU: the process's peak RSS
+
+
+def bench_packs(
+    cfg: TrialConfig, device: torch.device, sizes: Sequence[int], steps: int = 20
+) -> list[PackPoint]:
+    """Time `steps` training steps of packs of each size (after 3 warm-up steps); evaluation is
+    per trial in a pack, so it is timed once, by `bench`."""
+    tune_allocator()
+    task, g = Task(cfg.task, device), generator(0, device)
+    points = []
+    with precision(cfg.train.precision, device):
+        for k in sizes:
+            models = [build_model(cfg.model, task.vocab.size, generator(i), device) for i in range(k)]  # fmt: skip
+            pack = Pack(models, [cfg] * k)
+
+            def drawn(k: int = k) -> list:
+                batch = cfg.train.batch_size
+                return [(task.sample("train", batch, g), draw_noise(cfg.model, batch, g, device)) for _ in range(k)]  # fmt: skip
+
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            for _ in range(3):
+                pack.step(drawn())
+            _sync(device)
+            start = time.perf_counter()
+            for _ in range(steps):
+                pack.step(drawn())
+            _sync(device)
+            step_s = (time.perf_counter() - start) / steps
+            points.append(PackPoint(k, step_s, k / step_s, _peak_mb(device)))
+            del pack, models
+    return points
+
+
+def _peak_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

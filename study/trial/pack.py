@@ -15,7 +15,7 @@ timed out) — leaves the pack with its error, and the others go on. An interrup
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -27,9 +27,10 @@ from study.config import TrialConfig
 from study.device import tune_allocator
 from study.trial.forgetting import cleared_state
 from study.trial.lane import Lane, OnEval, OnStep
-from study.trial.model import MaskedLM
+from study.trial.model import MaskedLM, Noise
 from study.trial.packed_adamw import PackedAdamW
 from study.trial.precision import precision
+from study.trial.tasks import Batch
 from study.trial.train import Trained
 
 TOKENS = "tok_emb.weight"
@@ -65,35 +66,41 @@ def train_pack(members: Sequence[Member], device: torch.device) -> list[Trained 
         raise ValueError("a pack's trials must share vocabulary, model, batch, steps, precision")
     lanes = [Lane.build(m.cfg, device, m.on_eval, m.on_step) for m in members]
     models = [lane.model() for lane in lanes]
-    base = copy.deepcopy(models[0]).to("meta")  # the function, without weights
-    params, _ = stack_module_state(models)
-    optimizer = PackedAdamW(params, cfgs)
+    pack = Pack(models, cfgs)
     outcome: list[Trained | Exception | None] = [None] * len(members)
     live = list(range(len(members)))  # member index of each row of the pack
 
     def leave(rows_out: dict[int, Exception]) -> None:
-        nonlocal params
         for row, err in rows_out.items():
             outcome[live[row]] = err
         keep = [r for r in range(len(live)) if r not in rows_out]
-        index = torch.tensor(keep, device=device)
-        params = {n: p.detach()[index].requires_grad_() for n, p in params.items()}
-        optimizer.keep(index, params)
+        pack.keep(keep)
         live[:] = [live[r] for r in keep]
 
-    def evaluate(step: int) -> None:
+    def each(call: Callable[[int, int], None]) -> None:
+        """`call(row, member)` for every live trial; the ones that raise leave the pack."""
         failed = {}
         for row, i in enumerate(live):
-            if step in lanes[i].schedule:
-                try:
-                    lanes[i].record(step, _materialise(models[i], params, row))
-                except Exception as err:
-                    failed[row] = err
+            try:
+                call(row, i)
+            except Exception as err:
+                failed[row] = err
         if failed:
             leave(failed)
 
-    def one(p: dict[str, Tensor], inputs: Tensor, noise) -> Tensor:
-        return functional_call(base, p, (inputs, noise))
+    def evaluate(step: int) -> None:
+        def one(row: int, i: int) -> None:
+            if step in lanes[i].schedule:
+                lanes[i].record(step, _materialise(models[i], pack.params, row))
+
+        each(one)
+
+    def after_step(step: int) -> None:
+        def one(row: int, i: int) -> None:
+            if lanes[i].on_step:
+                lanes[i].on_step(step)
+
+        each(one)
 
     tune_allocator()
     with precision(cfgs[0].train.precision, device):
@@ -101,37 +108,58 @@ def train_pack(members: Sequence[Member], device: torch.device) -> list[Trained 
         for step in range(1, cfgs[0].train.steps + 1):
             if not live:
                 break
-            drawn = [lanes[i].next_batch() for i in live]
-            inputs = torch.stack([b.inputs for b, _ in drawn])
-            targets = torch.stack([b.targets for b, _ in drawn])
-            noise = None if drawn[0][1] is None else tuple(torch.stack(ms) for ms in zip(*(n for _, n in drawn), strict=True))  # fmt: skip
-            logits = vmap(one, in_dims=(0, 0, None if noise is None else 0))(params, inputs, noise)
-            losses = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
-            per_trial = losses.view(len(live), -1).mean(1)  # each trial's own mean loss
-            optimizer.zero_grad()
-            per_trial.sum().backward()  # rows share no parameter: each gets its own gradient
-            optimizer.step()
+            losses = pack.step([lanes[i].next_batch() for i in live])
             for row, i in enumerate(live):
-                lanes[i].losses.append(per_trial[row].detach())
+                lanes[i].losses.append(losses[row])
             evaluate(step)  # evaluate first, then reset (docs/design.md §4)
-            _forget(step, lanes, live, params, optimizer)
-            failed = {}
-            for row, i in enumerate(live):
-                if lanes[i].on_step:
-                    try:
-                        lanes[i].on_step(step)
-                    except Exception as err:
-                        failed[row] = err
-            if failed:
-                leave(failed)
+            _forget(step, lanes, live, pack)
+            after_step(step)
     for row, i in enumerate(live):
-        outcome[i] = Trained(_materialise(models[i], params, row), lanes[i].curve)
+        outcome[i] = Trained(_materialise(models[i], pack.params, row), lanes[i].curve)
     return outcome  # type: ignore[return-value]
 
 
-def _forget(step: int, lanes, live, params: dict[str, Tensor], optimizer: PackedAdamW) -> None:
+class Pack:
+    """K models of one architecture as stacked parameters and one mapped function, with their
+    optimiser: `step(batches)` is one training step of every trial."""
+
+    def __init__(self, models: Sequence[MaskedLM], cfgs: Sequence[TrialConfig]):
+        self.base = copy.deepcopy(models[0]).to("meta")  # the function, without weights
+        self.params, _ = stack_module_state(list(models))
+        self.optimizer = PackedAdamW(self.params, cfgs)
+        self.device = next(iter(self.params.values())).device
+
+    def _one(self, p: dict[str, Tensor], inputs: Tensor, noise: Noise | None) -> Tensor:
+        return functional_call(self.base, p, (inputs, noise))
+
+    def step(self, drawn: Sequence[tuple[Batch, Noise | None]]) -> Tensor:
+        """One optimiser step of each trial on its (batch, dropout masks); returns the K
+        detached losses."""
+        inputs = torch.stack([b.inputs for b, _ in drawn])
+        targets = torch.stack([b.targets for b, _ in drawn])
+        masks = [n for _, n in drawn]
+        noise = (
+            None if masks[0] is None else tuple(torch.stack(m) for m in zip(*masks, strict=True))
+        )
+        logits = vmap(self._one, in_dims=(0, 0, None if noise is None else 0))(self.params, inputs, noise)  # fmt: skip
+        losses = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
+        per_trial = losses.view(len(drawn), -1).mean(1)  # each trial's own mean loss
+        self.optimizer.zero_grad()
+        per_trial.sum().backward()  # rows share no parameter: each gets its own gradient
+        self.optimizer.step()
+        return per_trial.detach()
+
+    def keep(self, rows: list[int]) -> None:
+        """Only the trials at `rows` stay."""
+        index = torch.tensor(rows, device=self.device)
+        self.params = {n: p.detach()[index].requires_grad_() for n, p in self.params.items()}
+        self.optimizer.keep(index, self.params)
+
+
+def _forget(step: int, lanes, live, pack: Pack) -> None:
     """Each trial's reset, on its own row: its token embeddings re-drawn from its generator, and
     the Adam state its config names cleared (study.trial.forgetting.forget, row by row)."""
+    params, optimizer = pack.params, pack.optimizer
     for row, i in enumerate(live):
         lane = lanes[i]
         if not lane.forgets(step):

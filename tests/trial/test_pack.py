@@ -3,6 +3,8 @@ a reset, a divergence or a stop touches only its own trial."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -72,7 +74,7 @@ def test_a_reset_touches_only_its_trial_rows_and_adam_state():
     for name in optimizer.steps:
         optimizer.steps[name].fill_(5)
     before = {n: p.clone() for n, p in params.items()}
-    _forget(3, lanes, [0, 1], params, optimizer)
+    _forget(3, lanes, [0, 1], SimpleNamespace(params=params, optimizer=optimizer))
     assert not torch.equal(params[TOKENS][0], before[TOKENS][0])  # re-drawn …
     assert params[TOKENS][0].std() > 0.5  # … at the reset std (1.0), not the init std
     assert torch.equal(params[TOKENS][1], before[TOKENS][1])
