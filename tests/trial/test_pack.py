@@ -3,6 +3,7 @@ a reset, a divergence or a stop touches only its own trial."""
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +17,8 @@ from study.trial.train import Trained, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-CPU = torch.device("cpu")
+# benchmarks/gpu_check.sh runs these on CUDA: DPL_TEST_DEVICE=cuda
+CPU = torch.device(os.environ.get("DPL_TEST_DEVICE", "cpu"))
 SHORT = {"train.steps": 30, "eval.every": 10}
 THREE = [  # different data laws, learning rates, seeds and forgetting schedules
     {"task.zipf_exponent": 0.0, "train.lr": 1e-3},
