@@ -5,6 +5,8 @@ Returns flat metric dicts named as docs/design.md §3 (`acc.val`, `icl.structura
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
@@ -30,7 +32,22 @@ def build_eval_sets(task: Task, n: int, seed: int) -> dict[Split, Batch]:
     }
 
 
+# One forward pass over one evaluation set: (pass name, the set it reads, holdout protocol or None)
+PASSES: tuple[tuple[str, Split, str | None], ...] = (
+    ("val", "val", None),
+    ("tail", "tail", None),
+    ("switch", "switch", None),
+    ("tail_switch", "tail_switch", None),
+    *((f"holdout.{p}", "holdout", p) for p in PROTOCOLS),
+)
+Predictions = dict[str, tuple[torch.Tensor, float]]  # pass → (predicted ids [n, 3], val loss)
+
+
 class Evaluator:
+    """A trial's evaluation: the forward passes of `PASSES` over its fixed sets, then the
+    metrics of their predictions (`metrics`, pure). Alone, `__call__` runs the passes on the
+    module; a pack runs them for all its trials at once (`study.trial.pack`)."""
+
     def __init__(self, task: Task, cfg: EvalConfig, probe: HoldoutProbe, seed: int):
         self.task, self.cfg, self.probe = task, cfg, probe
         self.sets = build_eval_sets(task, cfg.n_examples, seed)
@@ -38,29 +55,36 @@ class Evaluator:
 
     def __call__(self, model: MaskedLM) -> dict[str, float]:
         """Every metric of `model` now; no dropout (the model applies masks only when given)."""
+        preds: Predictions = {}
+        for name, split, protocol in PASSES:
+            with (
+                holdout_rows(model, self.probe, protocol) if protocol else contextlib.nullcontext()
+            ):
+                preds[name] = self.predict(model, self.sets[split], with_loss=name == "val")
+        return self.metrics(preds, model.tok_emb.weight, model.out_bias)
+
+    def metrics(
+        self, preds: Predictions, weight: torch.Tensor, bias: torch.Tensor
+    ) -> dict[str, float]:
+        """The metrics of docs/design.md §3 from each pass's predictions (and the weights, for the
+        held-out diagnostics)."""
         sets = self.sets
-        val_pred, val_loss = self.predict(model, sets["val"], with_loss=True)
+        val_pred, val_loss = preds["val"]
         val_hits = exact_match(val_pred, sets["val"].targets)
         m = {"acc.val": share(val_hits), "loss.val": val_loss}
         deciles = accuracy_by_decile(val_hits, self.val_ranks, self.task.vocab.class_size)
         m |= {f"acc.decile.{d}": acc for d, acc in deciles.items()}
-        m["acc.tail"] = share(
-            exact_match(self.predict(model, sets["tail"])[0], sets["tail"].targets)
-        )
-        m["icl.head"], m["iwl.head"] = context_and_memory(
-            self.predict(model, sets["switch"])[0], sets["switch"]
-        )
-        tail_switch = sets["tail_switch"]
+        m["acc.tail"] = share(exact_match(preds["tail"][0], sets["tail"].targets))
+        m["icl.head"], m["iwl.head"] = context_and_memory(preds["switch"][0], sets["switch"])
         m["icl.tail"], m["iwl.tail"] = context_and_memory(
-            self.predict(model, tail_switch)[0], tail_switch
+            preds["tail_switch"][0], sets["tail_switch"]
         )
         for protocol in PROTOCOLS:
-            with holdout_rows(model, self.probe, protocol):
-                pred, _ = self.predict(model, sets["holdout"])
+            pred = preds[f"holdout.{protocol}"][0]
             m[f"icl.structural.{protocol}"] = share(exact_match(pred, sets["holdout"].targets))
         m["icl.structural"] = m[f"icl.structural.{self.cfg.protocol}"]
         with torch.no_grad():
-            m |= self.probe.diagnostics(model)
+            m |= self.probe.diagnostics(weight, bias)
         return m
 
     @torch.inference_mode()

@@ -38,31 +38,44 @@ class HoldoutProbe:
         a forgetting run and its control (drawn once at the same std) are probed alike."""
         self.drawn_at = std
 
-    def content_norm(self, model: MaskedLM) -> Tensor:
-        """Mean L2 norm of the trained content-token rows."""
-        return model.tok_emb.weight[: self.vocab.n_content].norm(dim=1).mean()
+    def content_norm(self, weight: Tensor) -> Tensor:
+        """Mean L2 norm of the trained content-token rows of the embedding matrix `weight`."""
+        return weight[: self.vocab.n_content].norm(dim=1).mean()
 
-    def values(self, model: MaskedLM, protocol: Protocol) -> tuple[Tensor, Tensor] | None:
-        """(embedding rows [R, d], output bias [R]) to write in, or None for `paper`."""
+    def values(
+        self, weight: Tensor, bias: Tensor, protocol: Protocol
+    ) -> tuple[Tensor, Tensor] | None:
+        """(embedding rows [R, d], output bias [R]) to write in, given the model's token
+        embeddings `weight` and output `bias`; None for `paper`."""
         if protocol == "paper":
             return None
-        weight, bias = model.tok_emb.weight, model.out_bias
         draw = self.draw.to(weight.device)
         if protocol == "init":
             if self.drawn_at != self.init_std:
                 draw = draw * (self.drawn_at / self.init_std)
             return draw, torch.zeros(self.vocab.n_holdout, device=bias.device)
-        scale = self.content_norm(model) / draw.norm(dim=1, keepdim=True)
+        scale = self.content_norm(weight) / draw.norm(dim=1, keepdim=True)
         mean_bias = bias[: self.vocab.n_content].mean()
         return draw * scale, mean_bias.expand(self.vocab.n_holdout)
 
-    def diagnostics(self, model: MaskedLM) -> dict[str, float]:
+    def substituted(
+        self, weight: Tensor, bias: Tensor, protocol: Protocol
+    ) -> tuple[Tensor, Tensor]:
+        """Copies of (`weight`, `bias`) with the held-out rows as `protocol` has them."""
+        new = self.values(weight, bias, protocol)
+        if new is None:
+            return weight, bias
+        rows = self.rows.to(bias.device)
+        weight, bias = weight.clone(), bias.clone()
+        weight[rows], bias[rows] = new
+        return weight, bias
+
+    def diagnostics(self, weight: Tensor, bias: Tensor) -> dict[str, float]:
         """Trained content-row norm over the init norm; held-out minus content output bias."""
-        init_norm = self.init_std * math.sqrt(model.tok_emb.weight.shape[1])
-        bias = model.out_bias
+        init_norm = self.init_std * math.sqrt(weight.shape[1])
         gap = bias[self.rows.to(bias.device)].mean() - bias[: self.vocab.n_content].mean()
         return {
-            "holdout.norm_ratio": float(self.content_norm(model) / init_norm),
+            "holdout.norm_ratio": float(self.content_norm(weight) / init_norm),
             "holdout.bias_gap": float(gap),
         }
 
@@ -70,7 +83,7 @@ class HoldoutProbe:
 @contextlib.contextmanager
 def holdout_rows(model: MaskedLM, probe: HoldoutProbe, protocol: Protocol) -> Iterator[None]:
     """Evaluate with the held-out rows as `protocol` has them; restore the trained rows after."""
-    new = probe.values(model, protocol)
+    new = probe.values(model.tok_emb.weight, model.out_bias, protocol)
     if new is None:
         yield
         return

@@ -91,24 +91,31 @@ class Lane:
     def record(self, step: int, model: MaskedLM) -> None:
         """Evaluate `model` at `step`, add the mean training loss since the last evaluation, and
         hand the metrics to `on_eval`; a non-finite loss stops the trial (NonFiniteLoss)."""
-        lr = self.cfg.train.lr
-        metrics = {}
-        if self.losses:
-            window = torch.stack(self.losses)
-            bad = (~torch.isfinite(window)).nonzero()
-            if len(bad):
-                first = step - len(self.losses) + 1 + int(bad[0])
-                raise NonFiniteLoss(
-                    f"training loss became {float(window[bad[0]])} at step {first} "
-                    f"(lr {lr}); the trial stops here"
-                )
-            metrics["loss.train"] = float(window.mean())
-            self.losses.clear()
-        metrics |= self.evaluate(model)
+        loss = self.train_loss(step)
+        self.add(step, loss | self.evaluate(model))
+
+    def train_loss(self, step: int) -> dict[str, float]:
+        """{'loss.train': mean since the last evaluation} (empty at step 0); raises NonFiniteLoss
+        naming the first step whose loss was not finite."""
+        if not self.losses:
+            return {}
+        window = torch.stack(self.losses)
+        bad = (~torch.isfinite(window)).nonzero()
+        if len(bad):
+            first = step - len(self.losses) + 1 + int(bad[0])
+            raise NonFiniteLoss(
+                f"training loss became {float(window[bad[0]])} at step {first} "
+                f"(lr {self.cfg.train.lr}); the trial stops here"
+            )
+        self.losses.clear()
+        return {"loss.train": float(window.mean())}
+
+    def add(self, step: int, metrics: dict[str, float]) -> None:
+        """Append one evaluation to the curve and hand it to `on_eval`."""
         if not math.isfinite(metrics["loss.val"]):  # the last update diverged: report nothing
             raise NonFiniteLoss(
                 f"validation loss became {metrics['loss.val']} at step {step} "
-                f"(lr {lr}); the trial stops here"
+                f"(lr {self.cfg.train.lr}); the trial stops here"
             )
         self.curve.append((step, metrics))
         if self.on_eval:

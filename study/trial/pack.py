@@ -28,6 +28,7 @@ from study.device import tune_allocator
 from study.trial.forgetting import cleared_state
 from study.trial.lane import Lane, OnEval, OnStep
 from study.trial.model import MaskedLM, Noise
+from study.trial.pack_eval import evaluate_rows
 from study.trial.packed_adamw import PackedAdamW
 from study.trial.precision import precision
 from study.trial.tasks import Batch
@@ -89,11 +90,27 @@ def train_pack(members: Sequence[Member], device: torch.device) -> list[Trained 
             leave(failed)
 
     def evaluate(step: int) -> None:
-        def one(row: int, i: int) -> None:
-            if step in lanes[i].schedule:
-                lanes[i].record(step, _materialise(models[i], pack.params, row))
+        """The trials due at `step`: their training loss, then one batched evaluation per set
+        size (study.trial.pack_eval), then their curves and callbacks."""
+        loss: dict[int, dict[str, float]] = {}
 
-        each(one)
+        def train_loss(row: int, i: int) -> None:
+            if step in lanes[i].schedule:
+                loss[i] = lanes[i].train_loss(step)
+
+        each(train_loss)  # a non-finite training loss leaves here, before any evaluation
+        due = [(row, i) for row, i in enumerate(live) if i in loss]
+        metrics: dict[int, dict[str, float]] = {}
+        for size in sorted({lanes[i].cfg.eval.n_examples for _, i in due}):
+            group = [(row, i) for row, i in due if lanes[i].cfg.eval.n_examples == size]
+            found = evaluate_rows(pack, [r for r, _ in group], [lanes[i].evaluate for _, i in group])  # fmt: skip
+            metrics |= {i: m for (_, i), m in zip(group, found, strict=True)}
+
+        def add(row: int, i: int) -> None:
+            if i in metrics:
+                lanes[i].add(step, loss[i] | metrics[i])
+
+        each(add)
 
     def after_step(step: int) -> None:
         def one(row: int, i: int) -> None:

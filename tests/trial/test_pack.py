@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 # benchmarks/gpu_check.sh runs these on CUDA: DPL_TEST_DEVICE=cuda
 CPU = torch.device(os.environ.get("DPL_TEST_DEVICE", "cpu"))
 SHORT = {"train.steps": 30, "eval.every": 10}
-THREE = [  # different data laws, learning rates, seeds and forgetting schedules
+THREE = [  # different data laws, learning rates, seeds, forgetting schedules and eval set sizes
     {"task.zipf_exponent": 0.0, "train.lr": 1e-3},
     {
         "task.zipf_exponent": 1.5,
