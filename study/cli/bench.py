@@ -66,7 +66,6 @@ def bench_train(preset, config_file, sets, device, steps, evals, packs, pack_ste
     from study.sweep.projection import project
     from study.trial.bench import bench as run_bench
     from study.trial.bench import bench_packs
-    from study.trial.pack import pack_key
 
     configure_cpu_threads(device)
     dev = resolve_device(device)
@@ -75,7 +74,7 @@ def bench_train(preset, config_file, sets, device, steps, evals, packs, pack_ste
     result = run_bench(cfg, dev, steps=steps, evals=evals)
     points = bench_packs(cfg, dev, sizes, pack_steps) if len(sizes) > 1 else []
     step_s = {p.pack: p.step_s for p in points} or {1: result.step_s}
-    projections = [project(s, step_s, result.eval_s, pack_key(cfg)) for s in loaded]
+    projections = [project(s, step_s, result.eval_s, cfg) for s in loaded]
     base = next((p.trial_steps_per_s for p in points if p.pack == 1), None)
     if as_json:
         echo_json(

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from study.config import TrialConfig
 from study.presets import build_config
 from study.sweep.space import grid_points
 from study.sweep.spec import SweepSpec
@@ -31,15 +32,20 @@ class Projection:
 
 
 def project(
-    spec: SweepSpec, step_s: Mapping[int, float], eval_s: float, benched_key: tuple
+    spec: SweepSpec,
+    step_s: Mapping[int, float],
+    eval_s: float,
+    benched: TrialConfig,
 ) -> Projection:
-    """Project `spec` from pack step times {K: seconds} measured on a config whose pack key is
-    `benched_key` (`study.trial.pack.pack_key`)."""
+    """Project `spec` from pack step times {K: seconds} and the evaluation time measured on the
+    config `benched`, at its precision; a study of another shape is not projected."""
     from study.trial.pack import pack_key
     from study.trial.schedule import eval_steps
 
     point = grid_points(spec)[0] if spec.sampler.kind == "grid" else {}
-    cfg = build_config(spec.base.preset, sets={**spec.base.overrides, **point})
+    sets = {**spec.base.overrides, **point, "train.precision": benched.train.precision}
+    cfg = build_config(spec.base.preset, sets=sets)
+    benched_key = pack_key(benched)
     trials, steps, evals = spec.budget, cfg.train.steps, len(eval_steps(cfg))
     if pack_key(cfg) != benched_key:
         return Projection(spec.name, trials, steps, evals, 0, None, "not the benched shape")
