@@ -89,6 +89,11 @@ class TrainConfig(_Part):
     beta2: float = Field(0.999, ge=0.0, lt=1.0)
     eps: float = Field(1e-8, gt=0.0)
     seed: int = Field(0, ge=0, description="root seed; per-purpose seeds derive from it")
+    compile: bool = Field(
+        False,
+        description="torch.compile the training forward (one trial, not packed): fewer kernel "
+        "launches on a GPU, after a compile of tens of seconds",
+    )
     precision: Literal["fp32", "tf32", "bf16"] = Field(
         "fp32",
         description="matmul precision: fp32 (matches the CPU), tf32 (CUDA matmuls in TF32; as "

@@ -44,6 +44,9 @@ def work_packs(
                     raise
                 if begun is None:  # its config failed: the trial has ended
                     done += 1
+                elif begun.cfg.train.compile:  # compiled trials train alone
+                    run_begun(sweep, study, begun)
+                    done += 1
                 else:
                     held.append(begun)
             if not held:

@@ -62,13 +62,16 @@ def train(
     lane = Lane.build(cfg, device, on_eval, on_step)
     model = lane.model()
     optimizer = make_optimizer(model, cfg)
+    # the compiled module shares the model's parameters; evaluation runs the model itself, whose
+    # set sizes would each need a compile of their own
+    forward = torch.compile(model) if cfg.train.compile else model
     tune_allocator()
     with precision(cfg.train.precision, device):
         if 0 in lane.schedule:
             lane.record(0, model)
         for step in range(1, cfg.train.steps + 1):
             batch, noise = lane.next_batch()
-            lane.losses.append(train_step(model, optimizer, batch, noise))
+            lane.losses.append(train_step(forward, optimizer, batch, noise))
             if step in lane.schedule:
                 lane.record(step, model)  # evaluate first, then reset (docs/design.md §4)
             if lane.forgets(step):

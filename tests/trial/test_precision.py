@@ -41,3 +41,13 @@ def test_the_allocator_is_tuned_on_linux_and_not_with_dpl_malloc_tune_0():
     tuned = run(dict(os.environ))
     assert tuned == ("True" if sys.platform.startswith("linux") else "False")
     assert run({**os.environ, "DPL_MALLOC_TUNE": "0"}) == "False"
+
+
+@pytest.mark.slow  # a CPU compile of the tiny model takes 30–60 s
+def test_a_compiled_trial_has_the_curve_of_the_uncompiled_one():
+    sets = {"train.steps": 20, "eval.every": 10}
+    plain = train(build_config("tiny", sets=sets), CPU).curve
+    compiled = train(build_config("tiny", sets={**sets, "train.compile": True}), CPU).curve
+    assert [s for s, _ in compiled] == [s for s, _ in plain]
+    for (_, a), (_, b) in zip(plain, compiled, strict=True):
+        assert max(abs(a[k] - b[k]) for k in a) <= 1e-4
