@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from study.config import TrialConfig
-from study.presets import build_config
-from study.sweep.space import grid_points
+from study.sweep.space import first_config
 from study.sweep.spec import SweepSpec
 
 
@@ -42,9 +41,10 @@ def project(
     from study.trial.pack import pack_key
     from study.trial.schedule import eval_steps
 
-    point = grid_points(spec)[0] if spec.sampler.kind == "grid" else {}
-    sets = {**spec.base.overrides, **point, "train.precision": benched.train.precision}
-    cfg = build_config(spec.base.preset, sets=sets)
+    first = first_config(spec)
+    if first is None:
+        return Projection(spec.name, spec.budget, 0, 0, 0, None, "its first point does not build")
+    cfg = first.model_copy(update={"train": first.train.model_copy(update={"precision": benched.train.precision})})  # fmt: skip
     benched_key = pack_key(benched)
     trials, steps, evals = spec.budget, cfg.train.steps, len(eval_steps(cfg))
     if pack_key(cfg) != benched_key:

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from study.config import TrialConfig
 from study.device import configure_cpu_threads
 from study.errors import ConfigError
 from study.sweep import mlflow_link, queue
+from study.sweep.space import first_config
 from study.sweep.spec import SpecError, SweepSpec
 from study.sweep.storage import create_or_continue, load, open_storage
 from study.sweep.worker import OnProgress, Sweep, work
@@ -52,26 +54,42 @@ def prepare(
     for lost in queue.reap_lost(study):  # killed hard last time: its point re-runs
         mlflow_link.end_lost_run(store, spec, parent, lost.number, queue.LOST)
     queue.fill(study, spec)
-    return Sweep(spec, store, storage_url, parent, device, curve_figure, resolve_pack(pack, device))
+    pack = resolve_pack(pack, device, first_config(spec))
+    return Sweep(spec, store, storage_url, parent, device, curve_figure, pack)
 
 
 # Trials per pack for `--pack auto`. On the CPU, measured at the `small` shape on 2 cores (one
-# thread a worker; `python -m benchmarks.packs`): 1.8× the trial-steps/s of unpacked trials at 2,
-# 2.0× at 4, 2.2× at 16 — 4 keeps most of the gain without leaving a worker one long pack at the
-# end of a study. On a GPU, 64: the launch overhead that packing shares is larger there (not yet
-# measured on a GPU by this project; `benchmarks/gpu_check.sh` does).
+# thread a worker; `dpl bench train --preset small --packs 1,2,4,8,16`): 1.8× the trial-steps/s
+# of unpacked trials at 2, 2.0× at 4, 2.2× at 16 — 4 keeps most of the gain without leaving a
+# worker one long pack at the end of a study. On a GPU, up to 64, fewer when a quarter of the
+# free memory cannot hold them (not yet measured on a GPU by this project:
+# `benchmarks/gpu_check.sh` does).
 AUTO_PACK = {"cpu": 4, "cuda": 64}
 
 
-def resolve_pack(pack: int | str, device: str) -> int:
-    """`auto` → AUTO_PACK for the device the workers will use; an int as it is."""
+def resolve_pack(pack: int | str, device: str, cfg: TrialConfig | None = None) -> int:
+    """`auto` → AUTO_PACK for the device the workers will use (on a GPU bounded by memory for
+    `cfg`'s shape); an int as it is."""
     if pack != "auto":
         return int(pack)
     import torch
 
-    if device in ("auto", "cuda") and torch.cuda.is_available() or device.startswith("cuda"):
+    on_gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if not on_gpu:
+        return AUTO_PACK["cpu"]
+    if cfg is None:
         return AUTO_PACK["cuda"]
-    return AUTO_PACK["cpu"]
+    free, _ = torch.cuda.mem_get_info()
+    return max(1, min(AUTO_PACK["cuda"], int(free / 4 // trial_bytes(cfg))))
+
+
+def trial_bytes(cfg: TrialConfig) -> int:
+    """A packed trial's memory, roughly: parameters with their gradient and two Adam moments,
+    and a training step's logits with their softmax and gradient (float32)."""
+    d, ff, layers = cfg.model.d_model, cfg.model.d_ff, cfg.model.n_layers
+    vocab = cfg.task.n_vocab + 2 + (cfg.task.n_holdout or 0)  # content, copula, mask, held out
+    params = vocab * d + layers * (4 * d * d + 2 * d * ff) + d * d
+    return 4 * (4 * params + 3 * cfg.train.batch_size * 3 * vocab)
 
 
 def run_sweep(

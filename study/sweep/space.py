@@ -16,6 +16,9 @@ from typing import Any
 
 import optuna
 
+from study.config import TrialConfig
+from study.errors import ConfigError
+from study.presets import build_config
 from study.sweep.params import CategoricalParam, FloatParam, GridParam, IntParam, param_values
 from study.sweep.spec import SweepSpec
 
@@ -51,6 +54,16 @@ def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
     points = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
     random.Random(spec.sampler_seed).shuffle(points)
     return points
+
+
+def first_config(spec: SweepSpec) -> TrialConfig | None:
+    """The trial config of the spec's first point (a grid's first, else the base alone), or
+    None where that does not build: what a study's shape is judged by before it runs."""
+    point = grid_points(spec)[0] if spec.sampler.kind == "grid" else {}
+    try:
+        return build_config(spec.base.preset, sets={**spec.base.overrides, **point})
+    except ConfigError:
+        return None
 
 
 def replicate_group(point: Mapping[str, Any]) -> str:

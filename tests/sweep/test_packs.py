@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+import torch
 from optuna.trial import TrialState
 
 from study.sweep.mlflow_link import RUN_ATTR
@@ -73,3 +74,15 @@ def test_a_diverging_trial_fails_alone_and_its_pack_completes(tmp_path, store):
 
 def test_pack_auto_is_four_on_the_cpu():
     assert resolve_pack("auto", "cpu") == 4 and resolve_pack(2, "cpu") == 2
+
+
+def test_the_gpu_memory_estimate_counts_the_models_parameters():
+    from study.presets import build_config
+    from study.sweep.runner import trial_bytes
+    from study.trial.lane import Lane
+
+    for preset in ("paper", "small"):
+        cfg = build_config(preset)
+        n_params = sum(p.numel() for p in Lane.build(cfg, torch.device("cpu")).model().parameters())
+        logits = 3 * cfg.train.batch_size * 3 * (cfg.task.n_vocab + 2 + cfg.task.n_holdout)
+        assert trial_bytes(cfg) / 4 - logits == pytest.approx(4 * n_params, rel=0.05)
