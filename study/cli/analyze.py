@@ -3,65 +3,13 @@ map, learning curves, table."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
 
+from study.cli.analyze_effects import effects
 from study.cli.common import UsageExit, echo_json
-
-PROTOCOL_CHOICES = ("paper", "init", "matched")
-
-
-def _study_options(fn):
-    """STUDY argument, --tracking-uri, --protocol, --thresholds."""
-
-    @click.argument("study")
-    @click.option(
-        "--tracking-uri",
-        envvar="MLFLOW_TRACKING_URI",
-        help="MLflow tracking URI [default: sqlite under ./mlruns].",
-    )
-    @click.option(
-        "--protocol",
-        type=click.Choice(PROTOCOL_CHOICES),
-        help="Held-out protocol behind structural ICL [default: each trial's headline].",
-    )
-    @click.option(
-        "--thresholds",
-        metavar="icl=X,iwl=Y",
-        help="Regime thresholds [default: each trial's stored ones, 0.5 and 0.5].",
-    )
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return fn(*args, **kwargs)
-
-    return wrapper
-
-
-def parse_thresholds(text: str | None):
-    """'icl=0.6,iwl=0.4' (either part optional) → Thresholds; None → None (stored ones)."""
-    from pydantic import ValidationError
-
-    from study.config import Thresholds
-
-    if text is None:
-        return None
-    parts = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or key not in ("icl", "iwl"):
-            raise UsageExit(f"--thresholds: expected icl=X,iwl=Y, got {item!r}")
-        try:
-            parts[key] = float(value)
-        except ValueError:
-            raise UsageExit(f"--thresholds: {key}={value!r} is not a number") from None
-    try:
-        return Thresholds(**parts)
-    except ValidationError as err:
-        raise UsageExit(
-            f"--thresholds: {err.errors()[0]['loc'][0]}: {err.errors()[0]['msg']}"
-        ) from None
+from study.cli.study_options import parse_thresholds, study_options
 
 
 def _load(study: str, tracking_uri: str | None, thresholds: str | None, protocol: str | None):
@@ -86,7 +34,7 @@ def analyze() -> None:
 
 
 @analyze.command("phase")
-@_study_options
+@study_options
 @click.option(
     "--x",
     "x",
@@ -147,63 +95,8 @@ def phase(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_j
         click.echo(report.text)
 
 
-@analyze.command("effects")
-@_study_options
-@click.option("--x", "x", metavar="KEY", help="Param on the x axis [default: the first swept one].")
-@click.option("--y", "y", metavar="KEY", help="Param on the y axis [default: the schedule].")
-@click.option(
-    "--at", "at", multiple=True, metavar="KEY=VALUE", help="Fix another swept param (repeatable)."
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    help="Output folder [default: figures/STUDY/effects].",
-)
-@click.option(
-    "--no-log", is_flag=True, help="Do not log the files to the study's MLflow parent run."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def effects(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_json):
-    """The effect of forgetting beyond the embedding scale: each forgetting point's final
-    structural ICL and head IWL minus its control's (no forgetting, embeddings at the reset std),
-    as a map, a table and files. Needs a sweep run with controls (`controls: true` in the spec,
-    or `dpl sweep run --with-controls`)."""
-    from analysis.axes import PhaseError, parse_at
-    from analysis.effects_report import NoControls, effects_report
-    from analysis.runs import StudyNotFound
-    from study.tracking.store import Store
-
-    del thresholds  # the contrast reads metrics, not regime calls
-    try:
-        report = effects_report(
-            Store.resolve(tracking_uri),
-            study,
-            x,
-            y,
-            at=parse_at(at),
-            protocol=protocol,
-            out=out,
-            log_artifacts=not no_log,
-        )
-    except (PhaseError, StudyNotFound, NoControls) as err:
-        raise UsageExit(str(err)) from None
-    if as_json:
-        echo_json(
-            {
-                "study": study,
-                "out": str(report.out),
-                "files": [str(p) for p in report.files],
-                "points": report.points.rows(named=True),
-                "beating": report.beating,
-                "parent_run_id": report.logged_to,
-            }
-        )
-    else:
-        click.echo(report.text)
-
-
 @analyze.command("curves")
-@_study_options
+@study_options
 @click.option(
     "--by", metavar="KEY", help="One line per value of this param [default: the first swept one]."
 )
@@ -251,7 +144,7 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
 
 
 @analyze.command("table")
-@_study_options
+@study_options
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Write every column to a .csv or .parquet file."
 )
@@ -305,4 +198,5 @@ def table(study, tracking_uri, protocol, thresholds, out, all_columns):
         click.echo(shown)
 
 
+analyze.add_command(effects)
 COMMANDS = [analyze]
