@@ -17,8 +17,10 @@ from study.config import TrialConfig
 from study.device import tune_allocator
 from study.trial.evaluate import Evaluator
 from study.trial.holdout import HoldoutProbe
+from study.trial.lane import Lane
 from study.trial.model import build_model, draw_noise
 from study.trial.pack import Pack
+from study.trial.pack_eval import evaluate_rows
 from study.trial.precision import precision
 from study.trial.seeds import generator
 from study.trial.tasks import Task
@@ -99,40 +101,45 @@ def _time(
 @dataclass(frozen=True)
 class PackPoint:
     pack: int
+    impl: str  # study.trial.pack.PACK_IMPLS
     step_s: float  # one training step of the whole pack
     trial_steps_per_s: float
+    eval_s_per_trial: float  # one batched evaluation of the pack, over its trials
     peak_memory_mb: float  # CUDA: allocated by torch for this size; CPU: the process's peak RSS
 
 
 def bench_packs(
-    cfg: TrialConfig, device: torch.device, sizes: Sequence[int], steps: int = 20
+    cfg: TrialConfig,
+    device: torch.device,
+    sizes: Sequence[int],
+    steps: int = 20,
+    impls: Sequence[str] = ("vmap",),
 ) -> list[PackPoint]:
-    """Time `steps` training steps of packs of each size (after 3 warm-up steps); evaluation is
-    per trial in a pack, so it is timed once, by `bench`."""
+    """Time `steps` training steps (after 3 warm-up steps) and one evaluation of packs of each
+    size, for each way of computing a pack."""
     tune_allocator()
-    task, g = Task(cfg.task, device), generator(0, device)
     points = []
     with precision(cfg.train.precision, device):
-        for k in sizes:
-            models = [build_model(cfg.model, task.vocab.size, generator(i), device) for i in range(k)]  # fmt: skip
-            pack = Pack(models, [cfg] * k)
-
-            def drawn(k: int = k) -> list:
-                batch = cfg.train.batch_size
-                return [(task.sample("train", batch, g), draw_noise(cfg.model, batch, g, device)) for _ in range(k)]  # fmt: skip
-
+        for impl, k in ((impl, k) for impl in impls for k in sizes):
+            cfgs = [cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": i})}) for i in range(k)]  # fmt: skip
+            lanes = [Lane.build(c, device) for c in cfgs]
+            pack = Pack([lane.model() for lane in lanes], cfgs, impl)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             for _ in range(3):
-                pack.step(drawn())
+                pack.step([lane.next_batch() for lane in lanes])
             _sync(device)
             start = time.perf_counter()
             for _ in range(steps):
-                pack.step(drawn())
+                pack.step([lane.next_batch() for lane in lanes])
             _sync(device)
             step_s = (time.perf_counter() - start) / steps
-            points.append(PackPoint(k, step_s, k / step_s, _peak_mb(device)))
-            del pack, models
+            start = time.perf_counter()
+            evaluate_rows(pack, list(range(k)), [lane.evaluate for lane in lanes])
+            _sync(device)
+            eval_s = (time.perf_counter() - start) / k
+            points.append(PackPoint(k, impl, step_s, k / step_s, eval_s, _peak_mb(device)))
+            del pack, lanes
     return points
 
 

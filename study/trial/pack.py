@@ -31,10 +31,15 @@ from study.trial.model import MaskedLM, Noise
 from study.trial.pack_eval import evaluate_rows
 from study.trial.packed_adamw import PackedAdamW
 from study.trial.precision import precision
+from study.trial.stacked import stacked_forward
 from study.trial.tasks import Batch
 from study.trial.train import Trained
 
 TOKENS = "tok_emb.weight"
+# How a pack computes its K models: `vmap` maps the one-trial module over the rows, `bmm` is the
+# hand-stacked model of study.trial.stacked; the faster on the benchmarks is the default.
+PACK_IMPLS = ("vmap", "bmm")
+PACK_IMPL = "vmap"
 
 
 @dataclass(frozen=True)
@@ -60,14 +65,17 @@ def pack_key(cfg: TrialConfig) -> tuple:
     )
 
 
-def train_pack(members: Sequence[Member], device: torch.device) -> list[Trained | Exception]:
-    """Train the members together; each ends as its `Trained` or as the error it left with."""
+def train_pack(
+    members: Sequence[Member], device: torch.device, impl: str = PACK_IMPL
+) -> list[Trained | Exception]:
+    """Train the members together (`impl`: see PACK_IMPLS); each ends as its `Trained` or as the
+    error it left with."""
     cfgs = [m.cfg for m in members]
     if len({pack_key(c) for c in cfgs}) > 1:
         raise ValueError("a pack's trials must share vocabulary, model, batch, steps, precision")
     lanes = [Lane.build(m.cfg, device, m.on_eval, m.on_step) for m in members]
     models = [lane.model() for lane in lanes]
-    pack = Pack(models, cfgs)
+    pack = Pack(models, cfgs, impl)
     outcome: list[Trained | Exception | None] = [None] * len(members)
     live = list(range(len(members)))  # member index of each row of the pack
 
@@ -140,14 +148,21 @@ class Pack:
     """K models of one architecture as stacked parameters and one mapped function, with their
     optimiser: `step(batches)` is one training step of every trial."""
 
-    def __init__(self, models: Sequence[MaskedLM], cfgs: Sequence[TrialConfig]):
+    def __init__(
+        self, models: Sequence[MaskedLM], cfgs: Sequence[TrialConfig], impl: str = PACK_IMPL
+    ):
         self.base = copy.deepcopy(models[0]).to("meta")  # the function, without weights
         self.params, _ = stack_module_state(list(models))
         self.optimizer = PackedAdamW(self.params, cfgs)
         self.device = next(iter(self.params.values())).device
+        self.model_cfg, self.impl = cfgs[0].model, impl
 
-    def _one(self, p: dict[str, Tensor], inputs: Tensor, noise: Noise | None) -> Tensor:
-        return functional_call(self.base, p, (inputs, noise))
+    def forward(self, params: dict[str, Tensor], inputs: Tensor, noise: Noise | None) -> Tensor:
+        """inputs [K, b, 7] → logits [K, b, 3, vocab], each row with its own parameters."""
+        if self.impl == "bmm":
+            return stacked_forward(self.model_cfg, params, inputs, noise)
+        one = lambda p, x, n: functional_call(self.base, p, (x, n))  # noqa: E731
+        return vmap(one, in_dims=(0, 0, None if noise is None else 0))(params, inputs, noise)
 
     def step(self, drawn: Sequence[tuple[Batch, Noise | None]]) -> Tensor:
         """One optimiser step of each trial on its (batch, dropout masks); returns the K
@@ -158,7 +173,7 @@ class Pack:
         noise = (
             None if masks[0] is None else tuple(torch.stack(m) for m in zip(*masks, strict=True))
         )
-        logits = vmap(self._one, in_dims=(0, 0, None if noise is None else 0))(self.params, inputs, noise)  # fmt: skip
+        logits = self.forward(self.params, inputs, noise)
         losses = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
         per_trial = losses.view(len(drawn), -1).mean(1)  # each trial's own mean loss
         self.optimizer.zero_grad()

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-from torch.func import vmap
 
 from study.trial.evaluate import PASSES, Evaluator, Predictions
 from study.trial.metrics import argmax_predictions
@@ -31,7 +30,6 @@ def evaluate_rows(pack: Pack, rows: Sequence[int], evaluators: Sequence[Evaluato
     k, weight, bias = len(rows), params[TOKENS], params[BIAS]
     chunk = max(1, evaluators[0].cfg.batch_size // k)  # logits of one chunk: as large as alone
     preds: list[Predictions] = [{} for _ in rows]
-    forward = vmap(pack._one, in_dims=(0, 0, None))
     for name, split, protocol in PASSES:
         if protocol is not None:
             subs = [ev.probe.substituted(weight[i], bias[i], protocol) for i, ev in enumerate(evaluators)]  # fmt: skip
@@ -40,7 +38,9 @@ def evaluate_rows(pack: Pack, rows: Sequence[int], evaluators: Sequence[Evaluato
         targets = torch.stack([ev.sets[split].targets for ev in evaluators])
         ids, loss = [], torch.zeros(k, dtype=torch.float64, device=pack.device)
         for start in range(0, inputs.shape[1], chunk):
-            logits = forward(params, inputs[:, start : start + chunk], None)  # [k, c, 3, vocab]
+            logits = pack.forward(
+                params, inputs[:, start : start + chunk], None
+            )  # [k, c, 3, vocab]
             ids.append(argmax_predictions(logits))
             if name == "val":
                 ce = F.cross_entropy(logits.flatten(0, 2), targets[:, start : start + chunk].flatten(), reduction="none")  # fmt: skip

@@ -11,7 +11,7 @@ import torch
 
 from study.presets import build_config
 from study.trial.lane import NonFiniteLoss
-from study.trial.pack import TOKENS, Member, _forget, pack_key, train_pack
+from study.trial.pack import PACK_IMPLS, TOKENS, Member, _forget, pack_key, train_pack
 from study.trial.packed_adamw import PackedAdamW
 from study.trial.train import Trained, train
 
@@ -54,9 +54,10 @@ def assert_same_curve(alone, packed):
         assert worst <= TOLERANCE, f"step {step}: {worst}"
 
 
-def test_three_trials_in_a_pack_have_the_curves_they_have_alone():
+@pytest.mark.parametrize("impl", PACK_IMPLS)
+def test_three_trials_in_a_pack_have_the_curves_they_have_alone(impl):
     cfgs = [tiny(**s) for s in THREE]
-    packed = train_pack([Member(c) for c in cfgs], CPU)
+    packed = train_pack([Member(c) for c in cfgs], CPU, impl)
     for cfg, result in zip(cfgs, packed, strict=True):
         assert isinstance(result, Trained)
         assert_same_curve(train(cfg, CPU).curve, result.curve)
