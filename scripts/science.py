@@ -2,6 +2,7 @@
 
     python scripts/science.py reference --seeds 0,1,2,3,42 --out science-out
     python scripts/science.py findings --seeds 0,1,2,3,42 --out science-out
+    python scripts/science.py --set task.ambiguity=twin reference   # any config key, every run
 
 `reference` runs our `paper` preset at the reference scale for every row of the paper code's table
 (study/science/reference.py: REFERENCE) and checks each cell against it: the mean over seeds
