@@ -121,7 +121,8 @@ def bench_train(
             ratio = p.trial_steps_per_s / base if base else float("nan")
             click.echo(
                 f"{p.pack:>4}  {p.impl:>4}  {p.step_s * 1000:9.1f}  {p.trial_steps_per_s:13.1f}  "
-                f"{ratio:8.2f}×  {p.eval_s_per_trial:14.2f}  {p.peak_memory_mb:16.0f}"
+                f"{ratio:8.2f}×  {p.trial_steps_per_s / result.steps_per_s:7.2f}×  "
+                f"{p.eval_s_per_trial:14.2f}  {p.peak_memory_mb:16.0f}"
             )
     for p in projections:
         if p.seconds is None:

@@ -63,7 +63,7 @@ def sweep() -> None:
     default="auto",
     show_default=True,
     help="Trials a worker trains together (same shapes), each still its own trial and run; "
-    "auto: 4 on the CPU, 64 on a GPU; 1: one at a time.",
+    "auto: 1 on the CPU (packing does not pay there), up to 64 on a GPU.",
 )
 @storage_option
 @click.option("--force", is_flag=True, help="Adopt a changed spec for an existing study.")

@@ -58,13 +58,14 @@ def prepare(
     return Sweep(spec, store, storage_url, parent, device, curve_figure, pack)
 
 
-# Trials per pack for `--pack auto`. On the CPU, measured at the `small` shape on 2 cores (one
-# thread a worker; `dpl bench train --preset small --packs 1,2,4,8,16`): 1.8× the trial-steps/s
-# of unpacked trials at 2, 2.0× at 4, 2.2× at 16 — 4 keeps most of the gain without leaving a
-# worker one long pack at the end of a study. On a GPU, up to 64, fewer when a quarter of the
-# free memory cannot hold them (not yet measured on a GPU by this project:
+# Trials per pack for `--pack auto`. On the CPU packing does not pay, so auto is 1: measured at
+# the `small` shape on 2 idle cores, one thread (`dpl bench train --preset small --packs
+# 1,2,4,8,16 --pack-impl both`), one trial alone trains 61.7 steps/s and a pack of 16 62.9
+# trial-steps/s at best (bmm; vmap 56.7), and the quickstart took 213 s in packs of 4 against 159 s
+# one trial at a time. On a GPU, up to 64, fewer when a quarter of the free memory cannot hold
+# them: there the launches a pack shares are most of a step (not yet measured by this project;
 # `benchmarks/gpu_check.sh` does).
-AUTO_PACK = {"cpu": 4, "cuda": 64}
+AUTO_PACK = {"cpu": 1, "cuda": 64}
 
 
 def resolve_pack(pack: int | str, device: str, cfg: TrialConfig | None = None) -> int:

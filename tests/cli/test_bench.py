@@ -24,7 +24,7 @@ def test_bench_tiny_json_emits_every_field_and_projects_the_paper_sweeps(monkeyp
     assert all(v is not None for v in out["result"].values())
     assert [(p["impl"], p["pack"]) for p in out["packs"]] == [("vmap", 1), ("vmap", 2), ("bmm", 1), ("bmm", 2)]  # fmt: skip
     for p in out["packs"]:
-        assert set(p) == {"pack", "impl", "step_s", "trial_steps_per_s", "eval_s_per_trial", "peak_memory_mb", "vs_pack_1"}  # fmt: skip
+        assert set(p) == {"pack", "impl", "step_s", "trial_steps_per_s", "eval_s_per_trial", "peak_memory_mb", "vs_pack_1", "vs_alone"}  # fmt: skip
         assert p["step_s"] > 0 and p["peak_memory_mb"] > 0
     assert out["packs"][0]["vs_pack_1"] == 1.0
     names = {p["study"] for p in out["projections"]}

@@ -72,8 +72,8 @@ def test_a_diverging_trial_fails_alone_and_its_pack_completes(tmp_path, store):
     )
 
 
-def test_pack_auto_is_four_on_the_cpu():
-    assert resolve_pack("auto", "cpu") == 4 and resolve_pack(2, "cpu") == 2
+def test_pack_auto_is_one_on_the_cpu():
+    assert resolve_pack("auto", "cpu") == 1 and resolve_pack(2, "cpu") == 2
 
 
 def test_the_gpu_memory_estimate_counts_the_models_parameters():
