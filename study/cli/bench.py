@@ -96,7 +96,10 @@ def bench_train(
                 "result": dataclasses.asdict(result) | {"sequences_per_s": result.sequences_per_s},
                 "packs": [
                     dataclasses.asdict(p)
-                    | {"vs_pack_1": p.trial_steps_per_s / base if base else None}
+                    | {
+                        "vs_pack_1": p.trial_steps_per_s / base if base else None,
+                        "vs_alone": p.trial_steps_per_s / result.steps_per_s,
+                    }
                     for p in points
                 ],
                 "projections": [dataclasses.asdict(p) for p in projections],
