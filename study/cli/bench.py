@@ -118,7 +118,7 @@ def bench_train(
     )
     if points:
         click.echo(
-            "pack  impl  step (ms)  trial-steps/s  vs pack 1  eval/trial (s)  peak memory (MB)"
+            "pack  impl  step (ms)  trial-steps/s  vs pack 1  vs alone  eval/trial (s)  peak memory (MB)"
         )
         for p in points:
             ratio = p.trial_steps_per_s / base if base else float("nan")
