@@ -45,15 +45,18 @@ def config_options(default_preset: str = "small", *, precision: bool = False):
     return decorate
 
 
+tracking_uri_option = click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    help="MLflow tracking URI [default: sqlite under ./mlruns].",
+)
+
+
 def store_options(fn):
     """--device auto|cpu|cuda, --tracking-uri URI."""
 
     @click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
-    @click.option(
-        "--tracking-uri",
-        envvar="MLFLOW_TRACKING_URI",
-        help="MLflow tracking URI [default: sqlite under ./mlruns].",
-    )
+    @tracking_uri_option
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(*args, **kwargs)

@@ -7,6 +7,7 @@ import functools
 import click
 
 from study.cli.common import UsageExit
+from study.cli.options import tracking_uri_option
 
 PROTOCOL_CHOICES = ("paper", "init", "matched")
 
@@ -15,11 +16,7 @@ def study_options(fn):
     """STUDY argument, --tracking-uri, --protocol, --thresholds."""
 
     @click.argument("study")
-    @click.option(
-        "--tracking-uri",
-        envvar="MLFLOW_TRACKING_URI",
-        help="MLflow tracking URI [default: sqlite under ./mlruns].",
-    )
+    @tracking_uri_option
     @click.option(
         "--protocol",
         type=click.Choice(PROTOCOL_CHOICES),
