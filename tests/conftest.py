@@ -76,3 +76,35 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL on 127.0.0.1 for the cluster tests (role dpl with a password; databases
+    optuna and mlflow); skipped where it cannot start, failed under CI=true."""
+    from tests.servers import skip_or_fail, start_postgres, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        skip_or_fail(f"PostgreSQL unavailable: {reason}")
+    try:
+        pg = start_postgres(tmp_path_factory.mktemp("postgres"))
+    except Exception as e:
+        skip_or_fail(f"PostgreSQL did not start: {e}")
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(postgres, tmp_path_factory):
+    """A real `mlflow server` whose backend is the PostgreSQL `mlflow` database and whose
+    artifacts are proxied to a tmp folder; skipped where it cannot start, failed under CI=true."""
+    from tests.servers import skip_or_fail, start_mlflow_server
+
+    root = tmp_path_factory.mktemp("mlflow-server")
+    try:
+        server = start_mlflow_server(postgres.url("mlflow"), root / "artifacts")
+    except Exception as e:
+        skip_or_fail(f"MLflow server did not start: {e}")
+    yield server
+    server.stop()

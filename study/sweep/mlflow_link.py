@@ -10,7 +10,6 @@ to it through `mlflow.parentRunId` and carries the `study`, `trial_number` and
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ import optuna
 from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
+from study.credentials import redact
 from study.dotted import flatten
 from study.sweep.space import axes
 from study.sweep.spec import SweepSpec, spec_hash
@@ -98,10 +98,16 @@ def end_lost_run(
 ) -> None:
     """KILLED, with the reason, for the run of a trial whose worker died without ending it."""
     run_id = find_child(store, spec, parent_run_id, trial_number)
-    if run_id is None:
-        return
+    if run_id is not None:
+        kill_run(store, run_id, reason)
+
+
+@uninterrupted
+def kill_run(store: Store, run_id: str, reason: str, *, ended_too: bool = False) -> None:
+    """A still RUNNING run ends KILLED with `reason`; a run that ended keeps its status unless
+    `ended_too` (a trial released for a machine fault: its FAILED run becomes KILLED)."""
     client = store.client()
-    if client.get_run(run_id).info.status == "RUNNING":
+    if ended_too or client.get_run(run_id).info.status == "RUNNING":
         client.set_tag(run_id, schema.FAILURE_REASON, reason[: schema.MAX_REASON_CHARS])
         client.set_terminated(run_id, "KILLED")
 
@@ -149,11 +155,6 @@ def link(trial: optuna.Trial, run_id: str | None) -> None:
 
 def run_name(spec: SweepSpec, trial_number: int, *, control: bool = False) -> str:
     return f"{spec.name}-{trial_number}" + ("-control" if control else "")
-
-
-def redact(url: str) -> str:
-    """A storage URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@/]+@", r"\1:***@", url)
 
 
 def _exists(client: Any, run_id: str) -> bool:

@@ -11,22 +11,28 @@ budget given back; MLflow KILLED), and is raised.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import optuna
 
 from study.sweep import queue
 from study.sweep.spec import SpecError
-from study.sweep.worker import Begun, Sweep, begin, conclude, hooks, run_begun
+from study.sweep.worker import Begun, Ended, Sweep, begin, conclude, hooks, run_begun
+
+if TYPE_CHECKING:
+    from study.sweep.loop import Claimer, Streak
 
 
 def work_packs(
     sweep: Sweep,
     study: optuna.Study,
+    claimer: Claimer,
+    streak: Streak,
     limit: int | None = None,
     on_progress: Callable[[optuna.Study], None] | None = None,
 ) -> int:
-    """Claim, pack and train queued trials until none is left (or `limit` ran); returns how many
-    ran."""
+    """Claim, pack and train queued trials until the budget is met (or `limit` ran); returns
+    how many ran."""
     from study.trial.pack import pack_key  # torch loads here, not when the CLI starts
 
     held: list[Begun] = []
@@ -34,7 +40,7 @@ def work_packs(
     try:
         while True:
             while len(held) < sweep.pack and (limit is None or done + len(held) < limit):
-                trial = queue.claim(study)
+                trial = claimer.next(wait=not held)  # with trials in hand, train them now
                 if trial is None:
                     break
                 try:
@@ -42,10 +48,11 @@ def work_packs(
                 except KeyboardInterrupt:
                     queue.release(study, trial._trial_id)
                     raise
-                if begun is None:  # its config failed: the trial has ended
+                if isinstance(begun, Ended):  # its config failed: the trial has ended
+                    _ended(claimer, streak, trial, begun)
                     done += 1
                 elif begun.cfg.train.compile:  # compiled trials train alone
-                    run_begun(sweep, study, begun)
+                    _ended(claimer, streak, trial, run_begun(sweep, study, begun))
                     done += 1
                 else:
                     held.append(begun)
@@ -54,7 +61,8 @@ def work_packs(
             key = pack_key(held[0].cfg)
             group = [b for b in held if pack_key(b.cfg) == key]
             held = [b for b in held if pack_key(b.cfg) != key]
-            run_group(sweep, study, group)
+            for b, ended in zip(group, run_group(sweep, study, group), strict=True):
+                _ended(claimer, streak, b.trial, ended)
             done += len(group)
             if on_progress is not None:
                 on_progress(study)
@@ -64,13 +72,18 @@ def work_packs(
         raise
 
 
-def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> None:
+def _ended(claimer: Claimer, streak: Streak, trial: optuna.Trial, ended: Ended) -> None:
+    claimer.done(trial)
+    streak.add(trial.number, ended)
+
+
+def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> list[Ended]:
     """Train `group` as one pack and tell Optuna how each trial ended; a group of one trains
     unpacked (the mapped function costs more than it shares with no one)."""
     from study.tracking.run import PackedRun, run_pack
 
     if len(group) == 1:
-        return run_begun(sweep, study, group[0])
+        return [run_begun(sweep, study, group[0])]
 
     runs = []
     for b in group:
@@ -87,15 +100,12 @@ def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> None:
             curve_figure=sweep.curve_figure,
         )
     except BaseException as err:  # the whole pack: interrupted, or a failure of its own
-        for b in group:
-            conclude(sweep, study, b, err)
+        ends = [conclude(sweep, study, b, err) for b in group]
         if isinstance(err, KeyboardInterrupt | SpecError):
             raise
-        return
-    stop = None
-    for b, outcome in zip(group, outcomes, strict=True):
-        conclude(sweep, study, b, outcome)
-        if isinstance(outcome, SpecError):
-            stop = outcome
+        return ends
+    ends = [conclude(sweep, study, b, o) for b, o in zip(group, outcomes, strict=True)]
+    stop = next((o for o in outcomes if isinstance(o, SpecError)), None)
     if stop is not None:  # every trial would fail the same way
         raise stop
+    return ends

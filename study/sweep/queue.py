@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import optuna
@@ -31,8 +31,10 @@ from study.sweep.space import grid_points, replicate_group
 from study.sweep.spec import SweepSpec
 
 REPLICATE, GROUP, REASON = "replicate", "replicate_group", "failure_reason"
-INTERRUPTED, CANCELLED, DUPLICATE, LOST = "interrupted", "cancelled", "duplicate", "worker died"
-NOT_COUNTED = (INTERRUPTED, CANCELLED, DUPLICATE, LOST)  # failure reasons that give the budget back
+INTERRUPTED, CANCELLED, DUPLICATE, LOST = "interrupted", "cancelled", "duplicate", "lost"
+MACHINE = "machine: "  # + the error: released for a fault of the machine, not of the point
+# failure reasons that give the budget back ("worker died": what `lost` was called before)
+NOT_COUNTED = (INTERRUPTED, CANCELLED, DUPLICATE, LOST, "worker died")
 WORKER = "worker"  # system attr of a claimed trial: {"host": …, "pid": …}
 CONTROL = "control"  # user attr of a control trial: the config overrides that make it one
 
@@ -48,8 +50,19 @@ def fixed_params(trial: optuna.Trial) -> dict[str, Any]:
 
 
 def counts(trial: FrozenTrial) -> bool:
-    """Whether the trial uses budget: all do but interrupted, cancelled and duplicate ones."""
-    return not (trial.state == TrialState.FAIL and trial.user_attrs.get(REASON) in NOT_COUNTED)
+    """Whether the trial uses budget: all do but interrupted, cancelled, duplicate, lost and
+    machine-faulted ones."""
+    return not (trial.state == TrialState.FAIL and gives_back(trial.user_attrs.get(REASON)))
+
+
+def gives_back(reason: str | None) -> bool:
+    return reason is not None and (reason in NOT_COUNTED or reason.startswith(MACHINE))
+
+
+def hostname() -> str:
+    """The host a worker records on its trials; `DPL_HOST` overrides it (containers that share
+    one name)."""
+    return os.environ.get("DPL_HOST") or socket.gethostname()
 
 
 def is_control(trial: FrozenTrial) -> bool:
@@ -171,11 +184,14 @@ def assign_replicates(
     return free[0]
 
 
-def claim(study: optuna.Study) -> optuna.Trial | None:
+def claim(
+    study: optuna.Study, on_claim: Callable[[int], None] | None = None
+) -> optuna.Trial | None:
     """Pop a WAITING trial, atomically across processes; None when the queue is empty.
 
     Like `Study._pop_waiting_trial_id`, but never creating a trial: the queue is the budget. A
-    point queued twice (two invocations filling at once) is claimed once; the copy is cancelled."""
+    point queued twice (two invocations filling at once) is claimed once; the copy is cancelled.
+    `on_claim(trial_id)` runs as soon as the trial is ours (the worker's heartbeat)."""
     storage, study_id = study._storage, study._study_id  # Optuna's queue API is private; see above
     while True:
         waiting = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))
@@ -187,12 +203,14 @@ def claim(study: optuna.Study) -> optuna.Trial | None:
                     continue  # another worker took it
             except UpdateFinishedTrialError:
                 continue
-            storage.set_trial_system_attr(
-                frozen._trial_id, WORKER, {"host": socket.gethostname(), "pid": os.getpid()}
-            )
             try:
+                storage.set_trial_system_attr(
+                    frozen._trial_id, WORKER, {"host": hostname(), "pid": os.getpid()}
+                )
+                if on_claim is not None:
+                    on_claim(frozen._trial_id)
                 if _is_duplicate(study, frozen):
-                    _end(study, frozen._trial_id, DUPLICATE)
+                    end(study, frozen._trial_id, DUPLICATE)
                     break  # look at the queue afresh
                 return optuna.Trial(study, frozen._trial_id)
             except KeyboardInterrupt:  # claimed but not yet handed over: give it back
@@ -200,27 +218,14 @@ def claim(study: optuna.Study) -> optuna.Trial | None:
                 raise
 
 
-def reap_lost(study: optuna.Study) -> list[FrozenTrial]:
-    """End FAIL (reason `worker died`, budget given back) the RUNNING trials whose worker process
-    on this host is gone — killed hard (SIGKILL, OOM) before it could release them. Returns them,
-    so the caller can end their MLflow runs too. Trials of other hosts are left alone."""
-    lost = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = t.system_attrs.get(WORKER)
-        if worker and worker["host"] == socket.gethostname() and not _alive(worker["pid"]):
-            _end(study, t._trial_id, LOST)
-            lost.append(t)
-    return lost
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Queue the point of a trial that gave its budget back (lost, machine fault) again; a
+    trial whose point was not yet decided gives back an empty slot."""
+    key = key_of(trial)
+    if key is None:
+        study.enqueue_trial({})
+    else:
+        enqueue(study, point_of(trial), key[1], control_of(trial))
 
 
 def _is_duplicate(study: optuna.Study, trial: FrozenTrial) -> bool:
@@ -239,21 +244,23 @@ def release(
 ) -> None:
     """End a trial FAIL with `reason` (and user `attrs`) so that it neither stays RUNNING nor
     uses budget."""
-    _end(study, trial_id, reason, attrs)
+    end(study, trial_id, reason, attrs)
 
 
 def _cancel(study: optuna.Study, trials: Iterable[FrozenTrial]) -> None:
     for t in trials:
-        _end(study, t._trial_id, CANCELLED)
+        end(study, t._trial_id, CANCELLED)
 
 
-def _end(
+def end(
     study: optuna.Study, trial_id: int, reason: str, attrs: dict[str, Any] | None = None
-) -> None:
+) -> bool:
+    """End a trial FAIL with `reason`; False when it had finished meanwhile (then nothing is
+    changed: of two processes ending one trial, exactly one does)."""
     storage = study._storage
     try:
         for key, value in {**(attrs or {}), REASON: reason}.items():
             storage.set_trial_user_attr(trial_id, key, value)
-        storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+        return storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
     except UpdateFinishedTrialError:
-        pass  # finished meanwhile: nothing to release
+        return False

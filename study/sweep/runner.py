@@ -21,11 +21,18 @@ import optuna
 from study.config import TrialConfig
 from study.device import configure_cpu_threads
 from study.errors import ConfigError
-from study.sweep import mlflow_link, queue
+from study.sweep import liveness, mlflow_link, queue
+from study.sweep.loop import OnProgress, WorkerGaveUp, work
 from study.sweep.space import first_config
 from study.sweep.spec import SpecError, SweepSpec
-from study.sweep.storage import create_or_continue, load, open_storage
-from study.sweep.worker import OnProgress, Sweep, work
+from study.sweep.storage import (
+    READY_ATTR,
+    create_or_continue,
+    load,
+    open_storage,
+    wait_ready,
+)
+from study.sweep.worker import Sweep
 from study.tracking.store import Store
 
 if TYPE_CHECKING:
@@ -46,16 +53,27 @@ def prepare(
     device: str = "auto",
     curve_figure: CurveFigure | None = None,
     pack: int | str = 1,
+    heartbeat_s: int = liveness.HEARTBEAT_S,
+    max_failures: int = 3,
 ) -> Sweep:
     """Create or continue the study, queue its remaining budget, create the MLflow schema and
-    parent run — once, in one process, because parallel first-time creation races on both."""
-    study = create_or_continue(spec, open_storage(storage_url), force=force, spec_file=spec_file)
+    parent run. Safe to race: of several processes creating one study at once, one creates it
+    and the others wait until it is set up (`storage.create_or_continue`), then continue it."""
+    study, created = create_or_continue(
+        spec, open_storage(storage_url), force=force, spec_file=spec_file
+    )
+    if not created:
+        wait_ready(study)  # a racing creator may still be making the parent run
     parent = mlflow_link.ensure_parent(store, spec, study, storage_url)
-    for lost in queue.reap_lost(study):  # killed hard last time: its point re-runs
-        mlflow_link.end_lost_run(store, spec, parent, lost.number, queue.LOST)
+    # killed hard last time (a dead pid here, or no beat for the grace period): points re-run
+    liveness.reap(study, store, spec, parent, storage_url, liveness.grace_s(heartbeat_s))
     queue.fill(study, spec)
+    if created:
+        study.set_user_attr(READY_ATTR, True)
     pack = resolve_pack(pack, device, first_config(spec))
-    return Sweep(spec, store, storage_url, parent, device, curve_figure, pack)
+    return Sweep(
+        spec, store, storage_url, parent, device, curve_figure, pack, heartbeat_s, max_failures
+    )
 
 
 # Trials per pack for `--pack auto`. On the CPU packing does not pay, so auto is 1: measured at
@@ -186,6 +204,9 @@ def _worker_main(sweep: Sweep, worker: int, limit: int | None, workers: int) -> 
         work(sweep, worker=worker, limit=limit)
     except KeyboardInterrupt:
         sys.exit(130)
+    except WorkerGaveUp as err:
+        print(err, file=sys.stderr)
+        sys.exit(1)
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)

@@ -6,22 +6,31 @@ it safely; SQLite, by contrast, fails with "database is locked" under parallel w
 `--storage` takes any Optuna storage URL (`postgresql://…`, `mysql://…`, `sqlite:///…`,
 `redis://…` as a journal) or a path to a journal file, so the same spec can run against a
 shared database later.
+
+A server that does not answer is told within seconds (`CONNECT_TIMEOUT_S`), with the URL's
+password masked; a URL no driver understands is a usage error naming `--storage`.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
+from study.credentials import redact
 from study.errors import ConfigError
+from study.sweep.mlflow_link import PARENT_ATTR
 from study.sweep.space import build_pruner, build_sampler, directions
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking.store import Store
+from study.tracking.uninterrupted import uninterrupted
 
 SPEC_ATTR, HASH_ATTR, FILE_ATTR = "spec", "spec_hash", "spec_file"  # study user attributes
+READY_ATTR = "ready"  # set by the study's creator once its parent run and queue exist
+READY_WAIT_S = 120  # how long a racing creator waits for the winner to finish setting up
 
 
 class StudyError(ConfigError):
@@ -37,14 +46,64 @@ def is_journal_file(url: str) -> bool:
     return "://" not in url
 
 
-def open_storage(url: str) -> BaseStorage:
+CONNECT_TIMEOUT_S = 5  # per attempt: an unreachable server fails well within 10 s
+SCHEMES = "postgresql://, mysql://, sqlite:///, redis:// or a journal file path"
+
+
+class StorageUnreachable(RuntimeError):
+    """The storage server did not answer (or refused us): a runtime failure, exit 1."""
+
+
+def open_storage(url: str, *, heartbeat_s: int | None = None) -> BaseStorage:
+    """The storage at `url`; on a database, with Optuna's trial heartbeat when `heartbeat_s` is
+    given (`study.sweep.liveness`)."""
     if url.startswith("redis://"):
         return JournalStorage(JournalRedisBackend(url))
     if "://" in url:
-        return RDBStorage(url)
+        return _rdb(url, heartbeat_s)
     path = Path(url).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
+    return JournalStorage(_Journal(str(path)))
+
+
+class _Journal(JournalFileBackend):
+    """The journal file, with SIGINT / SIGTERM held while it is locked: an interrupt inside
+    Optuna's rename-based file lock leaves the lock half released, and the FileNotFoundError
+    that follows replaces the interrupt (the trial then stays RUNNING)."""
+
+    append_logs = uninterrupted(JournalFileBackend.append_logs)
+    read_logs = uninterrupted(JournalFileBackend.read_logs)
+
+
+def _rdb(url: str, heartbeat_s: int | None) -> RDBStorage:
+    import sqlalchemy.exc
+
+    url = _with_driver(url)
+    engine: dict = {"pool_pre_ping": True}
+    if url.startswith(("postgresql", "mysql")):
+        engine["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    beats = {} if heartbeat_s is None else {"heartbeat_interval": heartbeat_s}
+    try:
+        return RDBStorage(url, engine_kwargs=engine, **beats)
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as err:
+        raise StudyError(f"--storage: got {redact(url)!r} — {err}; expected {SCHEMES}") from None
+    except sqlalchemy.exc.OperationalError as err:
+        reason = str(err.orig or err).strip().splitlines()[0]
+        raise StorageUnreachable(
+            f"cannot reach the Optuna storage {redact(url)}: {reason}"
+        ) from None
+
+
+def _with_driver(url: str) -> str:
+    """`postgresql://` means psycopg 2 to SQLAlchemy; the `postgres` extra installs psycopg 3,
+    so a bare scheme is given that driver when psycopg 2 is absent."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            try:
+                import psycopg2  # noqa: F401
+            except ImportError:
+                return "postgresql+psycopg://" + url.removeprefix(bare)
+    return url
 
 
 def has_storage(url: str) -> bool:
@@ -59,13 +118,20 @@ def create_or_continue(
     force: bool = False,
     spec_file: str = "",
     worker: int = 0,
-) -> optuna.Study:
-    """The spec's study: created with its spec stored as user attributes, or continued when the
-    stored spec is the same. A changed spec is refused unless `force`, which adopts it."""
+) -> tuple[optuna.Study, bool]:
+    """The spec's study and whether this call created it. Creation is atomic in every storage
+    (one creator wins; the others get Optuna's DuplicatedStudyError, and should `wait_ready`
+    before they set up anything of their own). The stored spec must be this one; a changed
+    spec is refused unless `force`, which adopts it."""
+    from optuna.exceptions import DuplicatedStudyError
+
     kwargs = dict(storage=storage, sampler=build_sampler(spec, worker), pruner=build_pruner(spec))
-    study = optuna.create_study(
-        study_name=spec.name, directions=directions(spec), load_if_exists=True, **kwargs
-    )
+    try:
+        study = optuna.create_study(study_name=spec.name, directions=directions(spec), **kwargs)
+        created = True
+    except DuplicatedStudyError:
+        study = optuna.load_study(study_name=spec.name, **kwargs)
+        created = False
     stored = study.user_attrs.get(HASH_ATTR)
     if stored is not None and stored != spec_hash(spec):
         if not force:
@@ -81,7 +147,19 @@ def create_or_continue(
         study.set_user_attr(SPEC_ATTR, spec.to_json())
         study.set_user_attr(HASH_ATTR, spec_hash(spec))
         study.set_user_attr(FILE_ATTR, spec_file)
-    return study
+    return study, created
+
+
+def wait_ready(study: optuna.Study) -> None:
+    """Wait (up to READY_WAIT_S) for the creator to finish; a study from before `READY_ATTR`
+    existed counts as ready once it has its spec. A creator that died meanwhile is waited for
+    in vain, and then set-up goes on here (it is idempotent, bar a second parent run)."""
+    deadline = time.monotonic() + READY_WAIT_S
+    while time.monotonic() < deadline:
+        attrs = study.user_attrs
+        if attrs.get(READY_ATTR) or PARENT_ATTR in attrs:
+            return
+        time.sleep(0.2)
 
 
 def load(name: str, storage: BaseStorage, worker: int = 0) -> tuple[optuna.Study, SweepSpec | None]:

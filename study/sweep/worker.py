@@ -1,18 +1,18 @@
-"""One worker: pop queued trials of a sweep and run each as one `run_trial`, telling Optuna how
-it ended.
+"""One trial of a sweep, from its claim to its end: decide its point, train it as one
+`run_trial`, tell Optuna how it ended. (The loop that claims trials is `study.sweep.loop`.)
 
 A trial that fails (exception, non-finite loss, timeout, a config that does not validate) ends
 FAIL in Optuna and FAILED in MLflow with its reason; a pruned one PRUNED / KILLED with a `pruned`
-tag; the worker goes on after either. An interrupt releases the running trial (FAIL, reason
-`interrupted`, budget given back) and re-raises.
+tag. A fault of the machine rather than of the point — CUDA out of memory, a tracking server
+that stopped answering — releases the trial (FAIL `machine: …`, budget given back, point queued
+again). An interrupt releases the running trial (FAIL, reason `interrupted`) and re-raises.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import optuna
 from optuna.trial import TrialState
@@ -24,15 +24,12 @@ from study.sweep import mlflow_link, queue
 from study.sweep.controls import control_for
 from study.sweep.space import MissingMetric, all_finite, objective_values, suggest
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
-from study.sweep.storage import load, open_storage
 from study.tracking import schema
 from study.tracking.store import Store
 
 if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
     from study.tracking.run import CurveFigure, TrialResult
     from study.trial.lane import OnEval, OnStep
-
-OnProgress = Callable[[optuna.Study], None]
 
 
 class TrialTimeout(RuntimeError):
@@ -50,50 +47,37 @@ class Sweep:
     device: str = "auto"
     curve_figure: CurveFigure | None = None  # each trial run's figure, drawn by the caller
     pack: int = 1  # trials trained together (study.sweep.packs); 1: one at a time
+    heartbeat_s: int = 10  # study.sweep.liveness
+    max_failures: int = 3  # consecutive failed trials before a worker stops; 0: never
 
 
-def work(
-    sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: OnProgress | None = None
-) -> int:
-    """Pop and run queued trials (in packs when `sweep.pack` > 1); returns how many ran."""
-    study, _ = load(sweep.spec.name, open_storage(sweep.storage_url), worker=worker)
-    if sweep.pack > 1:
-        from study.sweep.packs import work_packs
+class Ended(NamedTuple):
+    """How a trial ended: complete, pruned, failed (counts) or released (gives its budget
+    back), with the reason of the last two."""
 
-        return work_packs(sweep, study, limit, on_progress)
-    done = 0
-    while limit is None or done < limit:
-        trial = queue.claim(study)
-        if trial is None:
-            break
-        try:
-            run_one(sweep, study, trial)
-        except KeyboardInterrupt:  # one that landed between run_one's own handlers
-            queue.release(study, trial._trial_id)  # a no-op for a trial that ended
-            raise
-        done += 1
-        if on_progress is not None:
-            on_progress(study)
-    return done
+    state: str
+    reason: str | None = None
+    machine: bool = False  # released for a fault of the machine
 
 
-def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> None:
+def run_one(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Ended:
     """Train one claimed trial and tell Optuna how it ended."""
     begun = begin(sweep, study, trial)
-    if begun is not None:
-        run_begun(sweep, study, begun)
+    if isinstance(begun, Ended):
+        return begun
+    return run_begun(sweep, study, begun)
 
 
-def run_begun(sweep: Sweep, study: optuna.Study, begun: Begun) -> None:
+def run_begun(sweep: Sweep, study: optuna.Study, begun: Begun) -> Ended:
     """Train a begun trial alone and tell Optuna how it ended."""
     try:
         result = run_trial_for(sweep, begun)
     except BaseException as err:
-        conclude(sweep, study, begun, err)
+        ended = conclude(sweep, study, begun, err)
         if isinstance(err, KeyboardInterrupt | SpecError):
             raise
-        return
-    conclude(sweep, study, begun, result)
+        return ended
+    return conclude(sweep, study, begun, result)
 
 
 @dataclass(frozen=True)
@@ -106,9 +90,9 @@ class Begun:
     run_name: str
 
 
-def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | None:
+def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | Ended:
     """Decide the trial's point (and replicate) and build its config; a config that does not
-    validate fails the trial here (None), with a FAILED run that says why."""
+    validate fails the trial here (its `Ended`), with a FAILED run that says why."""
     spec, store = sweep.spec, sweep.store
     control = trial.user_attrs.get(queue.CONTROL)  # the overrides of a control trial
     point = suggest(trial, spec, only=queue.fixed_params(trial) if control else None)
@@ -125,24 +109,23 @@ def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | Non
     except ConfigError as err:
         reason = f"ConfigError: {err}"
         run_id = mlflow_link.record_failure(store, spec, sweep.parent_run_id, tags, point, reason)
-        _fail(study, trial, run_id, reason)
-        return None
+        return _fail(study, trial, run_id, reason)
     name = mlflow_link.run_name(spec, trial.number, control=bool(control))
     return Begun(trial, cfg, tags, name)
 
 
 def conclude(
     sweep: Sweep, study: optuna.Study, begun: Begun, outcome: TrialResult | BaseException
-) -> None:
-    """Tell Optuna how the trial ended: pruned, released (an interrupt: budget given back),
-    failed (SpecError: failed and to be raised by the caller, as every trial would fail alike)
-    or complete with its objective values."""
+) -> Ended:
+    """Tell Optuna how the trial ended: pruned, released (an interrupt or a machine fault:
+    budget given back), failed (SpecError: failed and to be raised by the caller, as every
+    trial would fail alike) or complete with its objective values."""
     spec, store, trial = sweep.spec, sweep.store, begun.trial
     if isinstance(outcome, optuna.TrialPruned):
         mlflow_link.link(trial, _child(sweep, trial))
         trial.set_user_attr("pruned", True)
         study.tell(trial, state=TrialState.PRUNED)
-        return
+        return Ended("pruned")
     if isinstance(outcome, KeyboardInterrupt):
         run_id = None
         try:
@@ -151,10 +134,11 @@ def conclude(
             queue.release(
                 study, trial._trial_id, attrs={mlflow_link.RUN_ATTR: run_id} if run_id else {}
             )
-        return
+        return Ended("released", queue.INTERRUPTED)
+    if isinstance(outcome, BaseException) and is_machine_fault(outcome):
+        return _release_for_machine(sweep, study, trial, failure_reason(outcome))
     if isinstance(outcome, BaseException):  # the trial failed, the sweep goes on
-        _fail(study, trial, _child(sweep, trial), failure_reason(outcome))
-        return
+        return _fail(study, trial, _child(sweep, trial), failure_reason(outcome))
     result = outcome
     mlflow_link.link(trial, result.run_id)
     trial.set_user_attr("summary", result.summary)
@@ -169,9 +153,9 @@ def conclude(
     if not all_finite(values):
         reason = f"objective not finite: {values}"
         mlflow_link.fail_run(store, result.run_id, reason)
-        _fail(study, trial, result.run_id, reason)
-        return
+        return _fail(study, trial, result.run_id, reason)
     study.tell(trial, values)
+    return Ended("complete")
 
 
 def hooks(sweep: Sweep, trial: optuna.Trial) -> tuple[OnEval, OnStep]:
@@ -230,10 +214,44 @@ def failure_reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-def _fail(study: optuna.Study, trial: optuna.Trial, run_id: str | None, reason: str) -> None:
+def is_machine_fault(err: BaseException) -> bool:
+    """Whether an error says the machine failed rather than the point: the GPU ran out of
+    memory, or a server (the tracking server, the storage) stopped answering."""
+    import requests
+
+    if type(err).__name__ == "OutOfMemoryError" or "CUDA error" in str(err):
+        return True
+    if isinstance(err, ConnectionError | TimeoutError | requests.ConnectionError):
+        return True
+    message = str(err)
+    return type(err).__name__ == "MlflowException" and (
+        "Max retries exceeded" in message or "Connection refused" in message
+    )
+
+
+def _release_for_machine(
+    sweep: Sweep, study: optuna.Study, trial: optuna.Trial, reason: str
+) -> Ended:
+    """Give the trial's budget back and queue its point again: another machine (or this one,
+    repaired) can run it. Its run, if the tracking server still answers, ends KILLED."""
+    run_id = None
+    try:
+        run_id = _child(sweep, trial)
+        if run_id is not None:
+            mlflow_link.kill_run(sweep.store, run_id, queue.MACHINE + reason, ended_too=True)
+    except Exception:  # the server is what failed: the Optuna side is what must stay right
+        pass
+    attrs = {mlflow_link.RUN_ATTR: run_id} if run_id else {}
+    if queue.end(study, trial._trial_id, (queue.MACHINE + reason)[:2000], attrs):
+        queue.requeue(study, study._storage.get_trial(trial._trial_id))
+    return Ended("released", queue.MACHINE + reason, machine=True)
+
+
+def _fail(study: optuna.Study, trial: optuna.Trial, run_id: str | None, reason: str) -> Ended:
     mlflow_link.link(trial, run_id)
     trial.set_user_attr(queue.REASON, reason[:2000])
     study.tell(trial, state=TrialState.FAIL)
+    return Ended("failed", reason)
 
 
 def _child(sweep: Sweep, trial: optuna.Trial) -> str | None:

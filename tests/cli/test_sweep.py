@@ -179,7 +179,12 @@ def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store, pack):
 
     client = store.client()
     runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
-    assert "RUNNING" not in {r.info.status for r in runs}
+    assert "RUNNING" not in {r.info.status for r in runs}, (
+        [(r.info.run_name, r.info.status) for r in runs],
+        [(t.number, t.state, t.user_attrs.get("failure_reason")) for t in study.get_trials()],
+        err,
+        again.stderr,
+    )
     assert sum(r.info.status == "FINISHED" for r in runs) == 7  # 6 trials and the parent
 
 
@@ -203,7 +208,7 @@ def _running_child(store) -> bool:
 
 def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
     """A worker killed hard cannot release its trial: the next invocation finds its dead pid,
-    ends the trial FAIL (`worker died`, budget given back) and its run KILLED, and re-runs it."""
+    ends the trial FAIL (`lost`, budget given back) and its run KILLED, and re-runs it."""
     command, env, journal = resume_sweep(tmp_path, steps=400)
 
     proc = subprocess.Popen(
@@ -227,7 +232,7 @@ def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
     trials = _study(journal).get_trials()
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
     lost = [t for t in trials if t.state == TrialState.FAIL]
-    assert len(lost) == 1 and lost[0].user_attrs["failure_reason"] == "worker died"
+    assert len(lost) == 1 and lost[0].user_attrs["failure_reason"] == "lost"
     client = store.client()
     runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
     assert "RUNNING" not in {r.info.status for r in runs}

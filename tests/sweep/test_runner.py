@@ -168,7 +168,7 @@ def test_timeout_fails_the_trial_with_reason_timeout(tmp_path, store):
 
 
 def fresh_study(tmp_path, spec):
-    return create_or_continue(spec, open_storage(str(tmp_path / "q.journal")))
+    return create_or_continue(spec, open_storage(str(tmp_path / "q.journal")))[0]
 
 
 def test_fill_queues_each_point_once_and_requeues_released_trials(tmp_path):
@@ -204,7 +204,7 @@ def test_changed_spec_is_refused_unless_forced(tmp_path):
     changed = spec_of(seed=3)
     with pytest.raises(StudyError, match="--force"):
         fresh_study(tmp_path, changed)
-    study = create_or_continue(changed, open_storage(str(tmp_path / "q.journal")), force=True)
+    study, _ = create_or_continue(changed, open_storage(str(tmp_path / "q.journal")), force=True)
     assert study.user_attrs["spec"]["seed"] == 3
     with pytest.raises(StudyError, match="directions"):
         objective = [{"metric": "acc.val", "direction": "minimize"}]
