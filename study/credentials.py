@@ -26,3 +26,12 @@ def without_password(url: str) -> str:
 def password_of(url: str) -> str | None:
     found = _USERINFO.match(url)
     return found["password"] if found else None
+
+
+def scrub(text: str, *urls: str) -> str:
+    """`text` (an error message, say) with the passwords of `urls` masked wherever they occur."""
+    for url in urls:
+        password = password_of(url)
+        if password:
+            text = text.replace(password, "***")
+    return text

@@ -26,6 +26,11 @@ class ConfigError(UsageError):
     """A bad trial config, preset or override."""
 
 
+class RuntimeFailure(RuntimeError):
+    """Not the input's fault: a server that does not answer, a worker that gave up. The CLI
+    prints the message (passwords masked) and exits 1."""
+
+
 def describe(err: ValidationError, tree: Any, schema: type[BaseModel], source: str) -> str:
     """One line per problem: `source: key.path: got value — what is allowed`."""
     lines: list[str] = []

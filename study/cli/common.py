@@ -33,6 +33,19 @@ def usage_errors() -> Iterator[None]:
         raise UsageExit(str(err)) from None
 
 
+@contextlib.contextmanager
+def runtime_failures() -> Iterator[None]:
+    """A `RuntimeFailure` (a server that does not answer, a worker that gave up): its message
+    on stderr, exit 1, no traceback."""
+    from study.errors import RuntimeFailure
+
+    try:
+        yield
+    except RuntimeFailure as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+
+
 def install_sigterm_as_interrupt() -> None:
     """SIGTERM raises KeyboardInterrupt so that runs end KILLED and the CLI exits 143."""
 

@@ -14,9 +14,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from study.cli import analyze, bench, data, sweep, train, ui
+    from study.cli import analyze, bench, data, sweep, sweep_cluster, train, ui
 
-    for module in (train, data, ui, sweep, analyze, bench):
+    for module in (train, data, ui, sweep, sweep_cluster, analyze, bench):
         for command in module.COMMANDS:
             cli.add_command(command)
 

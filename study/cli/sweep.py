@@ -7,39 +7,15 @@ import time
 import click
 
 from study.cli.common import (
-    EXIT_FAILURE,
     UsageExit,
     echo_json,
     exit_interrupted,
     install_sigterm_as_interrupt,
+    runtime_failures,
     show_progress,
     usage_errors,
 )
-from study.cli.options import store_options
-
-storage_option = click.option(
-    "--storage",
-    envvar="DPL_OPTUNA_STORAGE",
-    help="Optuna storage URL (postgresql://…, sqlite:///…, redis://…) or journal file "
-    "[default: mlruns/optuna.journal].",
-)
-
-
-class PackType(click.ParamType):
-    """A positive number of trials, or `auto`."""
-
-    name = "K|auto"
-
-    def convert(self, value, param, ctx):
-        if value == "auto" or isinstance(value, int):
-            return value
-        try:
-            k = int(value)
-        except ValueError:
-            k = 0
-        if k < 1:
-            self.fail(f"{value!r}: expected a positive number of trials or 'auto'", param, ctx)
-        return k
+from study.cli.sweep_options import storage_option, worker_options
 
 
 @click.group()
@@ -57,63 +33,38 @@ def sweep() -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
 )
-@click.option(
-    "--pack",
-    type=PackType(),
-    default="auto",
-    show_default=True,
-    help="Trials a worker trains together (same shapes), each still its own trial and run; "
-    "auto: 1 on the CPU (packing does not pay there), up to 64 on a GPU.",
-)
-@storage_option
 @click.option("--force", is_flag=True, help="Adopt a changed spec for an existing study.")
 @click.option(
     "--with-controls",
     is_flag=True,
     help="Also run each forgetting point's control (as `controls: true` in the spec).",
 )
-@store_options
-def run(spec_file, n_trials, workers, pack, storage, force, with_controls, device, tracking_uri):
+@worker_options
+def run(spec_file, n_trials, workers, force, with_controls, **options):
     """Create (or continue) the study of SPEC_FILE and run its remaining trials.
 
     Rerunning the same command after an interrupt finishes the budget; interrupted trials are
-    re-run, finished ones never are."""
-    import optuna
-
-    from analysis.figures.save import save_trial_figure
+    re-run, finished ones never are. Workers started elsewhere (`dpl sweep worker`) on the same
+    storage share the budget."""
     from study.cli.sweep_view import SweepProgress, print_tables, status_table, trials_table
-    from study.sweep.runner import WorkerFailed, finish, prepare, run_sweep
-    from study.sweep.spec import load_spec
+    from study.sweep.runner import finish, prepare, run_sweep
     from study.sweep.status import status
-    from study.sweep.storage import load, open_storage, storage_url
-    from study.tracking.store import Store
+    from study.sweep.storage import load, open_storage
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with usage_errors():
-        spec = load_spec(spec_file, controls=True if with_controls else None)
-        store = Store.resolve(tracking_uri)
-        url = storage_url(storage, store)
-        if workers > 1 and url.startswith("sqlite"):
-            click.echo(
-                "warning: SQLite locks under parallel writers; the default journal file does not",
-                err=True,
-            )
-        prepared = prepare(
-            spec,
-            store,
-            url,
-            force=force,
-            spec_file=spec_file,
-            device=device,
-            curve_figure=save_trial_figure,
-            pack=pack,
+    spec, store, url, kwargs = open_sweep(spec_file, with_controls=with_controls, **options)
+    if workers > 1 and url.startswith("sqlite"):
+        click.echo(
+            "warning: SQLite locks under parallel writers; the default journal file does not",
+            err=True,
         )
+    with usage_errors(), runtime_failures():
+        prepared = prepare(spec, store, url, force=force, spec_file=spec_file, **kwargs)
 
     install_sigterm_as_interrupt()
     progress = SweepProgress(spec, enabled=show_progress())
     started = time.monotonic()
     try:
-        with usage_errors(), progress:
+        with usage_errors(), runtime_failures(), progress:
             run_sweep(prepared, workers=workers, limit=n_trials, on_progress=progress.update)
     except KeyboardInterrupt as err:
         finish(prepared, interrupted=True)
@@ -122,12 +73,9 @@ def run(spec_file, n_trials, workers, pack, storage, force, with_controls, devic
             err=True,
         )
         exit_interrupted(err)
-    except (UsageExit, WorkerFailed) as err:
+    except (UsageExit, SystemExit):
         finish(prepared, interrupted=True)
-        if isinstance(err, UsageExit):
-            raise
-        click.echo(f"error: {err}", err=True)
-        raise SystemExit(EXIT_FAILURE) from None
+        raise
     finish(prepared)
     wall = time.monotonic() - started
 
@@ -135,6 +83,44 @@ def run(spec_file, n_trials, workers, pack, storage, force, with_controls, devic
     print_tables(trials_table(study, spec), status_table(status(study, spec)))
     click.echo(f"wall time {wall:.0f} s; MLflow parent run {prepared.parent_run_id}")
     _after_sweep(spec, study, store)
+
+
+def open_sweep(
+    spec_file,
+    *,
+    with_controls=False,
+    storage,
+    tracking_uri,
+    device,
+    pack,
+    heartbeat_s,
+    max_failures,
+    no_figures,
+):
+    """The spec, store and storage URL a command names, checked before anything is written
+    (a bad spec or option exits 2, an unreachable tracking server 1); and the keyword
+    arguments of `prepare` / `attach`."""
+    import optuna
+
+    from analysis.figures.save import save_trial_figure
+    from study.sweep.spec import load_spec
+    from study.sweep.storage import storage_url
+    from study.tracking.store import Store
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with usage_errors(), runtime_failures():
+        spec = load_spec(spec_file, controls=True if with_controls else None)
+        store = Store.resolve(tracking_uri)
+        store.check()
+        url = storage_url(storage, store)
+    kwargs = dict(
+        device=device,
+        curve_figure=None if no_figures else save_trial_figure,
+        pack=pack,
+        heartbeat_s=heartbeat_s,
+        max_failures=max_failures,
+    )
+    return spec, store, url, kwargs
 
 
 def _after_sweep(spec, study, store) -> None:
@@ -190,6 +176,7 @@ def list_cmd(storage, as_json):
     from rich.table import Table
 
     from study.cli.sweep_view import print_tables
+    from study.credentials import redact
     from study.sweep.status import status
     from study.sweep.storage import has_storage, load, open_storage
 
@@ -199,7 +186,7 @@ def list_cmd(storage, as_json):
     if as_json:
         echo_json([st.to_json() for st in statuses])
         return
-    table = Table(title=f"studies in {url}", title_justify="left")
+    table = Table(title=f"studies in {redact(url)}", title_justify="left")
     for column in ("study", "spec", "sampler", "objective", "progress", "trials", "regimes"):
         table.add_column(column)
     for st in statuses:
@@ -244,11 +231,12 @@ def _url(storage: str | None) -> str:
 
 
 def _load(name: str, storage: str | None):
+    from study.credentials import redact
     from study.sweep.storage import StudyError, has_storage, load, open_storage
 
     url = _url(storage)
     if not has_storage(url):
-        raise StudyError(f"no study named {name!r}: no Optuna storage at {url}")
+        raise StudyError(f"no study named {name!r}: no Optuna storage at {redact(url)}")
     return load(name, open_storage(url))
 
 

@@ -26,6 +26,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from study.sweep import mlflow_link, queue
+from study.sweep.defaults import GRACE_BEATS
 from study.sweep.queue import hostname
 from study.sweep.storage import open_storage
 
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from study.sweep.spec import SweepSpec
     from study.tracking.store import Store
 
-HEARTBEAT_S = 10  # default beat interval
-GRACE_BEATS = 4  # missed beats before a trial of another host is lost
 BEAT = "dpl.beat"  # system attr on a journal: time.time() of the last beat
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import optuna
 from optuna.trial import TrialState
 
+from study.errors import RuntimeFailure
 from study.sweep import liveness, queue
 from study.sweep.storage import load, open_storage
 from study.sweep.worker import Ended, Sweep, run_one
@@ -25,7 +26,7 @@ from study.sweep.worker import Ended, Sweep, run_one
 OnProgress = Callable[[optuna.Study], None]
 
 
-class WorkerGaveUp(RuntimeError):
+class WorkerGaveUp(RuntimeFailure):
     """`max_failures` trials in a row failed on this worker: exit 1."""
 
 

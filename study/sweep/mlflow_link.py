@@ -65,6 +65,16 @@ def end_parent(store: Store, run_id: str, status: str) -> None:
     store.client().set_terminated(run_id, status)
 
 
+@uninterrupted
+def mark_parent(store: Store, run_id: str, status: str) -> None:
+    """SCHEDULED once `dpl sweep create` has made it, RUNNING while workers run."""
+    store.client().update_run(run_id, status=status)
+
+
+def has_run(store: Store, run_id: str) -> bool:
+    return _exists(store.client(), run_id)
+
+
 def child_tags(
     spec: SweepSpec, trial_number: int, group: str, replicate: int, *, control: bool = False
 ) -> dict[str, str]:
@@ -90,6 +100,19 @@ def find_child(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: 
     )
     runs = [r for r in runs if r.data.tags.get(schema.PARENT) == parent_run_id]
     return runs[0].info.run_id if runs else None
+
+
+def running_children(store: Store, spec: SweepSpec, parent_run_id: str) -> list[Any]:
+    """The parent's child runs still RUNNING."""
+    client = store.client()
+    found = client.get_experiment_by_name(spec.experiment_name)
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.{schema.STUDY} = '{spec.name}' AND attributes.status = 'RUNNING'",
+    )
+    return [r for r in runs if r.data.tags.get(schema.PARENT) == parent_run_id]
 
 
 @uninterrupted

@@ -243,8 +243,9 @@ def release(
     attrs: dict[str, Any] | None = None,
 ) -> None:
     """End a trial FAIL with `reason` (and user `attrs`) so that it neither stays RUNNING nor
-    uses budget."""
-    end(study, trial_id, reason, attrs)
+    uses budget, and queue its point again for whichever worker comes next."""
+    if end(study, trial_id, reason, attrs):
+        requeue(study, study._storage.get_trial(trial_id))
 
 
 def _cancel(study: optuna.Study, trials: Iterable[FrozenTrial]) -> None:

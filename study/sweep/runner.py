@@ -17,16 +17,20 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import optuna
+from optuna.trial import TrialState
 
 from study.config import TrialConfig
+from study.credentials import redact
 from study.device import configure_cpu_threads
-from study.errors import ConfigError
+from study.errors import ConfigError, RuntimeFailure
 from study.sweep import liveness, mlflow_link, queue
+from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.loop import OnProgress, WorkerGaveUp, work
 from study.sweep.space import first_config
-from study.sweep.spec import SpecError, SweepSpec
+from study.sweep.spec import SpecError, SweepSpec, spec_hash
 from study.sweep.storage import (
     READY_ATTR,
+    StudyError,
     create_or_continue,
     load,
     open_storage,
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
     from study.tracking.run import CurveFigure
 
 
-class WorkerFailed(RuntimeError):
+class WorkerFailed(RuntimeFailure):
     """A worker process ended with an error of its own (not a trial's: those end the trial)."""
 
 
@@ -53,8 +57,8 @@ def prepare(
     device: str = "auto",
     curve_figure: CurveFigure | None = None,
     pack: int | str = 1,
-    heartbeat_s: int = liveness.HEARTBEAT_S,
-    max_failures: int = 3,
+    heartbeat_s: int = HEARTBEAT_S,
+    max_failures: int = MAX_FAILURES,
 ) -> Sweep:
     """Create or continue the study, queue its remaining budget, create the MLflow schema and
     parent run. Safe to race: of several processes creating one study at once, one creates it
@@ -74,6 +78,49 @@ def prepare(
     return Sweep(
         spec, store, storage_url, parent, device, curve_figure, pack, heartbeat_s, max_failures
     )
+
+
+def attach(
+    spec: SweepSpec,
+    store: Store,
+    storage_url: str,
+    *,
+    device: str = "auto",
+    curve_figure: CurveFigure | None = None,
+    pack: int | str = 1,
+    heartbeat_s: int = HEARTBEAT_S,
+    max_failures: int = MAX_FAILURES,
+) -> Sweep:
+    """A worker's view of a study that `prepare` (`dpl sweep run` or `dpl sweep create`) made:
+    nothing is created, the spec must be the study's, its parent run must be in this store."""
+    study, stored = load(spec.name, open_storage(storage_url))
+    if stored is None or spec_hash(stored) != spec_hash(spec):
+        raise StudyError(
+            f"study {spec.name!r} was created from another spec; run `dpl sweep create SPEC "
+            "--force` once to adopt this one, then start the workers"
+        )
+    parent = study.user_attrs.get(mlflow_link.PARENT_ATTR)
+    if parent is None or not mlflow_link.has_run(store, parent):
+        raise StudyError(
+            f"study {spec.name!r}: its parent run {parent} is not in the tracking store "
+            f"{redact(store.tracking_uri)}; give the workers the --tracking-uri it was created with"
+        )
+    mlflow_link.mark_parent(store, parent, "RUNNING")
+    pack = resolve_pack(pack, device, first_config(spec))
+    return Sweep(
+        spec, store, storage_url, parent, device, curve_figure, pack, heartbeat_s, max_failures
+    )
+
+
+def leave(sweep: Sweep, *, interrupted: bool = False) -> None:
+    """A worker leaves: the parent run ends FINISHED once the study has nothing queued or
+    running, KILLED when this worker was the last one holding trials and was interrupted."""
+    study, _ = load(sweep.spec.name, open_storage(sweep.storage_url))
+    left = study.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
+    if not left:
+        finish(sweep)
+    elif interrupted and not any(t.state == TrialState.RUNNING for t in left):
+        finish(sweep, interrupted=True)
 
 
 # Trials per pack for `--pack auto`. On the CPU packing does not pay, so auto is 1: measured at

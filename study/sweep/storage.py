@@ -21,7 +21,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
 from study.credentials import redact
-from study.errors import ConfigError
+from study.errors import ConfigError, RuntimeFailure
 from study.sweep.mlflow_link import PARENT_ATTR
 from study.sweep.space import build_pruner, build_sampler, directions
 from study.sweep.spec import SweepSpec, spec_hash
@@ -50,7 +50,7 @@ CONNECT_TIMEOUT_S = 5  # per attempt: an unreachable server fails well within 10
 SCHEMES = "postgresql://, mysql://, sqlite:///, redis:// or a journal file path"
 
 
-class StorageUnreachable(RuntimeError):
+class StorageUnreachable(RuntimeFailure):
     """The storage server did not answer (or refused us): a runtime failure, exit 1."""
 
 

@@ -22,6 +22,7 @@ from study.errors import ConfigError
 from study.presets import build_config
 from study.sweep import mlflow_link, queue
 from study.sweep.controls import control_for
+from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.space import MissingMetric, all_finite, objective_values, suggest
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
 from study.tracking import schema
@@ -47,8 +48,8 @@ class Sweep:
     device: str = "auto"
     curve_figure: CurveFigure | None = None  # each trial run's figure, drawn by the caller
     pack: int = 1  # trials trained together (study.sweep.packs); 1: one at a time
-    heartbeat_s: int = 10  # study.sweep.liveness
-    max_failures: int = 3  # consecutive failed trials before a worker stops; 0: never
+    heartbeat_s: int = HEARTBEAT_S  # study.sweep.liveness
+    max_failures: int = MAX_FAILURES  # consecutive failed trials before a worker stops
 
 
 class Ended(NamedTuple):
@@ -242,8 +243,7 @@ def _release_for_machine(
     except Exception:  # the server is what failed: the Optuna side is what must stay right
         pass
     attrs = {mlflow_link.RUN_ATTR: run_id} if run_id else {}
-    if queue.end(study, trial._trial_id, (queue.MACHINE + reason)[:2000], attrs):
-        queue.requeue(study, study._storage.get_trial(trial._trial_id))
+    queue.release(study, trial._trial_id, (queue.MACHINE + reason)[:2000], attrs)
     return Ended("released", queue.MACHINE + reason, machine=True)
 
 

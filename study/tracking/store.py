@@ -3,7 +3,9 @@
 Default, as MLflow's own convention: `./mlruns` under the directory the command starts in — SQLite
 at `mlruns/mlflow.db`, artifacts under `mlruns/artifacts`, the Optuna journal at
 `mlruns/optuna.journal`. Paths are made absolute once, so child processes and artifacts agree.
-`--tracking-uri` and `MLFLOW_TRACKING_URI` override the tracking URI.
+`--tracking-uri` and `MLFLOW_TRACKING_URI` override the tracking URI; with a tracking server
+(`http(s)://`), the server decides where artifacts go, and `check` tells within seconds when it
+does not answer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from study.credentials import redact, scrub
+from study.errors import ConfigError, RuntimeFailure
+
 DEFAULT_ROOT = "mlruns"
+SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")
+CHECK_TIMEOUT_S = 5
+
+
+class TrackingUnreachable(RuntimeFailure):
+    """The tracking server did not answer: a runtime failure, exit 1."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,33 @@ class Store:
             uri = f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve()}"
         elif "://" not in uri:  # a bare folder: MLflow's file store
             uri = Path(uri).resolve().as_uri()
+        scheme = uri.split("://", 1)[0].split("+", 1)[0]
+        if scheme not in SCHEMES:
+            raise ConfigError(
+                f"--tracking-uri: got {redact(uri)!r} — expected one of "
+                f"{', '.join(s + '://' for s in SCHEMES)} or a folder"
+            )
         return cls(tracking_uri=uri, root=root_path)
+
+    @property
+    def is_server(self) -> bool:
+        return self.tracking_uri.startswith(("http://", "https://"))
+
+    def check(self) -> None:
+        """Raise `TrackingUnreachable` (password masked) unless a tracking server answers its
+        health check within CHECK_TIMEOUT_S; a local store has nothing to check."""
+        if not self.is_server:
+            return
+        import requests
+
+        url = self.tracking_uri.rstrip("/") + "/health"
+        try:
+            requests.get(url, timeout=CHECK_TIMEOUT_S).raise_for_status()
+        except requests.RequestException as err:
+            reason = scrub(str(err), self.tracking_uri)
+            raise TrackingUnreachable(
+                f"cannot reach the MLflow tracking server {redact(self.tracking_uri)}: {reason}"
+            ) from None
 
     @property
     def artifact_root(self) -> Path:
@@ -71,10 +108,10 @@ class Store:
         found = client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
+        # a server stores artifacts where it was told to (`--artifacts-destination`)
+        location = None if self.is_server else (self.artifact_root / name).as_uri()
         try:
-            return client.create_experiment(
-                name, artifact_location=(self.artifact_root / name).as_uri()
-            )
+            return client.create_experiment(name, artifact_location=location)
         except MlflowException:  # created meanwhile by another process
             found = client.get_experiment_by_name(name)
             if found is None:

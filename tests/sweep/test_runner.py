@@ -178,8 +178,10 @@ def test_fill_queues_each_point_once_and_requeues_released_trials(tmp_path):
     first = queue.claim(study)
     second = queue.claim(study)
     assert first.number != second.number
-    queue.release(study, first._trial_id)  # an interrupt
-    assert queue.fill(study, spec) == 1  # its point goes back in the queue
+    queue.release(study, first._trial_id)  # an interrupt: its point goes back in the queue
+    assert queue.fill(study, spec) == 0  # … once
+    requeued = study.get_trials(states=(TrialState.WAITING,))[-1]
+    assert queue.key_of(requeued) == queue.key_of(study.trials[first.number])
     keys = [queue.key_of(t) for t in study.get_trials() if queue.counts(t)]
     assert len(keys) == len(set(keys)) == 10
 
