@@ -32,6 +32,7 @@ from study.sweep.storage import (
     READY_ATTR,
     StudyError,
     create_or_continue,
+    has_storage,
     load,
     open_storage,
     wait_ready,
@@ -80,6 +81,9 @@ def prepare(
     )
 
 
+CREATE_FIRST = "create the study first: dpl sweep create SPEC (with the same --storage)"
+
+
 def attach(
     spec: SweepSpec,
     store: Store,
@@ -93,7 +97,12 @@ def attach(
 ) -> Sweep:
     """A worker's view of a study that `prepare` (`dpl sweep run` or `dpl sweep create`) made:
     nothing is created, the spec must be the study's, its parent run must be in this store."""
-    study, stored = load(spec.name, open_storage(storage_url))
+    if not has_storage(storage_url):
+        raise StudyError(f"no Optuna storage at {redact(storage_url)}; {CREATE_FIRST}")
+    try:
+        study, stored = load(spec.name, open_storage(storage_url))
+    except StudyError as err:
+        raise StudyError(f"{err}; {CREATE_FIRST}") from None
     if stored is None or spec_hash(stored) != spec_hash(spec):
         raise StudyError(
             f"study {spec.name!r} was created from another spec; run `dpl sweep create SPEC "

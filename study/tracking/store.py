@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.credentials import redact, scrub
+from study.credentials import password_of, redact, scrub
 from study.errors import ConfigError, RuntimeFailure
 
 DEFAULT_ROOT = "mlruns"
@@ -97,6 +97,8 @@ class Store:
         """An `MlflowClient` on this store (imports mlflow lazily)."""
         from mlflow.tracking import MlflowClient
 
+        if password_of(self.tracking_uri):  # MLflow prints run links with the URI as given
+            os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         self.prepare()
         return MlflowClient(tracking_uri=self.tracking_uri)
 

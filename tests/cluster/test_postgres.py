@@ -128,3 +128,97 @@ def test_load_eight_workers_fifty_trials(tmp_path, postgres, mlflow_server, scie
     science_report(
         f"load: 8 workers × 50 trials on PostgreSQL + MLflow server: {wall:.0f} s, {50 / wall * 60:.0f} trials/min, errors 0"
     )
+
+
+def _everything_stored(storage: str, name: str, client) -> str:
+    """Every tag, param, attribute and artifact path the study left in both stores, as text."""
+    import json
+
+    study = study_of(name, storage)
+    parts = [json.dumps(study.user_attrs, default=str)]
+    for t in study.get_trials():
+        parts += [json.dumps(t.user_attrs, default=str), json.dumps(t.system_attrs, default=str)]
+    for run in runs_of(client, name):
+        parts += [json.dumps(run.data.tags), json.dumps(run.data.params), run.info.artifact_uri]
+    return "\n".join(parts)
+
+
+def test_no_password_in_any_output_tag_param_or_script(tmp_path, postgres, mlflow_server):
+    storage = postgres.create_database("secret")
+    password = postgres.password
+    host = mlflow_server.url.removeprefix("http://")
+    tracking = f"http://dpl:{password}@{host}"  # the server has no auth: the header is ignored
+    spec = write_spec(tmp_path / "secret.yaml", "secret", steps=20, points=2)
+    made = create(spec, storage, tracking, tmp_path)
+    outputs = [made.stdout + made.stderr]
+    [(code, err)] = finish([worker := start_worker(spec, storage, tracking, tmp_path)])
+    assert code == 0, err
+    outputs.append(err + worker.out)
+    for args in (
+        ["sweep", "status", "secret", "--storage", storage],
+        ["sweep", "status", "secret", "--storage", storage, "--json"],
+        ["sweep", "list", "--storage", storage],
+        [
+            "sweep",
+            "slurm",
+            str(spec),
+            "--workers",
+            "2",
+            "--storage",
+            storage,
+            "--tracking-uri",
+            tracking,
+        ],
+        ["sweep", "repair", "secret", "--storage", storage, "--tracking-uri", tracking, "--json"],
+    ):
+        done = subprocess.run(
+            [*DPL, *args], cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout + done.stderr)
+    wrong = storage.replace(password, password + "x")  # a refused login prints its URL, masked
+    done = subprocess.run(
+        [*DPL, "sweep", "create", str(spec), *where(wrong, tracking)],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "cannot reach the Optuna storage" in done.stderr, done.stderr
+    assert "dpl:***@" in done.stderr
+    outputs.append(done.stdout + done.stderr)
+
+    leaks = [line for text in outputs for line in text.splitlines() if password in line]
+    assert not leaks, "a password was printed"
+    stored = _everything_stored(storage, "secret", MlflowClient(mlflow_server.url))
+    assert password not in stored
+    assert "dpl:***@" in stored  # the parent's optuna.storage tag, masked
+
+
+def test_unreachable_servers_are_named_masked_within_seconds(tmp_path, science_report):
+    spec = write_spec(tmp_path / "nowhere.yaml", "nowhere", steps=20, points=2)
+    closed = "postgresql+psycopg://dpl:hunter2@127.0.0.1:9/optuna"  # port 9: nobody listens
+    cases = {
+        "storage": where(closed, "sqlite:///" + str(tmp_path / "mlflow.db")),
+        "tracking server": where(str(tmp_path / "j.journal"), "http://dpl:hunter2@127.0.0.1:9"),
+    }
+    for what, args in cases.items():
+        started = time.monotonic()
+        done = subprocess.run(
+            [*DPL, "sweep", "create", str(spec), *args],
+            cwd=tmp_path,
+            env=env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        seconds = time.monotonic() - started
+        assert done.returncode == 1, done.stderr
+        assert (
+            f"cannot reach the {'Optuna storage' if what == 'storage' else 'MLflow tracking server'}"
+            in done.stderr
+        )
+        assert "hunter2" not in done.stderr + done.stdout and "dpl:***@127.0.0.1:9" in done.stderr
+        science_report(f"unreachable {what}: exit 1 after {seconds:.1f} s (process start included)")
+    assert not (tmp_path / "j.journal").exists()  # nothing was written before the check

@@ -96,11 +96,12 @@ def running_trial_of(study: optuna.Study, pid: int):
 
 
 def finish(procs: list[subprocess.Popen], timeout: float = 300) -> list[tuple[int, str]]:
-    out = []
+    """Wait for each worker: (exit code, stderr); its stdout is kept as `p.out`."""
+    ended = []
     for p in procs:
-        _, err = p.communicate(timeout=timeout)
-        out.append((p.returncode, err))
-    return out
+        p.out, err = p.communicate(timeout=timeout)
+        ended.append((p.returncode, err))
+    return ended
 
 
 def runs_of(client, experiment: str) -> list:

@@ -1,0 +1,146 @@
+"""Bad input, table-driven: every malformed spec or option exits 2 with a message that names the
+key (or option), before anything is written to either store."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from study.cli.main import cli
+
+GOOD = {
+    "name": "bad-input",
+    "base": {"preset": "tiny", "set": {"train.steps": 4}},
+    "space": {"task.zipf_exponent": [0.0, 1.5], "forgetting.kind": ["none", "active"]},
+    "sampler": {"kind": "grid"},
+}
+
+
+def _spec(**changes):
+    tree = copy.deepcopy(GOOD)
+    for dotted, value in changes.items():
+        node, *path, last = [tree, *dotted.split("/")]
+        for part in path:
+            node = node[part]
+        if value is _DROP:
+            del node[last]
+        else:
+            node[last] = value
+    return yaml.safe_dump(tree)
+
+
+_DROP = object()
+
+SPECS = [  # (id, spec text, what the message must name)
+    ("unknown-key", _spec(n_trails=5), "n_trails"),
+    ("name", _spec(name="bad name"), "name"),
+    ("empty-space", _spec(space={}), "space"),
+    ("space-unknown-config-key", _spec(space={"task.zipf": [1.0]}), "task.zipf"),
+    ("space-value-out-of-range", _spec(space={"task.zipf_exponent": [-1.0]}), "task.zipf_exponent"),
+    ("sampler-kind", _spec(sampler={"kind": "annealing"}), "sampler"),
+    ("n-trials-zero", _spec(n_trials=0), "n_trials"),
+    ("replicates-zero", _spec(replicates=0), "replicates"),
+    ("preset", _spec(**{"base/preset": "huge"}), "preset"),
+    ("base-set-unknown", _spec(**{"base/set": {"train.stepz": 5}}), "train.stepz"),
+    ("base-set-bad-value", _spec(**{"base/set": {"train.lr": -1}}), "train.lr"),
+    ("objective-word", _spec(objective="maximise"), "objective"),
+    (
+        "objective-direction",
+        _spec(
+            objective=[{"metric": "dual_score", "direction": "up"}],
+            sampler={"kind": "random"},
+            n_trials=2,
+        ),
+        "direction",
+    ),
+    ("timeout-negative", _spec(trial_timeout_s=-1), "trial_timeout_s"),
+    ("seed-negative", _spec(seed=-1), "seed"),
+    (
+        "controls-without-map",
+        _spec(
+            controls=True,
+            objective=[{"metric": "dual_score", "direction": "maximize"}],
+            sampler={"kind": "random"},
+            n_trials=2,
+        ),
+        "controls",
+    ),
+    ("yaml-syntax", "name: [unclosed\n", "bad.yaml"),
+    ("yaml-repeated-key", "name: a\n" + _spec(), "name"),
+    ("not-a-mapping", "- just\n- a list\n", "bad.yaml"),
+]
+
+OPTIONS = [  # (id, extra arguments of `dpl sweep run`, what the message must name)
+    ("pack-zero", ["--pack", "0"], "--pack"),
+    ("pack-word", ["--pack", "many"], "--pack"),
+    ("workers-zero", ["--workers", "0"], "--workers"),
+    ("n-trials-zero", ["--n-trials", "0"], "--n-trials"),
+    ("device", ["--device", "tpu"], "--device"),
+    ("heartbeat-zero", ["--heartbeat", "0"], "--heartbeat"),
+    ("max-failures-negative", ["--max-failures", "-1"], "--max-failures"),
+    ("storage-scheme", ["--storage", "ftp://user:hunter2@host/db"], "--storage"),
+    ("tracking-uri-scheme", ["--tracking-uri", "ftp://user:hunter2@host/x"], "--tracking-uri"),
+]
+
+OTHER = [  # (id, full command line after `dpl`, what the message must name)
+    ("slurm-time", ["sweep", "slurm", "bad.yaml", "--workers", "2", "--time", "soon"], "--time"),
+    ("slurm-workers", ["sweep", "slurm", "bad.yaml", "--workers", "0"], "--workers"),
+    (
+        "slurm-partition",
+        ["sweep", "slurm", "bad.yaml", "--workers", "2", "--partition", "a;rm"],
+        "--partition",
+    ),
+    ("worker-no-study", ["sweep", "worker", "bad.yaml"], "dpl sweep create"),
+    ("missing-spec-file", ["sweep", "run", "nowhere.yaml"], "nowhere.yaml"),
+]
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DPL_OPTUNA_STORAGE", raising=False)
+    (tmp_path / "bad.yaml").write_text(_spec())
+    return tmp_path
+
+
+def _nothing_stored(root) -> None:
+    journal = root / "mlruns" / "optuna.journal"
+    assert not journal.exists() or journal.stat().st_size == 0, "a study was written"
+    db = root / "mlruns" / "mlflow.db"
+    if db.exists():
+        with sqlite3.connect(db) as con:
+            assert con.execute("select count(*) from runs").fetchone() == (0,), "a run was written"
+
+
+def _check(result, names: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert names in result.output, result.output
+    assert "Traceback" not in result.output
+    assert "hunter2" not in result.output
+
+
+@pytest.mark.parametrize("text,names", [c[1:] for c in SPECS], ids=[c[0] for c in SPECS])
+@pytest.mark.parametrize("command", ["run", "create"])
+def test_malformed_spec_exits_2_naming_the_key(here, command, text, names):
+    (here / "bad.yaml").write_text(text)
+    result = CliRunner().invoke(cli, ["sweep", command, "bad.yaml"])
+    _check(result, names)
+    _nothing_stored(here)
+
+
+@pytest.mark.parametrize("args,names", [c[1:] for c in OPTIONS], ids=[c[0] for c in OPTIONS])
+def test_malformed_option_exits_2_naming_it(here, args, names):
+    result = CliRunner().invoke(cli, ["sweep", "run", "bad.yaml", *args])
+    _check(result, names)
+    _nothing_stored(here)
+
+
+@pytest.mark.parametrize("argv,names", [c[1:] for c in OTHER], ids=[c[0] for c in OTHER])
+def test_other_bad_commands_exit_2(here, argv, names):
+    _check(CliRunner().invoke(cli, argv), names)
+    _nothing_stored(here)
