@@ -99,7 +99,8 @@ def postgres(tmp_path_factory):
 def mlflow_server(postgres, tmp_path_factory):
     """A real `mlflow server` whose backend is the PostgreSQL `mlflow` database and whose
     artifacts are proxied to a tmp folder; skipped where it cannot start, failed under CI=true."""
-    from tests.servers import skip_or_fail, start_mlflow_server
+    from tests.mlflow_server import start_mlflow_server
+    from tests.servers import skip_or_fail
 
     root = tmp_path_factory.mktemp("mlflow-server")
     try:

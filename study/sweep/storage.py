@@ -84,7 +84,13 @@ def _rdb(url: str, heartbeat_s: int | None) -> RDBStorage:
         engine["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     beats = {} if heartbeat_s is None else {"heartbeat_interval": heartbeat_s}
     try:
-        return RDBStorage(url, engine_kwargs=engine, **beats)
+        try:
+            return RDBStorage(url, engine_kwargs=engine, **beats)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            # on a fresh database, workers that start together race to create Optuna's tables;
+            # the loser finds them made
+            time.sleep(1.0)
+            return RDBStorage(url, engine_kwargs=engine, **beats)
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as err:
         raise StudyError(f"--storage: got {redact(url)!r} — {err}; expected {SCHEMES}") from None
     except sqlalchemy.exc.OperationalError as err:

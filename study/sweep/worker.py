@@ -10,11 +10,13 @@ again). An interrupt releases the running trial (FAIL, reason `interrupted`) and
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from study.config import TrialConfig
@@ -120,7 +122,25 @@ def conclude(
 ) -> Ended:
     """Tell Optuna how the trial ended: pruned, released (an interrupt or a machine fault:
     budget given back), failed (SpecError: failed and to be raised by the caller, as every
-    trial would fail alike) or complete with its objective values."""
+    trial would fail alike) or complete with its objective values.
+
+    A trial that another process ended meanwhile — reaped as lost while this worker was cut
+    off from the storage longer than the grace period — stays as that process left it (its
+    point is queued again); this worker's result lives on in its MLflow run only."""
+    try:
+        return _conclude(sweep, study, begun, outcome)
+    except (UpdateFinishedTrialError, ValueError) as err:
+        frozen = study._storage.get_trial(begun.trial._trial_id)
+        if not frozen.state.is_finished() or isinstance(outcome, KeyboardInterrupt):
+            raise
+        reason = f"ended elsewhere ({frozen.user_attrs.get(queue.REASON, frozen.state.name)})"
+        print(f"trial {begun.trial.number}: {reason}; {err}", file=sys.stderr)
+        return Ended("released", reason)
+
+
+def _conclude(
+    sweep: Sweep, study: optuna.Study, begun: Begun, outcome: TrialResult | BaseException
+) -> Ended:
     spec, store, trial = sweep.spec, sweep.store, begun.trial
     if isinstance(outcome, optuna.TrialPruned):
         mlflow_link.link(trial, _child(sweep, trial))

@@ -26,7 +26,7 @@ def sigkill_one_of_three(
     """3 workers on a 6-point grid; one is SIGKILLed mid-trial (with its MLflow run open).
     Returns what happened, after asserting the study completed its budget with no zombie."""
     name = "faults-other-host" if other_host else "faults"
-    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=500)
+    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300)
     create(spec, storage, tracking_uri, tmp_path)
     victim = start_worker(
         spec, storage, tracking_uri, tmp_path, **({"DPL_HOST": "node-b"} if other_host else {})
@@ -83,7 +83,7 @@ def sigterm_then_rerun(tmp_path: Path, storage: str, tracking_uri: str, client) 
     """SIGTERM a worker mid-trial: exit 143, its trial released (FAIL `interrupted`), its run
     KILLED; a second worker then completes the budget."""
     name = "sigterm"
-    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=500)
+    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300)
     create(spec, storage, tracking_uri, tmp_path)
     worker = start_worker(spec, storage, tracking_uri, tmp_path)
     study = study_of(name, storage)

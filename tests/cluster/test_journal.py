@@ -20,7 +20,7 @@ def test_sigkill_of_a_worker_on_another_host_is_caught_by_its_missing_heartbeat(
     tmp_path, store, science_report
 ):
     """A worker that says it runs on `node-b`: no pid to check here, so only its silence
-    (4 missed beats of 1 s) tells the others that its trial is lost."""
+    (4 missed beats of 2 s) tells the others that its trial is lost."""
     journal, uri = _where(tmp_path, store)
     seen = sigkill_one_of_three(tmp_path, journal, uri, store.client(), other_host=True)
     science_report(f"fault: SIGKILL, journal, other host → {seen}")

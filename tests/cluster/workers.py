@@ -60,7 +60,7 @@ def start_worker(
 ) -> subprocess.Popen:
     command = [
         *DPL, "sweep", "worker", str(spec), *where(storage, tracking_uri),
-        "--heartbeat", "1", "--no-figures", "--pack", "1", *args,
+        "--heartbeat", "2", "--no-figures", "--pack", "1", *args,
     ]  # fmt: skip
     return subprocess.Popen(
         command,
