@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.axes import PhaseError, select_trials, swept_params
+from analysis.captions import phase_caption
 from analysis.cells import fit_cells
 from analysis.figures import cell_diagram, cell_maps, continuous_maps, phase_diagram, regime_scatter
 from analysis.figures.labels import axis_label, format_value, symbol
@@ -86,10 +87,11 @@ def phase_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     finished = select_trials(trials, at)
     numeric = all(k in trials.columns and trials.schema[k].is_numeric() for k in (x, y))
+    caption = phase_caption(study, finished, x, y, thresholds, protocol)
     if numeric and finished.height >= MIN_TRIALS:
-        report = _fitted(trials, x, y, at, protocol, scales, out_dir, n_draws)
+        report = _fitted(trials, x, y, at, protocol, scales, out_dir, n_draws, caption)
     else:  # a categorical axis, or a grid too small to fit: one cell per grid point
-        report = _cells(trials, x, y, at, out_dir)
+        report = _cells(trials, x, y, at, out_dir, caption)
     report.study = study
     report.files.append(
         _write(trials.drop(pl.col(pl.List, pl.Struct, pl.Object)), out_dir / "trials.csv")
@@ -109,7 +111,9 @@ def phase_report(
     return report
 
 
-def _fitted(trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int) -> PhaseReport:
+def _fitted(
+    trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int, caption: str
+) -> PhaseReport:
     """The smooth regime map and continuous maps (numeric axes, enough trials)."""
     log_x, log_y = scales.get(x), scales.get(y)
     files: list[Path] = []
@@ -125,7 +129,7 @@ def _fitted(trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int) -> 
         fit, note = None, str(err)
     maps = fit_maps(trials, x, y, protocol=protocol, at=at, log_x=log_x, log_y=log_y)
     if fit is not None:
-        files += save_figure(phase_diagram(fit), out_dir / "phase")
+        files += save_figure(phase_diagram(fit), out_dir / "phase", caption=caption)
         files.append(_write(fit.boundaries(), out_dir / "boundaries.csv"))
         grid = fit.grid()
         files += [_write(grid, out_dir / "grid.parquet"), _write(grid, out_dir / "grid.csv")]
@@ -133,22 +137,21 @@ def _fitted(trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int) -> 
     else:
         points = select_trials(trials, at).select(x, y, pl.col("regime").cast(pl.String))
         scatter = regime_scatter(points, x, y, log_x=bool(log_x), log_y=bool(log_y), note=note)
-        files += save_figure(scatter, out_dir / "phase")
+        files += save_figure(scatter, out_dir / "phase", caption=caption)
         lines.append(f"no boundary: {note}")
     if maps:
-        files += save_figure(continuous_maps(maps, fit), out_dir / "maps")
+        files += save_figure(continuous_maps(maps, fit), out_dir / "maps", caption=caption)
         files.append(
             _write(pl.concat([m.frame() for m in maps.values()]), out_dir / "maps.parquet")
         )
     return PhaseReport("", out_dir, files, {}, fit, note, lines=lines)
 
 
-def _cells(trials, x, y, at, out_dir: Path) -> PhaseReport:
+def _cells(trials, x, y, at, out_dir: Path, caption: str) -> PhaseReport:
     """One cell per grid point (categorical axes, or too few trials for a smooth fit)."""
     cells = fit_cells(trials, x, y, at=at)
-    files = save_figure(cell_diagram(cells), out_dir / "phase") + save_figure(
-        cell_maps(cells), out_dir / "maps"
-    )
+    files = save_figure(cell_diagram(cells), out_dir / "phase", caption=caption)
+    files += save_figure(cell_maps(cells), out_dir / "maps", caption=caption)
     boundaries = cells.boundaries()
     files += [
         _write(boundaries, out_dir / "boundaries.csv"),

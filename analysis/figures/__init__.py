@@ -1,5 +1,5 @@
 """Figures: functions that take tidy polars frames (or a fit holding them) and return matplotlib
-Figures, re-exported from their modules (`style`, `phase`, `cells`, `effects`, `curves`; `labels` holds
+Figures, re-exported from their modules (`style`, `phase`, `cells`, `effects`, `curves`, `trial_curves`; `labels` holds
 the words and symbols they print).
 
 The drawing functions neither show nor save: `analysis.figures.save` writes every file (the
@@ -12,15 +12,14 @@ from analysis.figures.cells import cell_diagram, cell_maps
 from analysis.figures.curves import (
     PROTOCOL_PANELS,
     SETTING_PANELS,
-    TRIAL_PANELS,
     accuracy_by_frequency,
     learning_curves,
     protocol_comparison,
-    trial_learning_curves,
 )
 from analysis.figures.effects import effect_map
 from analysis.figures.phase import continuous_maps, phase_diagram, regime_scatter
 from analysis.figures.style import REGIME_COLORS, REGIME_MARKERS, STYLE
+from analysis.figures.trial_curves import TRIAL_PANELS, trial_learning_curves
 
 __all__ = [
     "PROTOCOL_PANELS",

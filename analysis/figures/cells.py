@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import polars as pl
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -125,11 +126,16 @@ def cell_diagram(cells: CellMap, *, title: str | None = None) -> Figure:
     return fig
 
 
+def _shows(values: pl.Series) -> bool:
+    return bool(values.drop_nulls().abs().max() or 0) if values.len() else False
+
+
 def cell_maps(
     cells: CellMap, metrics: Sequence[str] = ("icl.structural", "iwl.head", "transience")
 ) -> Figure:
-    """Mean of each metric per cell, written in: the gradients behind the regime cells."""
-    shown = [m for m in metrics if m in cells.frame.columns]
+    """Mean of each metric per cell, written in: the gradients behind the regime cells. A
+    metric that is zero in every cell (transience of runs that never rose) is left out."""
+    shown = [m for m in metrics if m in cells.frame.columns and _shows(cells.frame[m])]
     xi = {v: i for i, v in enumerate(cells.x_values)}
     yi = {v: j for j, v in enumerate(cells.y_values)}
     with sns.axes_style(STYLE):

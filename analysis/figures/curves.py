@@ -16,15 +16,6 @@ from analysis.figures.style import REGIME_COLORS, STYLE, new_figure, side_legend
 from study.regimes import CALLS
 
 # One panel per question a learning curve answers; a metric missing from a frame is skipped.
-TRIAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "structural ICL (held-out tokens)",
-        ("icl.structural.paper", "icl.structural.init", "icl.structural.matched"),
-    ),
-    ("head (frequent) tokens, roles swapped", ("icl.head", "iwl.head")),
-    ("tail (rare) tokens, roles swapped", ("icl.tail", "iwl.tail")),
-    ("accuracy", ("acc.val", "acc.tail")),
-)
 # The paper's Fig. 3: structural ICL, then ICL (solid) and IWL (dashed) on head and tail tokens.
 SETTING_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("structural ICL (held-out tokens)", ("icl.structural",)),
@@ -166,50 +157,6 @@ def accuracy_by_frequency(
             + (f" at step {step}" if step is not None else " (end of training)"),
             fontsize=10,
         )
-    return fig
-
-
-def trial_learning_curves(
-    curves: pl.DataFrame,
-    *,
-    threshold: float | None = 0.5,
-    title: str | None = None,
-    panels: Sequence[tuple[str, Sequence[str]]] = TRIAL_PANELS,
-) -> Figure:
-    """One trial's learning curves: structural ICL under the three protocols, head and tail
-    ICL/IWL, and accuracies against step.
-
-    `curves` is long: columns `step`, `metric`, `value` (extra columns are ignored). A dotted line
-    marks the regime threshold (docs/design.md §5) on the ICL/IWL panels.
-    """
-    present = set(curves.get_column("metric").unique().to_list()) if curves.height else set()
-    shown = [(name, [m for m in metrics if m in present]) for name, metrics in panels]
-    if shown and not shown[0][1] and "icl.structural" in present:  # only the headline was logged
-        shown[0] = (shown[0][0], ["icl.structural"])
-    shown = [(name, metrics) for name, metrics in shown if metrics] or [
-        (p[0], []) for p in panels[:1]
-    ]
-    with sns.axes_style(STYLE):
-        fig = Figure(figsize=(4.2 * len(shown), 3.4), layout="constrained")
-        axes = fig.subplots(1, len(shown), sharey=True, squeeze=False)[0]
-        for ax, (name, metrics) in zip(axes, shown, strict=True):
-            for metric in metrics:
-                one = curves.filter(pl.col("metric") == metric).sort("step")
-                ax.plot(
-                    one["step"].to_numpy(),
-                    one["value"].to_numpy(),
-                    label=metric_label(metric, short=True),
-                )
-            if threshold is not None and name != "accuracy":
-                ax.axhline(threshold, color="0.4", ls=":", lw=1)
-            ax.set_title(name, fontsize=10)
-            ax.set_xlabel("training step")
-            ax.set_ylim(-0.03, 1.03)
-            if metrics:
-                ax.legend(fontsize=8, loc="best")
-        axes[0].set_ylabel("share of examples")
-        if title:
-            fig.suptitle(title)
     return fig
 
 

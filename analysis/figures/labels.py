@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-# dotted param → (paper's name with symbol, unit or None)
-PARAMS: dict[str, tuple[str, str | None]] = {
-    "task.zipf_exponent": ("Zipf exponent α", None),
-    "task.p_ambiguous": ("ambiguity ε", "share of tokens"),
-    "task.n_vocab": ("vocabulary size V", "tokens"),
-    "task.n_holdout": ("held-out tokens R", "tokens"),
-    "forgetting.forget_every": ("forgetting interval k", "steps"),
-    "forgetting.forget_until": ("forgetting stops at step N", None),
-    "forgetting.kind": ("forgetting schedule", None),
-    "forgetting.reset_std": ("reset std", None),
-    "model.embed_init_std": ("embedding init std", None),
-    "model.n_layers": ("layers L", None),
-    "model.d_model": ("width", None),
-    "train.lr": ("learning rate", None),
-    "train.steps": ("training steps", None),
-    "train.batch_size": ("batch size", None),
-    "train.weight_decay": ("weight decay", None),
-}
-SYMBOLS: dict[str, str] = {
-    "task.zipf_exponent": "α",
-    "task.p_ambiguous": "ε",
-    "task.n_vocab": "V",
-    "forgetting.forget_every": "k",
-    "forgetting.forget_until": "N",
-    "forgetting.kind": "schedule",
-}
+from study.param_names import PARAMS, SYMBOLS, format_value, symbol
+
+__all__ = ["PARAMS", "SYMBOLS", "symbol", "format_value"]
 
 REGIME_LABELS: dict[str, str] = {
     "dual": "dual process (ICL and IWL)",
@@ -75,19 +52,8 @@ def axis_label(key: str) -> str:
     return f"{name} [{unit}]" if unit else name
 
 
-def symbol(key: str) -> str:
-    """Short name for titles and legends: 'α', or the last part of the dotted key."""
-    return SYMBOLS.get(key, key.rsplit(".", 1)[-1])
-
-
 def metric_label(metric: str, short: bool = False) -> str:
     return (SHORT if short else METRICS).get(metric, METRICS.get(metric, metric))
-
-
-def format_value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def condition_text(conditions: dict[str, object]) -> str:

@@ -4,27 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from matplotlib.figure import Figure
 
-from analysis.figures.curves import trial_learning_curves
+from analysis.figures.trial_curves import trial_learning_curves
+
+if TYPE_CHECKING:  # tracking.run loads torch; a figure needs only the two fields
+    from study.tracking.run import CurveContext
 
 DPI = 150
 
 
 def save_figure(
-    fig: Figure, stem: str | Path, formats: Sequence[str] = ("png", "svg"), dpi: int = DPI
+    fig: Figure,
+    stem: str | Path,
+    formats: Sequence[str] = ("png", "svg"),
+    dpi: int = DPI,
+    caption: str | None = None,
 ) -> list[Path]:
-    """`stem`.png, `stem`.svg, … (a suffix on `stem` is replaced); returns the paths written."""
+    """`stem`.png, `stem`.svg, … (a suffix on `stem` is replaced); returns the paths written.
+    A `caption` goes under the figure, small, left-aligned."""
     stem = Path(stem)
+    if caption:
+        fig.supxlabel(caption, x=0.0, ha="left", fontsize=7, color="0.25")
     paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
     for path in paths:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return paths
 
 
-def save_trial_figure(curves: pl.DataFrame, path: Path) -> None:
+def save_trial_figure(
+    curves: pl.DataFrame, path: Path, context: CurveContext | None = None
+) -> None:
     """A trial's learning curves (long frame: step, metric, value) as one PNG: the figure a
-    trial's MLflow run carries (`study.tracking.run`'s `curve_figure`)."""
-    save_figure(trial_learning_curves(curves), path, formats=(path.suffix.lstrip("."),), dpi=120)
+    trial's MLflow run carries (`study.tracking.run`'s `curve_figure`), titled by its run."""
+    fig = trial_learning_curves(
+        curves,
+        title=context.title if context else None,
+        resets=context.resets if context else (),
+    )
+    save_figure(fig, path, formats=(path.suffix.lstrip("."),), dpi=120)

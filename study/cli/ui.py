@@ -1,4 +1,5 @@
-"""`dpl ui`: the MLflow UI on the default (or given) store."""
+"""`dpl ui`: the MLflow UI on the default (or given) store, opened on the runs of a study's
+experiment; `dpl ui --optuna`: optuna-dashboard on the same studies."""
 
 from __future__ import annotations
 
@@ -7,27 +8,82 @@ import sys
 
 import click
 
+from study.cli.options import tracking_uri_option
+from study.cli.sweep_options import storage_option
+
+ML_WORKFLOW = "workflowType=machine_learning"  # the UI's model-training side, not GenAI's
+
+
+def default_workers() -> int:
+    """One server process on a small machine; a few on a large one (each is a full app)."""
+    cpus = os.cpu_count() or 1
+    return 1 if cpus <= 4 else min(4, cpus // 4)
+
 
 @click.command()
-@click.option(
-    "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="[default: sqlite under ./mlruns]"
-)
+@click.option("--study", "study_name", help="Print the direct link to this study's runs.")
+@tracking_uri_option
+@storage_option
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-def ui(tracking_uri, host, port):
-    """Browse runs and studies in the MLflow UI."""
+@click.option("--port", type=int, help="[default: 5000; 8080 with --optuna]")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=default_workers(),
+    show_default=True,
+    help="Server processes (MLflow's default of 4 is heavy on a small machine).",
+)
+@click.option("--optuna", is_flag=True, help="Start optuna-dashboard on the studies instead.")
+def ui(study_name, tracking_uri, storage, host, port, workers, optuna):
+    """Browse runs and studies: the MLflow UI (runs view of each study's experiment), or with
+    --optuna the Optuna dashboard on the same store."""
+    from study.credentials import redact
     from study.tracking.store import Store
 
     store = Store.resolve(tracking_uri)
     store.prepare()
+    if optuna:
+        return _dashboard(store, storage, host, port or 8080)
+    port = port or 5000
+    base = f"http://{host}:{port}"
+    click.echo(f"MLflow UI on {base} for {redact(store.tracking_uri)}")
+    for name, experiment_id in _experiments(store, study_name):
+        click.echo(f"  {name}: {base}/#/experiments/{experiment_id}/runs?{ML_WORKFLOW}")
     cmd = [
-        sys.executable, "-m", "mlflow", "ui",
+        sys.executable, "-m", "mlflow", "server",
         "--backend-store-uri", store.tracking_uri,
         "--default-artifact-root", store.artifact_root.as_uri(),
-        "--host", host, "--port", str(port),
+        "--host", host, "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
-    click.echo(f"MLflow UI on http://{host}:{port} for {store.tracking_uri}")
-    os.execv(sys.executable, cmd)
+    # no job runner and its consumers: nothing here submits server-side jobs
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    os.execve(sys.executable, cmd, env)
+
+
+def _experiments(store, study_name):
+    """(name, id) of the study's experiment, or of every experiment with runs."""
+    from study.tracking import schema
+
+    client = store.client()
+    experiments = [e for e in client.search_experiments() if e.name != "Default"]
+    if study_name is None or not experiments:
+        return [(e.name, e.experiment_id) for e in experiments]
+    parents = client.search_runs(
+        [e.experiment_id for e in experiments],
+        filter_string=f"tags.{schema.STUDY} = '{study_name}' AND tags.`{schema.ROLE}` = '{schema.ROLE_STUDY}'",
+    )
+    return [(study_name, r.info.experiment_id) for r in parents[:1]]
+
+
+def _dashboard(store, storage, host, port):
+    from optuna_dashboard import run_server
+
+    from study.credentials import redact
+    from study.sweep.storage import open_storage, storage_url
+
+    url = storage_url(storage, store)
+    click.echo(f"optuna-dashboard on http://{host}:{port} for {redact(url)}")
+    run_server(open_storage(url), host=host, port=port)
 
 
 COMMANDS = [ui]

@@ -18,7 +18,7 @@ from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
 from study.credentials import redact
-from study.dotted import flatten
+from study.param_names import point_text
 from study.sweep.space import axes
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking import schema
@@ -38,7 +38,7 @@ def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_ur
         schema.STUDY: spec.name,
         schema.ROLE: schema.ROLE_STUDY,
         schema.SPEC_HASH: spec_hash(spec),
-        schema.STORAGE: redact(storage_url),
+        schema.STORAGE: redact(store.relative(storage_url)),
         schema.NOTE: spec.description,
         schema.AXES: json.dumps(axes(spec)),
     }
@@ -49,13 +49,33 @@ def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_ur
     else:  # a new study, or a study now tracked in another store
         experiment_id = store.experiment_id(spec.experiment_name)
         run_id = client.create_run(experiment_id, run_name=spec.name, tags=tags).info.run_id
-        flat = flatten(spec.to_json())
-        RunLogger(client, run_id).params(
-            {k: str(v)[: schema.MAX_PARAM_CHARS] for k, v in flat.items()}
-        )
         study.set_user_attr(PARENT_ATTR, run_id)
+    # the spec is the parent's artifact, not a flattened copy in params; the experiment says
+    # what it holds
     client.log_dict(run_id, spec.to_json(), schema.SPEC_ARTIFACT)
+    experiment_id = client.get_run(run_id).info.experiment_id
+    client.set_experiment_tag(experiment_id, schema.NOTE, experiment_note(spec))
     return run_id
+
+
+def experiment_note(spec: SweepSpec) -> str:
+    varied = ", ".join(axes(spec)) or "nothing"
+    lines = [f"Study `{spec.name}`: one parent run, one child run per trial; varies {varied}."]
+    return "\n\n".join([*lines, *([spec.description] if spec.description else [])])
+
+
+@uninterrupted
+def summarize_parent(
+    store: Store, run_id: str, spec: SweepSpec, regimes: Mapping[str, int]
+) -> None:
+    """The parent's regime counts, as metrics (`regimes/icl` …) and in its description."""
+    client = store.client()
+    RunLogger(client, run_id).metrics(0, {f"regimes/{k}": float(v) for k, v in regimes.items()})
+    counts = ", ".join(f"{k} {v}" for k, v in regimes.items()) or "no finished trials yet"
+    note = (
+        f"{spec.description}\n\nRegimes: {counts}." if spec.description else f"Regimes: {counts}."
+    )
+    client.set_tag(run_id, schema.NOTE, note)
 
 
 @uninterrupted
@@ -83,6 +103,7 @@ def child_tags(
         schema.TRIAL_NUMBER: str(trial_number),
         schema.REPLICATE_GROUP: group,
         schema.REPLICATE: str(replicate),
+        schema.SWEPT: json.dumps(list(axes(spec))),
     }
     return tags | ({schema.ROLE: schema.ROLE_CONTROL} if control else {})
 
@@ -143,6 +164,7 @@ def record_failure(
     tags: Mapping[str, str],
     point: Mapping[str, Any],
     reason: str,
+    name: str,
 ) -> str:
     """A FAILED child run for a trial that failed before training (its config did not
     validate), so that every trial has its run and their states match."""
@@ -152,11 +174,7 @@ def record_failure(
         schema.PARENT: parent_run_id,
         schema.FAILURE_REASON: reason[: schema.MAX_REASON_CHARS],
     }
-    run = client.create_run(
-        store.experiment_id(spec.experiment_name),
-        run_name=run_name(spec, int(tags[schema.TRIAL_NUMBER])),
-        tags=all_tags,
-    )
+    run = client.create_run(store.experiment_id(spec.experiment_name), run_name=name, tags=all_tags)
     RunLogger(client, run.info.run_id).params(point)
     client.set_terminated(run.info.run_id, "FAILED")
     return run.info.run_id
@@ -176,8 +194,25 @@ def link(trial: optuna.Trial, run_id: str | None) -> None:
         trial.set_user_attr(RUN_ATTR, run_id)
 
 
-def run_name(spec: SweepSpec, trial_number: int, *, control: bool = False) -> str:
-    return f"{spec.name}-{trial_number}" + ("-control" if control else "")
+def run_name(point: Mapping[str, Any], seed: int, *, control: bool = False) -> str:
+    """The point's swept values and its seed, `α=1.5 · active · s42`: what a run list needs."""
+    parts = [point_text(dict(point))] if point else []
+    return " · ".join([*parts, *(["control"] if control else []), f"s{seed}"])
+
+
+def outcome_note(
+    point: Mapping[str, Any], seed: int, regime: str, summary: Mapping[str, float]
+) -> str:
+    """A finished run's description: `α=1.5, active, seed 42 → dual (ICL 0.52, head IWL 0.85)`."""
+    where = ", ".join([p for p in [point_text(dict(point), ", ")] if p] + [f"seed {seed}"])
+    icl, iwl = summary.get(schema.ICL_STRUCTURAL), summary.get(schema.IWL_HEAD)
+    scores = f" (ICL {icl:.2f}, head IWL {iwl:.2f})" if icl is not None and iwl is not None else ""
+    return f"{where} → {regime}{scores}"
+
+
+@uninterrupted
+def describe(store: Store, run_id: str, text: str) -> None:
+    store.client().set_tag(run_id, schema.NOTE, text[: schema.MAX_REASON_CHARS])
 
 
 def _exists(client: Any, run_id: str) -> bool:

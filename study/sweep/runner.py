@@ -32,6 +32,7 @@ from study.sweep.storage import (
     READY_ATTR,
     StudyError,
     create_or_continue,
+    describe_study,
     has_storage,
     load,
     open_storage,
@@ -74,6 +75,7 @@ def prepare(
     liveness.reap(study, store, spec, parent, storage_url, liveness.grace_s(heartbeat_s))
     queue.fill(study, spec)
     if created:
+        describe_study(study, spec)
         study.set_user_attr(READY_ATTR, True)
     pack = resolve_pack(pack, device, first_config(spec))
     return Sweep(
@@ -183,7 +185,13 @@ def run_sweep(
 
 
 def finish(sweep: Sweep, *, interrupted: bool = False) -> None:
-    """End the parent run of this invocation (KILLED when interrupted)."""
+    """End the parent run of this invocation (KILLED when interrupted), with the study's
+    regime counts so far."""
+    from study.sweep.status import status
+
+    study, _ = load(sweep.spec.name, open_storage(sweep.storage_url))
+    regimes = status(study, sweep.spec).regimes
+    mlflow_link.summarize_parent(sweep.store, sweep.parent_run_id, sweep.spec, regimes)
     mlflow_link.end_parent(
         sweep.store, sweep.parent_run_id, "KILLED" if interrupted else "FINISHED"
     )

@@ -18,6 +18,7 @@ import optuna
 
 from study.config import TrialConfig
 from study.errors import ConfigError
+from study.metric_names import DUAL_SCORE
 from study.presets import build_config
 from study.sweep.params import CategoricalParam, FloatParam, GridParam, IntParam, param_values
 from study.sweep.spec import SweepSpec
@@ -41,10 +42,20 @@ def suggest(
                 name, param.low, param.high, log=param.log, step=param.step
             )
         elif isinstance(param, CategoricalParam):
-            point[name] = trial.suggest_categorical(name, param.choices)
+            point[name] = trial.suggest_categorical(name, one_type(param.choices))
         elif isinstance(param, GridParam):
-            point[name] = trial.suggest_categorical(name, param.values)
+            point[name] = trial.suggest_categorical(name, one_type(param.values))
     return point
+
+
+def one_type(values: list[Any]) -> list[Any]:
+    """`[0, 0.75, 1.5]` → `[0.0, 0.75, 1.5]`: YAML reads `0` as an int, and an axis whose
+    values mix ints and floats shows as two types in Optuna's dashboard. (A queued point keeps
+    its value; Optuna stores the choice it equals.)"""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) == len(values) and any(isinstance(v, float) for v in values):
+        return [float(v) for v in values]
+    return values
 
 
 def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
@@ -74,8 +85,14 @@ def replicate_group(point: Mapping[str, Any]) -> str:
 
 
 def directions(spec: SweepSpec) -> list[str]:
-    """Optuna needs a direction even for a map: one `maximize` on a constant 0 (see `objective_values`)."""
+    """Optuna needs a direction even for a map: one `maximize` of the dual score (see
+    `objective_values`)."""
     return [t.direction for t in spec.targets] or ["maximize"]
+
+
+def objective_names(spec: SweepSpec) -> list[str]:
+    """The names Optuna (and its dashboard) shows for the objective values."""
+    return [t.metric for t in spec.targets] or [DUAL_SCORE]
 
 
 class MissingMetric(KeyError):
@@ -83,10 +100,11 @@ class MissingMetric(KeyError):
 
 
 def objective_values(spec: SweepSpec, summary: Mapping[str, float]) -> list[float]:
-    """The values told to Optuna: the objective metrics, or 0.0 for a map (nothing is optimised,
-    so every point is equally good and the study has no meaningful best trial)."""
+    """The values told to Optuna: the objective metrics, or for a map the dual score. A map
+    optimises nothing — its answer is the classified map, and `dpl sweep status` names no best
+    trial — but a real value gives the dashboard's history and slice plots something to show."""
     if spec.is_map:
-        return [0.0]
+        return [float(summary[DUAL_SCORE])]
     missing = [t.metric for t in spec.targets if t.metric not in summary]
     if missing:
         raise MissingMetric(

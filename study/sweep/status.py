@@ -58,6 +58,13 @@ def state_name(trial: FrozenTrial) -> str:
     return STATE_NAMES[trial.state] if counts(trial) else RELEASED
 
 
+def summary_of(trial: FrozenTrial) -> dict[str, float]:
+    """The trial's summary metrics (`summary.*` user attrs; a study from before they were
+    scalars holds them as one `summary` dict)."""
+    old = {SUMMARY_PREFIX + k: v for k, v in (trial.user_attrs.get("summary") or {}).items()}
+    return old | {k: v for k, v in trial.user_attrs.items() if k.startswith(SUMMARY_PREFIX)}
+
+
 def status(study: optuna.Study, spec: SweepSpec | None) -> StudyStatus:
     everything = study.get_trials(deepcopy=False)
     trials = [t for t in everything if not is_control(t)]
@@ -133,7 +140,7 @@ def trial_rows(study: optuna.Study, spec: SweepSpec | None = None) -> list[dict[
         for i, value in enumerate([] if spec is not None and spec.is_map else t.values or []):
             row[f"objective.{metrics[i]}" if i < len(metrics) else f"value_{i}"] = value
         row |= point_of(t)
-        row |= {f"{SUMMARY_PREFIX}{k}": v for k, v in (t.user_attrs.get("summary") or {}).items()}
+        row |= summary_of(t)
         rows.append(row)
     return rows
 

@@ -14,6 +14,7 @@ password masked; a URL no driver understands is a usage error naming `--storage`
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import optuna
@@ -23,7 +24,7 @@ from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 from study.credentials import redact
 from study.errors import ConfigError, RuntimeFailure
 from study.sweep.mlflow_link import PARENT_ATTR
-from study.sweep.space import build_pruner, build_sampler, directions
+from study.sweep.space import build_pruner, build_sampler, directions, objective_names
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking.store import Store
 from study.tracking.uninterrupted import uninterrupted
@@ -135,6 +136,9 @@ def create_or_continue(
     try:
         study = optuna.create_study(study_name=spec.name, directions=directions(spec), **kwargs)
         created = True
+        with warnings.catch_warnings():  # "experimental": stable since Optuna 3.2
+            warnings.simplefilter("ignore")
+            study.set_metric_names(objective_names(spec))
     except DuplicatedStudyError:
         study = optuna.load_study(study_name=spec.name, **kwargs)
         created = False
@@ -154,6 +158,28 @@ def create_or_continue(
         study.set_user_attr(HASH_ATTR, spec_hash(spec))
         study.set_user_attr(FILE_ATTR, spec_file)
     return study, created
+
+
+def describe_study(study: optuna.Study, spec: SweepSpec) -> None:
+    """The study's note in optuna-dashboard (markdown): what it varies, what its objective
+    value is, where its runs are — readable text rather than the stored spec's JSON."""
+    from optuna_dashboard import save_note
+
+    from study.param_names import PARAMS
+
+    axes = "\n".join(f"- `{k}`: {PARAMS.get(k, (k,))[0]}" for k in spec.space)
+    value = (
+        "the dual score (min of final structural ICL and head IWL); a map optimises nothing, "
+        "its answer is the classified map (`dpl analyze phase`)"
+        if spec.is_map
+        else ", ".join(f"{t.direction} `{t.metric}`" for t in spec.targets)
+    )
+    body = (
+        f"## {spec.name}\n\n{spec.description or ''}\n\n**Varies**\n\n{axes}\n\n"
+        f"**Objective value**: {value}.\n\nEach trial's `regime` and `summary.*` user attributes "
+        "hold its outcome; `mlflow_run_id` is its run in MLflow (`dpl ui`)."
+    )
+    save_note(study, body)
 
 
 def wait_ready(study: optuna.Study) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
@@ -91,6 +91,8 @@ class Begun:
     cfg: TrialConfig
     tags: dict[str, str]
     run_name: str
+    point: dict[str, Any]
+    seed: int
 
 
 def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | Ended:
@@ -107,14 +109,15 @@ def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | End
     if spec.controls and not control and (its := control_for(spec, point)) is not None:
         tags[schema.CONTROL] = its.group
     sets = {**spec.base.overrides, **point, **(control or {}), SEED_KEY: seed}
+    name = mlflow_link.run_name(point, seed, control=bool(control))
     try:
         cfg = build_config(spec.base.preset, sets=sets)
     except ConfigError as err:
         reason = f"ConfigError: {err}"
-        run_id = mlflow_link.record_failure(store, spec, sweep.parent_run_id, tags, point, reason)
+        parent = sweep.parent_run_id
+        run_id = mlflow_link.record_failure(store, spec, parent, tags, point, reason, name)
         return _fail(study, trial, run_id, reason)
-    name = mlflow_link.run_name(spec, trial.number, control=bool(control))
-    return Begun(trial, cfg, tags, name)
+    return Begun(trial, cfg, tags, name, point, seed)
 
 
 def conclude(
@@ -162,9 +165,12 @@ def _conclude(
         return _fail(study, trial, _child(sweep, trial), failure_reason(outcome))
     result = outcome
     mlflow_link.link(trial, result.run_id)
-    trial.set_user_attr("summary", result.summary)
+    for key, value in result.summary.items():  # scalars: the dashboard plots them
+        trial.set_user_attr(schema.SUMMARY_PREFIX + key, round(value, 4))
     trial.set_user_attr("regime", result.regime)
     trial.set_user_attr("transient", result.transient)
+    note = mlflow_link.outcome_note(begun.point, begun.seed, result.regime, result.summary)
+    mlflow_link.describe(store, result.run_id, note)
     try:
         values = objective_values(spec, result.summary)
     except MissingMetric as err:  # a spec mistake: stop the sweep rather than fail every trial

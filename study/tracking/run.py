@@ -26,15 +26,25 @@ from study.tracking import schema
 from study.tracking.logger import RunLogger, git_commit
 from study.tracking.store import Store
 from study.tracking.uninterrupted import held_interrupts
+from study.trial.forgetting import reset_steps
 from study.trial.lane import OnEval, OnStep
 from study.trial.pack import Member, train_pack
 from study.trial.seeds import trial_seeds
 from study.trial.summary import Summary, summarize
 from study.trial.train import Trained, train
 
+
 # (the long curves frame: step, metric, value; the path to write) → nothing; a module-level
 # function, so that a sweep can hand it to spawned workers
-CurveFigure = Callable[[pl.DataFrame, Path], None]
+@dataclass(frozen=True)
+class CurveContext:
+    """What a learning-curve figure says beside its curves: which run, and where it reset."""
+
+    title: str
+    resets: list[int]
+
+
+CurveFigure = Callable[[pl.DataFrame, Path, CurveContext], None]
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ def run_trial(
         log_config(log, cfg)
         return train(cfg, dev, on_eval=_logged(log, on_eval), on_step=on_step)
 
-    return _concluded(log, cfg, trained, pruned_exceptions, curve_figure)
+    return _concluded(log, cfg, trained, pruned_exceptions, curve_figure, run_name)
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,9 @@ def run_pack(
     results: list[TrialResult | Exception] = []
     for i, (r, log, outcome) in enumerate(zip(runs, logs, outcomes, strict=True)):
         try:
-            results.append(_concluded(log, r.cfg, _given(outcome), pruned_exceptions, curve_figure))
+            results.append(
+                _concluded(log, r.cfg, _given(outcome), pruned_exceptions, curve_figure, r.run_name)
+            )
         except KeyboardInterrupt as err:
             for rest in logs[i + 1 :]:
                 _abandon(rest, err, pruned_exceptions)
@@ -143,6 +155,7 @@ def _concluded(
     trained: Callable[[], Trained],
     pruned_exceptions: tuple[type[BaseException], ...],
     curve_figure: CurveFigure | None,
+    run_name: str | None = None,
 ) -> TrialResult:
     """Summarise and end the run of what `trained()` gives; whatever it raises ends the run (KILLED
     for an interrupt or a prune, FAILED with the reason otherwise) and is raised again."""
@@ -150,7 +163,11 @@ def _concluded(
         done = trained()
         summary = summarize(done.curve, cfg)
         final_step = log_summary(log, done.curve, summary)
-        _log_artifacts(log, cfg, done.curve, curve_figure)
+        context = CurveContext(
+            f"{run_name or f'seed {cfg.train.seed}'} → {summary.regime}",
+            reset_steps(cfg.forgetting, cfg.train.steps),
+        )
+        _log_artifacts(log, cfg, done.curve, curve_figure, context)
     except BaseException as err:
         _abandon(log, err, pruned_exceptions)
         raise
@@ -221,7 +238,11 @@ def curves_frame(curve: Curve) -> pl.DataFrame:
 
 
 def _log_artifacts(
-    log: RunLogger, cfg: TrialConfig, curve: Curve, curve_figure: CurveFigure | None
+    log: RunLogger,
+    cfg: TrialConfig,
+    curve: Curve,
+    curve_figure: CurveFigure | None,
+    context: CurveContext,
 ) -> None:
     """The resolved config as YAML and, when the caller draws one, the learning-curve figure."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -230,5 +251,5 @@ def _log_artifacts(
         log.artifact(config_path)
         if curve_figure is not None:
             figure_path = Path(tmp) / schema.CURVES_FIGURE
-            curve_figure(curves_frame(curve), figure_path)
+            curve_figure(curves_frame(curve), figure_path, context)
             log.artifact(figure_path)

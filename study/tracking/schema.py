@@ -25,6 +25,7 @@ PARENT = "mlflow.parentRunId"
 VERSION = "dpl_version"
 GIT_COMMIT = "git_commit"
 DEVICE = "device"
+SWEPT = "dpl.swept"  # JSON list of the config keys the study varies (the point's params)
 CONTROL = (
     "dpl.control"  # on a forgetting run of a sweep with controls: its control's replicate group
 )

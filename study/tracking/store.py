@@ -20,6 +20,8 @@ from study.errors import ConfigError, RuntimeFailure
 DEFAULT_ROOT = "mlruns"
 SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")
 CHECK_TIMEOUT_S = 5
+# the experiment tag MLflow 3's UI reads to choose its workflow (runs view vs GenAI traces)
+EXPERIMENT_KIND, EXPERIMENT_KIND_ML = "mlflow.experimentKind", "custom_model_development"
 
 
 class TrackingUnreachable(RuntimeFailure):
@@ -49,6 +51,16 @@ class Store:
                 f"{', '.join(s + '://' for s in SCHEMES)} or a folder"
             )
         return cls(tracking_uri=uri, root=root_path)
+
+    def relative(self, path_or_url: str) -> str:
+        """A path inside the store's root, written relative to it (`optuna.journal`): tags that
+        name files must survive the store being moved. URLs and outside paths stay as they are."""
+        if "://" in path_or_url:
+            return path_or_url
+        try:
+            return str(Path(path_or_url).resolve().relative_to(self.root))
+        except ValueError:
+            return path_or_url
 
     @property
     def is_server(self) -> bool:
@@ -112,8 +124,10 @@ class Store:
             return found.experiment_id
         # a server stores artifacts where it was told to (`--artifacts-destination`)
         location = None if self.is_server else (self.artifact_root / name).as_uri()
-        try:
-            return client.create_experiment(name, artifact_location=location)
+        try:  # a machine-learning experiment, not GenAI: the UI opens on its runs
+            return client.create_experiment(
+                name, artifact_location=location, tags={EXPERIMENT_KIND: EXPERIMENT_KIND_ML}
+            )
         except MlflowException:  # created meanwhile by another process
             found = client.get_experiment_by_name(name)
             if found is None:

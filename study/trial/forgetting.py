@@ -21,6 +21,15 @@ def should_forget(step: int, cfg: ForgettingConfig) -> bool:
     return cfg.kind == "active" or step < cfg.forget_until
 
 
+def reset_steps(cfg: ForgettingConfig, steps: int) -> list[int]:
+    """Every step a reset follows, for figures."""
+    if cfg.kind == "none":
+        return []
+    return [
+        s for s in range(cfg.forget_every, steps + 1, cfg.forget_every) if should_forget(s, cfg)
+    ]
+
+
 def cleared_state(cfg: ForgettingConfig) -> str:
     """Which optimiser state a reset clears; 'paper' is the released code's choice."""
     if cfg.clear_optimizer == "paper":

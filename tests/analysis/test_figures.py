@@ -165,10 +165,16 @@ def one_trial_curves() -> pl.DataFrame:
 
 
 def test_trial_learning_curves_draws_one_line_per_metric(one_trial_curves, tmp_path):
-    fig = trial_learning_curves(one_trial_curves, title="trial 0")
-    assert len(fig.axes) == 4
-    lines = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_linestyle() == "-"]
-    assert len(lines) == 9  # every plotted metric but loss.train
+    fig = trial_learning_curves(
+        one_trial_curves, title="α=1.5 · active · s0 → dual", resets=[100, 200]
+    )
+    assert len(fig.axes) == 4  # a 2 × 2 grid
+    curves = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "o"]
+    assert len(curves) == 9  # every plotted metric but loss.train, a marker at each evaluation
+    assert fig._suptitle.get_text() == "α=1.5 · active · s0 → dual"
+    assert {ax.get_xscale() for ax in fig.axes} == {"symlog"}
+    labels = {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().texts}
+    assert {"threshold 0.5", "embedding reset"} <= labels
     path = tmp_path / "curves.png"
     fig.savefig(path)
     assert path.stat().st_size > 0

@@ -97,7 +97,7 @@ def test_a_write_error_fails_that_trial_and_the_study_stays_consistent(
 ):
     import study.tracking.run
 
-    def full_disk(log, cfg, curve, figure):
+    def full_disk(log, cfg, curve, figure, context):
         if cfg.task.zipf_exponent == 1.5 and cfg.forgetting.forget_every == 5:
             raise OSError(errno.ENOSPC, "No space left on device")
 

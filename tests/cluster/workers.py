@@ -37,8 +37,13 @@ def write_spec(path: Path, name: str, *, steps: int = 300, points: int = 6, **ch
     return path
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def env(**extra: str) -> dict[str, str]:
+    """This checkout's code in every process (whatever the editable install points at)."""
     out = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **extra}
+    out["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     out.pop("MLFLOW_TRACKING_URI", None)
     out.pop("DPL_OPTUNA_STORAGE", None)
     return out

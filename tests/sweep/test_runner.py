@@ -4,6 +4,7 @@ SQLite store in tmp_path, the `tiny` preset trained for a few steps on the CPU."
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 
 import optuna
@@ -32,7 +33,9 @@ def test_grid_of_6_end_to_end(tmp_path, store):
     children = [r for r in runs if r.data.tags.get(PARENT) == prepared.parent_run_id]
     assert len(runs) == 7 and len(children) == 6
     assert parent.info.status == "FINISHED" and parent.data.tags["study"] == "grid6"
-    assert parent.data.params["sampler.kind"] == "grid" and "spec_hash" in parent.data.tags
+    assert "spec_hash" in parent.data.tags and not parent.data.params  # the spec is an artifact
+    assert sum(v for k, v in parent.data.metrics.items() if k.startswith("regimes/")) == 6
+    assert "Regimes:" in parent.data.tags["mlflow.note.content"]
     by_id = {r.info.run_id: r for r in children}
     for t in trials:  # cross-linked, params and summary metrics in both places
         run = by_id[t.user_attrs[RUN_ATTR]]
@@ -42,9 +45,20 @@ def test_grid_of_6_end_to_end(tmp_path, store):
         for key, value in t.params.items():
             assert float(run.data.params[key]) == pytest.approx(float(value))
         assert run.data.metrics["summary.acc.val"] == pytest.approx(
-            t.user_attrs["summary"]["acc.val"]
+            t.user_attrs["summary.acc.val"], abs=1e-4
         )
         assert run.data.tags["regime"] == t.user_attrs["regime"]
+        # named and described by its point: α=1.5 · k=5 · s0 → its regime
+        point = f"α={t.params['task.zipf_exponent']:g} · k={t.params['forgetting.forget_every']}"
+        assert run.info.run_name == f"{point} · s{t.user_attrs['seed']}"
+        assert run.data.tags["mlflow.note.content"].endswith(
+            f"→ {t.user_attrs['regime']} (ICL {t.user_attrs['summary.icl.structural']:.2f}, "
+            f"head IWL {t.user_attrs['summary.iwl.head']:.2f})"
+        )
+        assert json.loads(run.data.tags["dpl.swept"]) == list(spec.space)
+    assert study.metric_names == ["dual_score"]  # a map's objective: named, and real
+    dual = [t.user_attrs["summary.dual_score"] for t in trials]
+    assert [t.values[0] for t in trials] == pytest.approx(dual, abs=1e-4)
     st = status(study, spec)
     assert st.finished and st.states == {"complete": 6} and sum(st.regimes.values()) == 6
 
