@@ -24,6 +24,7 @@ from study.sweep.storage import load, open_storage
 from study.sweep.worker import Ended, Sweep, run_one
 
 OnProgress = Callable[[optuna.Study], None]
+POLL_S = 1.0  # a waiting worker looks at the study this often (a read), so it leaves promptly
 
 
 class WorkerGaveUp(RuntimeFailure):
@@ -70,7 +71,7 @@ class Claimer:
                 continue  # their points are queued again
             if not self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 return None
-            time.sleep(self.sweep.heartbeat_s)
+            time.sleep(min(self.sweep.heartbeat_s, POLL_S))
 
     def reap(self) -> list:
         s = self.sweep

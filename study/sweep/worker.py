@@ -29,6 +29,7 @@ from study.sweep.space import MissingMetric, all_finite, objective_values, sugge
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
 from study.tracking import schema
 from study.tracking.store import Store
+from study.tracking.uninterrupted import held_interrupts
 
 if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
     from study.tracking.run import CurveFigure, TrialResult
@@ -131,7 +132,8 @@ def conclude(
     off from the storage longer than the grace period — stays as that process left it (its
     point is queued again); this worker's result lives on in its MLflow run only."""
     try:
-        return _conclude(sweep, study, begun, outcome)
+        with held_interrupts():  # a trial is told whole: an interrupt waits the few writes out
+            return _conclude(sweep, study, begun, outcome)
     except (UpdateFinishedTrialError, ValueError) as err:
         frozen = study._storage.get_trial(begun.trial._trial_id)
         if not frozen.state.is_finished() or isinstance(outcome, KeyboardInterrupt):

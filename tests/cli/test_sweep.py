@@ -1,5 +1,6 @@
 """study/cli/sweep.py: `dpl sweep run|status|list|export` on a real journal and MLflow store;
-the interrupt-and-resume path through a real process and a real SIGINT."""
+the interrupt-and-resume path through a real process and a real SIGINT. (Killed workers:
+tests/cluster/.)"""
 
 from __future__ import annotations
 
@@ -197,47 +198,6 @@ def _states(journal):
         return [t.state for t in _study(journal).get_trials()]
     except KeyError:  # not created yet
         return []
-
-
-def _running_child(store) -> bool:
-    client = store.client()
-    experiment = client.get_experiment_by_name("resume")
-    runs = client.search_runs([experiment.experiment_id]) if experiment else []
-    return any(r.info.status == "RUNNING" and "trial_number" in r.data.tags for r in runs)
-
-
-def test_sigkill_then_rerun_reaps_the_lost_trial(tmp_path, store):
-    """A worker killed hard cannot release its trial: the next invocation finds its dead pid,
-    ends the trial FAIL (`lost`, budget given back) and its run KILLED, and re-runs it."""
-    command, env, journal = resume_sweep(tmp_path, steps=400)
-
-    proc = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        states = _states(journal) if journal.exists() else []
-        # kill once the running trial has its MLflow run: before that there is no run to end
-        if TrialState.COMPLETE in states and TrialState.RUNNING in states and _running_child(store):
-            break
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert TrialState.RUNNING in _states(journal)
-
-    again = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert again.returncode == 0, again.stderr
-    trials = _study(journal).get_trials()
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
-    lost = [t for t in trials if t.state == TrialState.FAIL]
-    assert len(lost) == 1 and lost[0].user_attrs["failure_reason"] == "lost"
-    client = store.client()
-    runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
-    assert "RUNNING" not in {r.info.status for r in runs}
-    killed = [r for r in runs if r.info.status == "KILLED"]
-    assert [r.data.tags["trial_number"] for r in killed] == [str(lost[0].number)]
 
 
 def test_with_controls_then_analyze_effects_reads_run_minus_control(tmp_path, in_store):

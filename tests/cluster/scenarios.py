@@ -23,10 +23,10 @@ from tests.cluster.workers import (
 def sigkill_one_of_three(
     tmp_path: Path, storage: str, tracking_uri: str, client, *, other_host: bool = False
 ) -> dict:
-    """3 workers on a 6-point grid; one is SIGKILLed mid-trial (with its MLflow run open).
+    """3 workers on a 4-point grid; one is SIGKILLed mid-trial (with its MLflow run open).
     Returns what happened, after asserting the study completed its budget with no zombie."""
     name = "faults-other-host" if other_host else "faults"
-    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300)
+    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300, points=4)
     create(spec, storage, tracking_uri, tmp_path)
     victim = start_worker(
         spec, storage, tracking_uri, tmp_path, **({"DPL_HOST": "node-b"} if other_host else {})
@@ -53,8 +53,8 @@ def sigkill_one_of_three(
 
     trials = study_of(name, storage).get_trials()
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert len(complete) == 6
-    assert len({t.user_attrs["replicate_group"] for t in complete}) == 6  # no point twice
+    assert len(complete) == 4
+    assert len({t.user_attrs["replicate_group"] for t in complete}) == 4  # no point twice
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     ended = study_of(name, storage).trials[killed.number]
     assert ended.state == TrialState.FAIL and ended.user_attrs["failure_reason"] == "lost"
@@ -83,7 +83,7 @@ def sigterm_then_rerun(tmp_path: Path, storage: str, tracking_uri: str, client) 
     """SIGTERM a worker mid-trial: exit 143, its trial released (FAIL `interrupted`), its run
     KILLED; a second worker then completes the budget."""
     name = "sigterm"
-    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300)
+    spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300, points=4)
     create(spec, storage, tracking_uri, tmp_path)
     worker = start_worker(spec, storage, tracking_uri, tmp_path)
     study = study_of(name, storage)
@@ -110,5 +110,5 @@ def sigterm_then_rerun(tmp_path: Path, storage: str, tracking_uri: str, client) 
     [(code, err)] = finish([start_worker(spec, storage, tracking_uri, tmp_path)])
     assert code == 0, err
     trials = study_of(name, storage).get_trials()
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 4
     assert "RUNNING" not in {r.info.status for r in runs_of(client, name)}

@@ -28,7 +28,7 @@ from tests.cluster.workers import (
 
 def test_three_workers_run_twelve_trials_once_each(tmp_path, postgres, mlflow_server):
     storage = postgres.create_database("twelve")
-    spec = write_spec(tmp_path / "twelve.yaml", "twelve", steps=60, points=12)
+    spec = write_spec(tmp_path / "twelve.yaml", "twelve", steps=30, points=12)
     create(spec, storage, mlflow_server.url, tmp_path)
     results = finish([start_worker(spec, storage, mlflow_server.url, tmp_path) for _ in range(3)])
     assert [code for code, _ in results] == [0, 0, 0], results

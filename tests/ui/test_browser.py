@@ -52,9 +52,15 @@ def _get(url: str) -> bytes:
         return resp.read()
 
 
-@pytest.fixture
-def ui_store(tmp_path, store):
-    """A tiny two-point study with its learning-curve figures: (folder, store, journal)."""
+@pytest.fixture(scope="module")
+def ui_store(tmp_path_factory, new_store):
+    """A tiny two-point study with its learning-curve figures, made once for both tests:
+    (folder, store, journal)."""
+    import torch
+
+    tmp_path = tmp_path_factory.mktemp("browse")
+    store = new_store(tmp_path / "mlruns")
+    torch.set_num_threads(1)
     base = copy.deepcopy(GRID6["base"])
     base["set"].pop("forgetting.kind")
     spec = parse_spec(
