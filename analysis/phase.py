@@ -6,7 +6,7 @@
 
 The model, and why
 ------------------
-A finite-basis Gaussian-process classifier (`analysis.classifier`): softmax regression of the
+A finite-basis Gaussian-process classifier (`study.phase_model`): softmax regression of the
 regime on the two axes (mapped onto [0, 1], log10 first for log-scaled params) plus a Gaussian
 radial basis on a regular grid of centres, with a Gaussian prior on every weight.
 - *smooth enough for 20–200 irregular points*: the (weakly penalised) linear terms carry a
@@ -38,7 +38,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
-from analysis.classifier import fit_classifier
+from study.phase_model import fit_classifier
 from study.regimes import REGIMES, UNCERTAIN, regime_probabilities
 
 MIN_TRIALS = 10

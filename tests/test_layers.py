@@ -6,7 +6,8 @@ its file and line.
     study/science/    the reference table and the findings        → trial, core
     study/tracking/   the MLflow contract, writers and readers    → trial, core
     study/trial/      task, model, forgetting, training, metrics  → core
-    study/*.py        core: config, presets, errors, dotted keys, metric names, regimes, features
+    study/*.py        core: config, presets, errors, dotted keys, metric names, regimes, features,
+                      the phase model
     analysis/         runs → frames, regimes, phase fits, figures → tracking, core
 
 Every import counts, lazy ones inside functions included; only `if TYPE_CHECKING:` blocks

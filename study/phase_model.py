@@ -1,12 +1,16 @@
-"""A small Bayesian classifier over the unit square: softmax regression on linear + Gaussian RBF
-features with a Gaussian prior — a finite-basis Gaussian-process classifier.
+"""The phase model: a small Bayesian classifier over the unit square (or cube) — softmax
+regression on linear + Gaussian RBF features with a Gaussian prior, a finite-basis
+Gaussian-process classifier. One home for it: `analysis.phase` draws maps with it and the
+`boundary` sampler (`study.sweep.boundary`) proposes trials with it. Written by hand (numpy)
+because scikit-learn's GaussianProcessClassifier is one-vs-rest for several classes, gives no
+posterior draws, and takes no soft labels.
 
     model = fit_classifier(unit_xy, labels, n_classes)   # hyperparameters by evidence; labels are
                                                           # class ids (n,) or soft labels (n, K)
     draws = model.sample_proba(grid_xy, n_draws, rng)    # (n_draws, n_grid, K)
 
 Latent score of class k at z: f_k(z) = b_k + a_k·z + Σ_j w_kj exp(−|z − c_j|² / 2ℓ²), centres c_j on
-a regular grid slightly wider than the square. Priors: w ~ N(0, σ²) (σ² the RBF amplitude),
+a regular grid slightly wider than the square (cube: d = 1, 2 or 3 axes). Priors: w ~ N(0, σ²) (σ² the RBF amplitude),
 a ~ N(0, LINEAR_VAR) (weaker: a straight boundary is cheap), b ~ N(0, INTERCEPT_VAR). The MAP is
 found by Newton's method (the objective is strictly convex); the posterior is its Laplace
 approximation N(θ̂, (H + Λ)⁻¹); (ℓ, σ²) maximise the Laplace evidence over a small grid, which
@@ -33,18 +37,20 @@ INTERCEPT_VAR = 100.0
 
 @dataclass(frozen=True)
 class Basis:
-    """Features of points in the unit square: [1, u, v, RBF(z, c_j) for each centre]."""
+    """Features of points in the unit square (cube): [1, z, RBF(z, c_j) for each centre]."""
 
     length_scale: float
+    dims: int = 2
 
     @property
     def centres(self) -> np.ndarray:
         n = int(np.ceil(1.2 / self.length_scale)) + 1
         ticks = np.linspace(-0.1, 1.1, n)
-        return np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)  # (n², 2)
+        grids = np.meshgrid(*[ticks] * self.dims)
+        return np.stack(grids, axis=-1).reshape(-1, self.dims)  # (n^d, d)
 
     def __call__(self, unit: np.ndarray) -> np.ndarray:
-        """unit: (n, 2) → features (n, 3 + n_centres)."""
+        """unit: (n, d) → features (n, 1 + d + n_centres)."""
         d2 = ((unit[:, None, :] - self.centres[None, :, :]) ** 2).sum(-1)
         return np.hstack(
             [np.ones((unit.shape[0], 1)), unit, np.exp(-d2 / (2 * self.length_scale**2))]
@@ -54,7 +60,7 @@ class Basis:
         """(D,) diagonal prior precision of one class' weights."""
         n_rbf = self.centres.shape[0]
         return np.concatenate(
-            [[1 / INTERCEPT_VAR], [1 / LINEAR_VAR] * 2, np.full(n_rbf, 1 / amplitude)]
+            [[1 / INTERCEPT_VAR], [1 / LINEAR_VAR] * self.dims, np.full(n_rbf, 1 / amplitude)]
         )
 
 
@@ -135,7 +141,7 @@ def _hessian(features: np.ndarray, p: np.ndarray) -> np.ndarray:
 def fit_one(
     unit: np.ndarray, target: np.ndarray, k: int, length_scale: float, amplitude: float
 ) -> Classifier:
-    basis = Basis(length_scale)
+    basis = Basis(length_scale, unit.shape[1])
     features = basis(unit)
     onehot = np.eye(k)[target] if target.ndim == 1 else target  # class ids, or soft labels
     precision = basis.prior_precision(amplitude)
@@ -148,9 +154,15 @@ def fit_one(
     return Classifier(basis, amplitude, theta, cov_factor, float(log_evidence))
 
 
-def fit_classifier(unit: np.ndarray, target: np.ndarray, k: int) -> Classifier:
+def fit_classifier(
+    unit: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    length_scales: tuple[float, ...] = LENGTH_SCALES,
+    amplitudes: tuple[float, ...] = AMPLITUDES,
+) -> Classifier:
     """Fit every (length scale, amplitude) of the grid; keep the highest evidence."""
     # Matrices of a few hundred rows: BLAS threads only contend (10× slower on a busy machine).
     with threadpool_limits(1):
-        fits = [fit_one(unit, target, k, ls, amp) for ls in LENGTH_SCALES for amp in AMPLITUDES]
+        fits = [fit_one(unit, target, k, ls, amp) for ls in length_scales for amp in amplitudes]
     return max(fits, key=lambda f: f.log_evidence)
