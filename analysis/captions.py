@@ -12,6 +12,7 @@ from study.param_names import PARAMS
 
 # settings worth naming when they are fixed (the axes the paper varies, and the scale of a run)
 NAMED = (*PARAMS, "eval.n_examples")
+LAST_EVALUATION = "at each trial's last evaluation"  # when a trial is classified, by default
 
 
 def phase_caption(
@@ -21,13 +22,15 @@ def phase_caption(
     y: str,
     thresholds: Thresholds | None,
     protocol: str | None,
+    when: str = LAST_EVALUATION,
 ) -> str:
+    """`when`: at which evaluations the trials were classified (`analysis.time_axis`)."""
     rule = thresholds or _stored_thresholds(trials)
     proto = protocol or _one(trials, "eval.protocol") or "paper"
     lines = [
         f"study {study} · rule: structural ICL ≥ {rule.icl:g} ({proto} protocol), head IWL ≥ "
         f"{rule.iwl:g}, each clear of the threshold by its {rule.confidence:.0%} Wilson interval;"
-        " at each trial's last evaluation",
+        f" {when}",
     ]
     swept = set(swept_params(trials))
     fixed = {k: _one(trials, k) for k in NAMED if k in trials.columns and k not in swept}
@@ -37,7 +40,8 @@ def phase_caption(
     if {x, y} <= set(trials.columns) and trials.height:
         per = trials.group_by(x, y).len().get_column("len")
         n = f"{per.min()}" if per.min() == per.max() else f"{per.min()}–{per.max()}"
-        lines.append(f"n per point: {n} (seeds); {trials.height} trials")
+        n_trials = trials["run_id"].n_unique() if "run_id" in trials.columns else trials.height
+        lines.append(f"n per point: {n} (seeds); {n_trials} trials")
     return "\n".join(lines)
 
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.axes import PhaseError, select_trials
+from study.metric_names import ICL_STRUCTURAL, IWL_HEAD, TRANSIENCE
 from study.regimes import CALLS
 
 # Natural orders of categorical params (an axis reads from less to more of the thing).
 KNOWN_ORDERS: dict[str, tuple[str, ...]] = {
     "forgetting.kind": ("none", "temporary", "active"),
 }
-CELL_METRICS = ("icl.structural", "iwl.head", "transience")
+CELL_METRICS = (ICL_STRUCTURAL, IWL_HEAD, TRANSIENCE)
 
 
 @dataclass

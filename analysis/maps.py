@@ -1,7 +1,7 @@
 """Continuous maps of a metric over two swept axes: the gradients a threshold would hide (§5).
 
     maps = fit_maps(trials, "task.zipf_exponent", "forgetting.forget_until")
-    maps["icl.structural"].frame()   # x, y, metric, mean, sd
+    maps["icl/structural"].frame()   # x, y, metric, mean, sd
 
 Gaussian-process regression on the axes mapped onto [0, 1] (log10 first on a log axis): an
 anisotropic RBF kernel plus a white-noise term (replicate seeds disagree), hyperparameters by
@@ -25,13 +25,14 @@ from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials
 from analysis.regimes import structural_column, transience_column
+from study.metric_names import IWL_HEAD
 
 MIN_POINTS = 5
 
 
 def map_metrics(protocol: str | None = None) -> tuple[str, str, str]:
     """The three mapped metrics under a held-out protocol (None: the headline)."""
-    return (structural_column(protocol), "iwl.head", transience_column(protocol))
+    return (structural_column(protocol), IWL_HEAD, transience_column(protocol))
 
 
 @dataclass

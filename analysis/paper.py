@@ -23,6 +23,7 @@ from analysis.maps import fit_maps
 from analysis.phase import fit_phase
 from analysis.regimes import classify
 from analysis.runs import load_curves, load_study, open_runs
+from study.metric_names import DECILE_PREFIX
 from study.tracking import schema
 from study.tracking.store import Store
 
@@ -47,7 +48,7 @@ def paper_figures(store: Store, study: str, *, by: str | None = None) -> dict[st
     figures: dict[str, Figure] = {}
     if by is not None:
         figures["learning_curves"] = learning_curves(curves, trials, by)
-        if curves.filter(pl.col("metric").str.starts_with("acc.decile.")).height:
+        if curves.filter(pl.col("metric").str.starts_with(DECILE_PREFIX)).height:
             figures["accuracy_by_frequency"] = accuracy_by_frequency(curves, trials, by)
     try:
         x, y = default_axes(trials)

@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
 from study.phase_model import fit_classifier
-from study.regimes import REGIMES, UNCERTAIN, regime_probabilities
+from study.regimes import REGIMES, UNCERTAIN, soft_targets
 
 MIN_TRIALS = 10
 
@@ -67,6 +67,9 @@ class PhaseFit:
 
     @property
     def n_trials(self) -> int:
+        """Trials, not points: a fit over training time has a point per (trial, evaluation)."""
+        if "run_id" in self.points.columns:
+            return self.points.get_column("run_id").n_unique()
         return self.points.height
 
     @property
@@ -245,24 +248,13 @@ def fit_phase(
 
 
 def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...]) -> np.ndarray:
-    """(n, K) targets: one-hot for a decided trial; for an `uncertain` one, the probability of
-    each observed regime from its presence probabilities (`p_icl`, `p_iwl` of `classify`),
-    renormalised — noisy labels near a boundary count as what they are, not as a class. Rows
-    of zeros where that cannot be said (no probabilities, or no observed regime possible)."""
-    index = {r: i for i, r in enumerate(observed)}
-    target = np.zeros((len(labels), len(observed)))
-    for row, label in enumerate(labels):
-        if label in index:
-            target[row, index[label]] = 1.0
-    unsure = labels == UNCERTAIN
-    if unsure.any() and {"p_icl", "p_iwl"} <= set(data.columns):
-        by_regime = regime_probabilities(
-            data["p_icl"].to_numpy()[unsure], data["p_iwl"].to_numpy()[unsure]
-        )
-        soft = np.column_stack([by_regime.get(r, np.zeros(unsure.sum())) for r in observed])
-        total = soft.sum(1, keepdims=True)
-        target[unsure] = np.divide(soft, total, out=np.zeros_like(soft), where=total > 1e-9)
-    return target
+    """(n, K) targets from a frame of trials (`study.regimes.soft_targets`: an `uncertain`
+    trial counts by its presence probabilities `p_icl`, `p_iwl`, where the frame has them)."""
+    has_p = {"p_icl", "p_iwl"} <= set(data.columns)
+    p_icl = data["p_icl"].fill_null(float("nan")).to_numpy() if has_p else None
+    p_iwl = data["p_iwl"].fill_null(float("nan")).to_numpy() if has_p else None
+    rows = soft_targets(list(labels), p_icl, p_iwl, observed)
+    return np.nan_to_num(np.asarray(rows, dtype=float).reshape(len(labels), len(observed)))
 
 
 def fit_phase_slices(

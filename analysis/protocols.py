@@ -18,6 +18,7 @@ from analysis.phase import PhaseFit, fit_phase
 from analysis.regimes import classify, structural_column, transience_column
 from analysis.transience import transience
 from study.config import PROTOCOLS, Thresholds
+from study.metric_names import IWL_HEAD, PEAK
 from study.regimes import CALLS
 
 
@@ -26,7 +27,7 @@ def regimes_by_protocol(trials: pl.DataFrame, thresholds: Thresholds | None = No
     protocol, regime, transient, icl_structural (final), peak, transience."""
     frames = []
     for protocol in PROTOCOLS:
-        needed = (structural_column(protocol), structural_column(protocol, "peak"), "iwl.head")
+        needed = (structural_column(protocol), structural_column(protocol, PEAK), IWL_HEAD)
         if not set(needed) <= set(trials.columns):
             continue
         classified = classify(trials, thresholds, protocol)
@@ -39,14 +40,14 @@ def regimes_by_protocol(trials: pl.DataFrame, thresholds: Thresholds | None = No
                 regime=pl.col("regime").cast(pl.String),
                 transient=pl.col("transient"),
                 icl_structural=pl.col(structural_column(protocol)),
-                peak=pl.col(structural_column(protocol, "peak")),
+                peak=pl.col(structural_column(protocol, PEAK)),
                 transience=pl.col(transience)
                 if transience in trials.columns
                 else pl.lit(None, pl.Float64),
             )
         )
     if not frames:
-        raise KeyError("the trials have no per-protocol structural ICL (icl.structural.<protocol>)")
+        raise KeyError("the trials have no per-protocol structural ICL (icl/structural_<protocol>)")
     return pl.concat(frames)
 
 

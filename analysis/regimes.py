@@ -5,7 +5,7 @@ columns, with the thresholds and the held-out protocol chosen at analysis time.
     classify(trials, thresholds=None, protocol="matched")
 
 `protocol` picks the held-out protocol behind structural ICL (§2): None is each trial's headline
-metric (`icl.structural`, the one its stored regime used), else `icl.structural.<protocol>`.
+metric (`icl/structural`, the one its stored regime used), else `icl/structural_<protocol>`.
 `thresholds` None means each trial's own stored thresholds (`eval.thresholds.*` params), falling
 back to the defaults — so `classify(trials)` reproduces the stored `regime` tag.
 """

@@ -7,6 +7,8 @@ Writes into `out` (default `figures/<study>/<x>__<y>/`): `phase.png|svg` (regime
 `maps.png|svg` (continuous maps), `boundaries.csv`, `grid.parquet|csv` (per-grid-point
 probabilities, or per-cell regimes), `maps.parquet`, `trials.csv` (the classified trials),
 `summary.txt`; then logs the folder as artifacts of the study's MLflow parent run.
+Over training time (`y` = `analysis.time_axis.STEP`) also `evaluations.csv` (every classified
+evaluation) and `transitions.csv` (where the most likely regime changes, `analysis.transitions`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from analysis.maps import fit_maps
 from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
 from analysis.regimes import classify, regime_counts
 from analysis.runs import load_study
+from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations
+from analysis.transitions import time_lines, transitions
 from study.config import Thresholds
 from study.tracking import schema
 from study.tracking.store import Store
@@ -44,14 +48,16 @@ class PhaseReport:
     note: str = ""
     logged_to: str | None = None  # the parent run id the files were logged to
     lines: list[str] = field(default_factory=list)
+    transitions: pl.DataFrame | None = None  # over training time: where the regime changes
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
 
 
-def default_out(study: str, x: str, y: str) -> Path:
-    return Path("figures") / study / f"{x.rsplit('.', 1)[-1]}__{y.rsplit('.', 1)[-1]}"
+def default_out(study: str, x: str, y: str, step: int | None = None) -> Path:
+    name = f"{x.rsplit('.', 1)[-1]}__{y.rsplit('.', 1)[-1]}"
+    return Path("figures") / study / (name if step is None else f"{name}__at_step_{step}")
 
 
 def phase_report(
@@ -67,6 +73,7 @@ def phase_report(
     out: str | Path | None = None,
     log_artifacts: bool = True,
     n_draws: int = 400,
+    step: int | None = None,
 ) -> PhaseReport:
     """Classify, fit, draw, write and log the phase diagram of `study` over `x` × `y`.
 
@@ -75,29 +82,39 @@ def phase_report(
     `log_scales` {param: log} overrides the axes the sweep recorded on its parent run; a param in
     neither gets its scale guessed from the values. Raises PhaseError for axes the study cannot
     support; a study in a single regime still gets its trials plot and continuous maps, with a
-    note instead of a boundary.
+    note instead of a boundary. `y` = STEP maps x × training step (log); `step` classifies each
+    trial at its last evaluation at or before that step.
     """
     loaded = load_study(store, study)
-    trials = classify(loaded.trials, thresholds, protocol)
+    timed = y == STEP or step is not None
+    evals = study_evaluations(store, study, loaded.trials, protocol) if timed else None
+    trials = classify(loaded.trials if step is None else at_step(evals, step), thresholds, protocol)
+    classified = classify(evals, thresholds, protocol) if y == STEP else None
+    points = fit_points(classified) if classified is not None else trials
     scales = {
+        STEP: True,
         **loaded.log_scales(),
         **{k: v for k, v in (log_scales or {}).items() if v is not None},
     }
-    out_dir = Path(out) if out is not None else default_out(study, x, y)
+    out_dir = Path(out) if out is not None else default_out(study, x, y, step)
     out_dir.mkdir(parents=True, exist_ok=True)
-    finished = select_trials(trials, at)
-    numeric = all(k in trials.columns and trials.schema[k].is_numeric() for k in (x, y))
-    caption = phase_caption(study, finished, x, y, thresholds, protocol)
+    finished = select_trials(points, at)
+    numeric = all(k in points.columns and points.schema[k].is_numeric() for k in (x, y))
+    caption = phase_caption(study, finished, x, y, thresholds, protocol, classified_when(y, step))
     if numeric and finished.height >= MIN_TRIALS:
-        report = _fitted(trials, x, y, at, protocol, scales, out_dir, n_draws, caption)
+        report = _fitted(points, x, y, at, protocol, scales, out_dir, n_draws, caption)
     else:  # a categorical axis, or a grid too small to fit: one cell per grid point
-        report = _cells(trials, x, y, at, out_dir, caption)
+        report = _cells(points, x, y, at, out_dir, caption)
     report.study = study
-    report.files.append(
-        _write(trials.drop(pl.col(pl.List, pl.Struct, pl.Object)), out_dir / "trials.csv")
-    )
-    report.counts = regime_counts(finished)
-    report.lines = _summary(report, trials, x, y, protocol, thresholds, at) + report.lines
+    report.files.append(_write(_flat(trials), out_dir / "trials.csv"))
+    if classified is not None:  # over training time
+        report.transitions = transitions(report.fit) if report.fit is not None else None
+        report.files.append(_write(_flat(classified), out_dir / "evaluations.csv"))
+        if report.transitions is not None:
+            report.files.append(_write(report.transitions, out_dir / "transitions.csv"))
+        report.lines += time_lines(report.fit, select_trials(classified, at).height)
+    report.counts = regime_counts(select_trials(trials, at))
+    report.lines = _summary(report, trials, x, y, protocol, thresholds, at, step) + report.lines
     (out_dir / "summary.txt").write_text(report.text + "\n")
     report.files.append(out_dir / "summary.txt")
     report.lines.append(f"files: {report.out}/ ({', '.join(p.name for p in report.files)})")
@@ -195,8 +212,13 @@ def _write(frame: pl.DataFrame, path: Path) -> Path:
     return path
 
 
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """Without the nested columns a CSV cannot hold."""
+    return frame.drop(pl.col(pl.List, pl.Struct, pl.Object))
+
+
 def _summary(
-    report: PhaseReport, trials: pl.DataFrame, x: str, y: str, protocol, thresholds, at
+    report: PhaseReport, trials: pl.DataFrame, x: str, y: str, protocol, thresholds, at, step=None
 ) -> list[str]:
     done = trials.filter(pl.col("state") == "complete").height
     t = thresholds or Thresholds()
@@ -214,6 +236,8 @@ def _summary(
         f"transient: {int(trials['transient'].fill_null(False).sum())}",
         f"axes: x = {axis_label(x)} ({x}), y = {axis_label(y)} ({y})",
     ]
+    if step is not None:
+        lines.insert(1, f"classified {classified_when(step=step)}")
     if at:
         lines.append("fixed: " + ", ".join(f"{k} = {format_value(v)}" for k, v in at.items()))
     others = swept_params(trials, exclude=(x, y, *(at or {})))

@@ -9,8 +9,11 @@
 A study is named by its sweep/Optuna study name (the `study` tag every trial run carries), by an
 MLflow experiment name, or by a parent run id. A local SQLite store is read directly
 (`study.tracking.store_sql`); any other tracking URI goes through the MLflow client
-(`study.tracking.store_client`). Summary metrics lose their `summary.` prefix in `trials`: the column
-`icl.structural` is the trial's final structural ICL, `transience` its peak − final.
+(`study.tracking.store_client`). In `trials`, a curve's column is its final value (its point at
+the trial's final step: `icl/structural_paper`), a feature's its one value (`summary/transience`),
+and the headline columns (`icl/structural`, `summary/transience`, …) show the trial's own
+protocol. Stores written with the older dotted names read back under today's
+(`study.tracking.metric_view`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from study.tracking import schema
+from study.tracking.metric_view import current_curves, final_metrics, stored_keys, with_headlines
 from study.tracking.store import Store
 from study.tracking.store_client import ClientRuns
 from study.tracking.store_sql import SqliteRuns
@@ -195,11 +199,12 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
             tags = tags.with_columns(pl.lit(None, pl.String).alias(name))
     params = _wide(reader.params(run_ids), run_ids)
     params = params.with_columns(_typed(params[c]) for c in params.columns if c != "run_id")
-    metrics = _summary_wide(reader.latest_metrics(run_ids), run_ids)
+    metrics = _wide(final_metrics(reader, run_ids), run_ids)
     frame = (
         runs.join(tags, on="run_id", how="left")
         .join(params, on="run_id", how="left")
         .join(metrics, on="run_id", how="left")
+        .pipe(with_headlines)
         .with_columns(
             trial=pl.col("trial").cast(pl.Int64, strict=False),
             transient=pl.col("transient").str.to_lowercase() == "true",
@@ -213,7 +218,7 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
         frame = frame.with_columns(trial=pl.int_range(pl.len(), dtype=pl.Int64))
     leading = [c for c in FIRST_COLUMNS if c in frame.columns]
     param_cols = sorted(c for c in params.columns if c != "run_id")
-    metric_cols = sorted(c for c in metrics.columns if c != "run_id")
+    metric_cols = sorted(c for c in frame.columns if schema.is_metric(c))
     rest = [c for c in frame.columns if c not in {*leading, *param_cols, *metric_cols}]
     return frame.select(*leading, *param_cols, *metric_cols, *rest).sort("trial")
 
@@ -221,16 +226,24 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
 def curves_frame(
     reader: SqliteRuns | ClientRuns, ref: StudyRef, metrics: Iterable[str] | None = None
 ) -> pl.DataFrame:
-    numbers = _wide(
-        reader.tags(ref.run_ids).filter(pl.col("key") == schema.TRIAL_NUMBER), ref.run_ids
+    tags = _wide(
+        reader.tags(ref.run_ids).filter(
+            pl.col("key").is_in([schema.TRIAL_NUMBER, schema.PROTOCOL])
+        ),
+        ref.run_ids,
     )
-    if schema.TRIAL_NUMBER in numbers.columns:
-        numbers = numbers.select(
+    protocols = dict(tags.select("run_id", protocol=_column(tags, schema.PROTOCOL)).iter_rows())
+    if schema.TRIAL_NUMBER in tags.columns:
+        numbers = tags.select(
             "run_id", trial=pl.col(schema.TRIAL_NUMBER).cast(pl.Int64, strict=False)
         )
     else:
         numbers = ref.runs.select("run_id", trial=pl.int_range(pl.len(), dtype=pl.Int64))
-    history = reader.metric_history(ref.run_ids, metrics)  # ordered by run, metric, step
+    wanted = None if metrics is None else list(metrics)
+    stored = reader.metric_history(ref.run_ids, None if wanted is None else stored_keys(wanted))
+    history = current_curves(stored, protocols)
+    if wanted is not None:  # asked for a headline, the protocols' curves came along
+        history = history.filter(pl.col("metric").is_in(wanted))
     trial_of = dict(numbers.iter_rows())
     # A dictionary lookup and a stable one-key sort: a join and a three-key sort of 6 M rows
     # cost seconds.
@@ -252,18 +265,9 @@ def _wide(long: pl.DataFrame, run_ids: list[str]) -> pl.DataFrame:
     return ids.join(wide, on="run_id", how="left")
 
 
-def _summary_wide(latest: pl.DataFrame, run_ids: list[str]) -> pl.DataFrame:
-    """`summary.<m>` wins over the last logged value of step metric `m`; both named `m`."""
-    named = (
-        latest.with_columns(
-            summary=pl.col("key").str.starts_with(schema.SUMMARY_PREFIX),
-            key=pl.col("key").str.strip_prefix(schema.SUMMARY_PREFIX),
-        )
-        .sort("summary")
-        .unique(["run_id", "key"], keep="last")
-        .select("run_id", "key", "value")
-    )
-    return _wide(named, run_ids)
+def _column(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """`name`, or nulls where no run has it."""
+    return pl.col(name) if name in frame.columns else pl.lit(None, pl.String)
 
 
 def _typed(column: pl.Series) -> pl.Series:

@@ -1,11 +1,11 @@
 """Transience measured from curves: how high structural ICL got, when, and how far it fell.
 
     transience(curves)                                   # one row per trial, headline metric
-    transience(curves, metric="icl.structural.matched")  # under another held-out protocol
+    transience(curves, metric="icl/structural_matched")  # under another held-out protocol
     transience(curves, rise=0.05, drop=0.5, by=("trial",))
 
 Per trial (`by`): `peak` and `peak_step` (first step at the maximum), `final` (last step),
-`decay` = peak − final (the summary metric `transience`), `steps_to_decay` = steps from the peak
+`decay` = peak − final (the summary metric `summary/transience`), `steps_to_decay` = steps from the peak
 until the curve first falls below `level` (default: half the peak — relative, so a peak of 0.27
 that falls to 0 counts as decayed, as in the paper's reference runs; null if it never falls that
 far), `start` (first value) and `transient` (a clear rise from the start and a clear fall from

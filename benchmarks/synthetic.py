@@ -19,6 +19,19 @@ import numpy as np
 from study.config import PROTOCOLS, TrialConfig
 from study.dotted import nest
 from study.features import Curve
+from study.metric_names import (
+    ACC_TAIL,
+    ACC_VAL,
+    ICL_HEAD,
+    ICL_STRUCTURAL,
+    ICL_TAIL,
+    IWL_HEAD,
+    IWL_TAIL,
+    LOSS_TRAIN,
+    N_DECILES,
+    decile,
+    structural,
+)
 from study.presets import deep_merge
 from study.tracking import schema
 from study.tracking.run import log_config, log_summary, start_run
@@ -31,16 +44,13 @@ DEFAULT_AXES: dict[str, tuple[float, float, bool]] = {
     "forgetting.forget_until": (100.0, 10_000.0, True),
 }
 CURVE_METRICS: tuple[str, ...] = (
-    "icl.structural",
-    "icl.structural.paper",
-    "icl.structural.init",
-    "icl.structural.matched",
-    "icl.head",
-    "iwl.head",
-    "icl.tail",
-    "iwl.tail",
-    "acc.val",
-    "acc.tail",
+    *(structural(p) for p in PROTOCOLS),
+    ICL_HEAD,
+    IWL_HEAD,
+    ICL_TAIL,
+    IWL_TAIL,
+    ACC_VAL,
+    ACC_TAIL,
 )
 
 
@@ -70,21 +80,19 @@ def _trial_curves(
     iwl_tail = np.clip(0.5 * iwl_head + noise(), 0, 1)
     acc_val = np.clip(1 - 0.9 * np.exp(-t / 0.2) + noise(), 0, 1)
     curves = {
-        "icl.structural": icl["paper"],
-        **{f"icl.structural.{p}": icl[p] for p in PROTOCOLS},
-        "icl.head": icl_head,
-        "iwl.head": iwl_head,
-        "icl.tail": np.clip(icl["paper"] * (1 - iwl_tail) + noise(), 0, 1),
-        "iwl.tail": iwl_tail,
-        "acc.val": acc_val,
-        "acc.tail": np.clip(acc_val * (0.6 + 0.4 * icl["paper"]), 0, 1),
-        "loss.train": -np.log(np.clip(acc_val, 0.05, 1)),
+        ICL_STRUCTURAL: icl["paper"],  # the headline (protocol `paper`): the writer leaves it out
+        **{structural(p): icl[p] for p in PROTOCOLS},
+        ICL_HEAD: icl_head,
+        IWL_HEAD: iwl_head,
+        ICL_TAIL: np.clip(icl["paper"] * (1 - iwl_tail) + noise(), 0, 1),
+        IWL_TAIL: iwl_tail,
+        ACC_VAL: acc_val,
+        ACC_TAIL: np.clip(acc_val * (0.6 + 0.4 * icl["paper"]), 0, 1),
+        LOSS_TRAIN: -np.log(np.clip(acc_val, 0.05, 1)),
     }
-    for decile in range(10):  # rarer tokens rely on context, frequent ones on weights
-        share = decile / 9
-        curves[f"acc.decile.{decile}"] = np.clip(
-            acc_val * ((1 - share) * iwl_head + share * icl["paper"]), 0, 1
-        )
+    for d in range(N_DECILES):  # rarer tokens rely on context, frequent ones on weights
+        share = d / (N_DECILES - 1)
+        curves[decile(d)] = np.clip(acc_val * ((1 - share) * iwl_head + share * icl["paper"]), 0, 1)
     return curves
 
 

@@ -28,6 +28,7 @@ import yaml
 
 from study.config import PROTOCOLS, TrialConfig
 from study.controls import CONTRAST_MARGIN, control_overrides
+from study.metric_names import IWL_HEAD, current, structural
 from study.science.findings import FINDINGS, check_contrast
 from study.science.reference import REFERENCE, measure, reference_config
 
@@ -154,7 +155,8 @@ def _run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, obje
         path = out / f"{name.replace(' ', '_')}.json"
         if path.exists():
             saved = json.loads(path.read_text())
-            curve = [(int(s), m) for s, m in saved["curve"]]
+            # a run saved before the metrics were renamed reads under today's names
+            curve = [(int(s), {current(k): v for k, v in m.items()}) for s, m in saved["curve"]]
             done[name] = Measured(curve, saved["peaks"], curve[-1][1])
         else:
             todo[name] = cfg.model_dump()
@@ -199,7 +201,7 @@ def findings(sets, seeds, only, jobs, out):
     configs = {_key(c): c for pair in pairs.values() for c in pair if c is not None}
     measured = _run_all(configs, out, jobs)
     click.echo(
-        "| finding | seed | run | control | protocol: run − control (structural ICL final) | iwl.head run − control |"
+        f"| finding | seed | run | control | protocol: run − control (structural ICL final) | {IWL_HEAD} run − control |"
     )
     click.echo("|---|---|---|---|---|---|")
     for finding in chosen:
@@ -216,10 +218,8 @@ def findings(sets, seeds, only, jobs, out):
                 counts["control"] += verdict.holds
                 counts["contrast"] += check_contrast(run, control).holds
                 against = f"{'holds' if verdict.holds else 'no'}: {verdict.text}"
-                diffs = ", ".join(
-                    f"{p} {_diff(run, control, f'icl.structural.{p}')}" for p in PROTOCOLS
-                )
-                iwl = _diff(run, control, "iwl.head")
+                diffs = ", ".join(f"{p} {_diff(run, control, structural(p))}" for p in PROTOCOLS)
+                iwl = _diff(run, control, IWL_HEAD)
             click.echo(
                 f"| {finding.name} | {seed} | {'holds' if holds.holds else 'no'}: {holds.text} | "
                 f"{against} | {diffs} | {iwl} |"

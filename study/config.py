@@ -106,7 +106,9 @@ class ForgettingConfig(_Part):
 
     kind: Literal["none", "active", "temporary"] = "none"
     forget_every: int = Field(1000, ge=1, description="k: reset after every k-th optimiser step")
-    forget_until: int | None = Field(None, ge=1, description="N: temporary forgetting stops here")
+    forget_until: int | None = Field(
+        None, ge=0, description="N: temporary forgetting stops here (0: no resets, plain training)"
+    )
     reset_std: float | None = Field(
         None, gt=0.0, description="std of the re-drawn embeddings; default model.embed_init_std"
     )

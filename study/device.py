@@ -39,6 +39,23 @@ def configure_cpu_threads(device: str, workers: int = 1) -> None:
     torch.set_num_threads(max(1, int(chosen)) if chosen else 1)
 
 
+def default_workers(device: str) -> int:
+    """Worker processes when `--workers` is not given: one per CPU core this process may use on
+    the CPU (each with one torch thread, `configure_cpu_threads`: small models gain more from
+    parallel trials than from a thread pool), one per GPU on CUDA."""
+    import os
+
+    import torch
+
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        return max(1, torch.cuda.device_count())
+    if device.startswith("cuda:"):
+        return 1
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+
+
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
 _tuned: bool | None = None
 

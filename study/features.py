@@ -1,7 +1,8 @@
 """Summary features of a trial's curves (docs/design.md §3), defined once: the structural-ICL
-start (first evaluation), peak and the first step it is reached, the final values, transience = peak − final, and the
-dual score. The scalar form summarises a trial as it ends; the polars form (`*_expr`) computes
-the same statistics over a long curves frame grouped by trial.
+start (first evaluation), peak and the first step it is reached, transience = peak − final, the
+dual score and the final step (the curves' final values are their points there). The scalar
+form summarises a trial as it ends; the polars form (`*_expr`) computes the same statistics over
+a long curves frame grouped by trial.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import polars as pl
 from study.config import PROTOCOLS
 from study.metric_names import (
     DUAL_SCORE,
+    FINAL_STEP,
     ICL_STRUCTURAL,
     IWL_HEAD,
     PEAK,
@@ -30,10 +32,10 @@ def peak(curve: Curve, metric: str) -> tuple[float, int]:
 
 
 def summary_features(curve: Curve) -> dict[str, float]:
-    """The final metrics, plus peak, peak step and transience of structural ICL under the
-    headline and each protocol, plus the dual score."""
-    final = curve[-1][1]
-    out = dict(final)
+    """Start, peak, peak step and transience of structural ICL under the headline and each
+    protocol, the dual score, and the final step (where each curve's final value is read)."""
+    final_step, final = curve[-1]
+    out = {FINAL_STEP: float(final_step)}
     for protocol in (None, *PROTOCOLS):
         name = structural(protocol)
         top, at = peak(curve, name)

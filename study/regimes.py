@@ -25,6 +25,7 @@ peak to the final value is at least `drop` of that rise and significant at n.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
 
 import polars as pl
@@ -113,6 +114,30 @@ def regime_probabilities(p_icl, p_iwl) -> dict[str, object]:
         name: (p_icl if icl else 1 - p_icl) * (p_iwl if iwl else 1 - p_iwl)
         for (icl, iwl), name in _BY_PRESENCE.items()
     }
+
+
+def soft_targets(
+    labels: Sequence[str],
+    p_icl: Sequence[float] | None,
+    p_iwl: Sequence[float] | None,
+    observed: Sequence[str],
+) -> list[list[float]]:
+    """(n, K) targets over the `observed` regimes: one-hot for a decided trial; for an
+    `uncertain` one, the probability of each observed regime from its presence probabilities,
+    renormalised — noisy labels near a boundary count as what they are, not as a class. Rows
+    of zeros where that cannot be said (no probabilities, or no observed regime possible)."""
+    rows = []
+    for i, label in enumerate(labels):
+        if label in observed:
+            rows.append([float(r == label) for r in observed])
+            continue
+        soft = [0.0] * len(observed)
+        if label == UNCERTAIN and p_icl is not None and p_iwl is not None:
+            by_regime = regime_probabilities(float(p_icl[i]), float(p_iwl[i]))
+            soft = [by_regime.get(r, 0.0) for r in observed]
+        total = sum(soft)
+        rows.append([v / total for v in soft] if total > 1e-9 else [0.0] * len(observed))
+    return rows
 
 
 def transient(

@@ -29,6 +29,7 @@ from analysis.figures.style import (
     side_legend,
     trial_marker,
 )
+from study.metric_names import ICL_STRUCTURAL, IWL_HEAD, TRANSIENCE
 from study.regimes import CALLS
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def _shows(values: pl.Series) -> bool:
 
 
 def cell_maps(
-    cells: CellMap, metrics: Sequence[str] = ("icl.structural", "iwl.head", "transience")
+    cells: CellMap, metrics: Sequence[str] = (ICL_STRUCTURAL, IWL_HEAD, TRANSIENCE)
 ) -> Figure:
     """Mean of each metric per cell, written in: the gradients behind the regime cells. A
     metric that is zero in every cell (transience of runs that never rose) is left out."""
@@ -148,8 +149,8 @@ def cell_maps(
             grid = np.full((len(cells.y_values), len(cells.x_values)), np.nan)
             for row in cells.frame.iter_rows(named=True):
                 grid[yi[row[cells.y]], xi[row[cells.x]]] = row[metric]
-            base = "transience" if metric.startswith("transience") else metric
-            top = 1.0 if base != "transience" else max(0.05, float(np.nanmax(grid)))
+            base = TRANSIENCE if metric.startswith(TRANSIENCE) else metric  # any protocol's
+            top = 1.0 if base != TRANSIENCE else max(0.05, float(np.nanmax(grid)))
             mesh = ax.pcolormesh(
                 np.arange(len(cells.x_values)),
                 np.arange(len(cells.y_values)),

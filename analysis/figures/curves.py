@@ -13,14 +13,25 @@ from matplotlib.lines import Line2D
 
 from analysis.figures.labels import REGIME_LABELS, metric_label, symbol
 from analysis.figures.style import REGIME_COLORS, STYLE, new_figure, side_legend
+from study.config import PROTOCOLS
+from study.metric_names import (
+    DECILE_PREFIX,
+    ICL_HEAD,
+    ICL_STRUCTURAL,
+    ICL_TAIL,
+    IWL_HEAD,
+    IWL_TAIL,
+    TRANSIENCE,
+    structural,
+)
 from study.regimes import CALLS
 
 # One panel per question a learning curve answers; a metric missing from a frame is skipped.
 # The paper's Fig. 3: structural ICL, then ICL (solid) and IWL (dashed) on head and tail tokens.
 SETTING_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("structural ICL (held-out tokens)", ("icl.structural",)),
-    ("head (frequent) tokens", ("icl.head", "iwl.head")),
-    ("tail (rare) tokens", ("icl.tail", "iwl.tail")),
+    ("structural ICL (held-out tokens)", (ICL_STRUCTURAL,)),
+    ("head (frequent) tokens", (ICL_HEAD, IWL_HEAD)),
+    ("tail (rare) tokens", (ICL_TAIL, IWL_TAIL)),
 )
 
 
@@ -121,13 +132,13 @@ def accuracy_by_frequency(
     """Val accuracy against the training frequency of the query token (decile of its rank in its
     class, 0 = most frequent), at `step` (default: each trial's last evaluation), one line per
     value of `by`, mean over trials ± 1 sd."""
-    deciles = curves.filter(pl.col("metric").str.starts_with("acc.decile."))
+    deciles = curves.filter(pl.col("metric").str.starts_with(DECILE_PREFIX))
     if step is not None:
         deciles = deciles.filter(pl.col("step") <= step)
     last = deciles.sort("step").group_by("run_id", "metric").agg(pl.col("value").last())
     setting, values, labels = settings(trials, by)
     joined = last.join(setting, on="run_id", how="inner").with_columns(
-        decile=pl.col("metric").str.strip_prefix("acc.decile.").cast(pl.Int64)
+        decile=pl.col("metric").str.strip_prefix(DECILE_PREFIX).cast(pl.Int64)
     )
     values = joined.get_column("_by").drop_nulls().unique().sort().to_list()
     colors = dict(zip(values, sns.color_palette("flare", len(values)), strict=True))
@@ -161,10 +172,8 @@ def accuracy_by_frequency(
 
 
 # Structural ICL of the same trials under each held-out protocol (docs/design.md §2).
-PROTOCOL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("paper protocol", ("icl.structural.paper",)),
-    ("init protocol", ("icl.structural.init",)),
-    ("matched protocol", ("icl.structural.matched",)),
+PROTOCOL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (f"{p} protocol", (structural(p),)) for p in PROTOCOLS
 )
 
 
@@ -212,6 +221,6 @@ def protocol_comparison(by_protocol: pl.DataFrame) -> Figure:
             ncol=2,
             frameon=False,
         )
-        dots.set_xlabel(metric_label("transience"))
+        dots.set_xlabel(metric_label(TRANSIENCE))
         dots.set_title("transience per trial (colour: regime)", fontsize=10)
     return fig

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from study.config import PROTOCOLS
+from study.metric_names import (
+    ACC_TAIL,
+    ACC_VAL,
+    ICL_HEAD,
+    ICL_STRUCTURAL,
+    ICL_TAIL,
+    IWL_HEAD,
+    IWL_TAIL,
+    TRANSIENCE,
+    structural,
+    transience,
+)
 from study.param_names import PARAMS, SYMBOLS, format_value, symbol
 
 __all__ = ["PARAMS", "SYMBOLS", "symbol", "format_value"]
@@ -15,34 +28,28 @@ REGIME_LABELS: dict[str, str] = {
 }
 
 METRICS: dict[str, str] = {
-    "icl.structural": "structural ICL (held-out tokens)",
-    "icl.structural.paper": "structural ICL, paper protocol",
-    "icl.structural.init": "structural ICL, init protocol",
-    "icl.structural.matched": "structural ICL, matched protocol",
-    "icl.head": "ICL, head (frequent) tokens",
-    "iwl.head": "IWL, head (frequent) tokens",
-    "icl.tail": "ICL, tail (rare) tokens",
-    "iwl.tail": "IWL, tail (rare) tokens",
-    "acc.val": "val accuracy",
-    "acc.tail": "tail accuracy",
-    "transience": "transience (peak − final structural ICL)",
-    "transience.paper": "transience, paper protocol",
-    "transience.init": "transience, init protocol",
-    "transience.matched": "transience, matched protocol",
+    ICL_STRUCTURAL: "structural ICL (held-out tokens)",
+    **{structural(p): f"structural ICL, {p} protocol" for p in PROTOCOLS},
+    ICL_HEAD: "ICL, head (frequent) tokens",
+    IWL_HEAD: "IWL, head (frequent) tokens",
+    ICL_TAIL: "ICL, tail (rare) tokens",
+    IWL_TAIL: "IWL, tail (rare) tokens",
+    ACC_VAL: "val accuracy",
+    ACC_TAIL: "tail accuracy",
+    TRANSIENCE: "transience (peak − final structural ICL)",
+    **{transience(p): f"transience, {p} protocol" for p in PROTOCOLS},
 }
 
 # Short names for legends inside a titled panel.
 SHORT: dict[str, str] = {
-    "icl.structural": "structural ICL",
-    "icl.structural.paper": "paper protocol",
-    "icl.structural.init": "init protocol",
-    "icl.structural.matched": "matched protocol",
-    "icl.head": "ICL",
-    "iwl.head": "IWL",
-    "icl.tail": "ICL",
-    "iwl.tail": "IWL",
-    "acc.val": "val",
-    "acc.tail": "tail",
+    ICL_STRUCTURAL: "structural ICL",
+    **{structural(p): f"{p} protocol" for p in PROTOCOLS},
+    ICL_HEAD: "ICL",
+    IWL_HEAD: "IWL",
+    ICL_TAIL: "ICL",
+    IWL_TAIL: "IWL",
+    ACC_VAL: "val",
+    ACC_TAIL: "tail",
 }
 
 

@@ -33,6 +33,7 @@ from analysis.figures.style import (
     side_legend,
     trial_marker,
 )
+from study.metric_names import TRANSIENCE
 from study.regimes import CALLS
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
                 label=f"uncertain (< {fit.band_level:.0%} of posterior draws agree)",
             ),
         ]
-        handles += [trial_marker(r, f"trial: {r}") for r in fit.regimes]
+        shown = set(fit.points.get_column("regime").unique().to_list())
+        handles += [trial_marker(r, f"trial: {r}") for r in CALLS if r in shown]
         side_legend(ax, handles)
         ax.set_title(title or _title("Regimes", fit, fit.n_trials, fit.pooled_over), fontsize=10)
     return fig
@@ -180,7 +182,7 @@ def continuous_maps(maps: Mapping[str, ContinuousMap], fit: PhaseFit | None = No
     with sns.axes_style(STYLE):
         fig, axes = new_figure(max(len(maps), 1), width=4.6, height=4.0)
         for ax, (metric, m) in zip(axes, maps.items(), strict=False):
-            base = metric.split(".")[0] if metric.startswith("transience") else metric
+            base = TRANSIENCE if metric.startswith(TRANSIENCE) else metric  # any protocol's
             mesh = ax.pcolormesh(
                 m.grid_x,
                 m.grid_y,
@@ -188,7 +190,7 @@ def continuous_maps(maps: Mapping[str, ContinuousMap], fit: PhaseFit | None = No
                 shading="nearest",
                 cmap=MAP_CMAPS.get(base, "viridis"),
                 vmin=0.0,
-                vmax=1.0 if base != "transience" else max(0.05, float(np.nanmax(m.mean))),
+                vmax=1.0 if base != TRANSIENCE else max(0.05, float(np.nanmax(m.mean))),
                 rasterized=True,
             )
             fig.colorbar(mesh, ax=ax, shrink=0.85)

@@ -8,6 +8,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from study.metric_names import TRANSIENCE
+
 STYLE = "whitegrid"
 _PALETTE = sns.color_palette("colorblind")
 REGIME_COLORS: dict[str, tuple] = {
@@ -24,7 +26,7 @@ REGIME_MARKERS: dict[str, str] = {
     "none": "X",
     "uncertain": "P",
 }
-MAP_CMAPS: dict[str, str] = {"transience": "rocket_r"}
+MAP_CMAPS: dict[str, str] = {TRANSIENCE: "rocket_r"}
 
 
 def new_figure(ncols: int, width: float = 4.2, height: float = 3.6) -> tuple[Figure, np.ndarray]:

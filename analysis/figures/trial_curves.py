@@ -17,15 +17,23 @@ from matplotlib.figure import Figure
 
 from analysis.figures.labels import metric_label
 from analysis.figures.style import STYLE
+from study.config import PROTOCOLS
+from study.metric_names import (
+    ACC_TAIL,
+    ACC_VAL,
+    ICL_HEAD,
+    ICL_STRUCTURAL,
+    ICL_TAIL,
+    IWL_HEAD,
+    IWL_TAIL,
+    structural,
+)
 
 TRIAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "structural ICL (held-out tokens)",
-        ("icl.structural.paper", "icl.structural.init", "icl.structural.matched"),
-    ),
-    ("head (frequent) tokens, roles swapped", ("icl.head", "iwl.head")),
-    ("tail (rare) tokens, roles swapped", ("icl.tail", "iwl.tail")),
-    ("accuracy", ("acc.val", "acc.tail")),
+    ("structural ICL (held-out tokens)", tuple(structural(p) for p in PROTOCOLS)),
+    ("head (frequent) tokens, roles swapped", (ICL_HEAD, IWL_HEAD)),
+    ("tail (rare) tokens, roles swapped", (ICL_TAIL, IWL_TAIL)),
+    ("accuracy", (ACC_VAL, ACC_TAIL)),
 )
 MAX_RESET_LINES = 40  # beyond this many resets, a rug along the top instead of lines
 
@@ -41,8 +49,8 @@ def trial_learning_curves(
     """`curves` is long: columns `step`, `metric`, `value` (extra columns are ignored)."""
     present = set(curves.get_column("metric").unique().to_list()) if curves.height else set()
     shown = [(name, [m for m in metrics if m in present]) for name, metrics in panels]
-    if shown and not shown[0][1] and "icl.structural" in present:  # only the headline was logged
-        shown[0] = (shown[0][0], ["icl.structural"])
+    if shown and not shown[0][1] and ICL_STRUCTURAL in present:  # only the headline was logged
+        shown[0] = (shown[0][0], [ICL_STRUCTURAL])
     shown = [(name, metrics) for name, metrics in shown if metrics] or [
         (p[0], []) for p in panels[:1]
     ]

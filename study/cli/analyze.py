@@ -42,9 +42,22 @@ def analyze() -> None:
     metavar="KEY",
     help="Swept param on the x axis, e.g. task.zipf_exponent.",
 )
-@click.option("--y", "y", required=True, metavar="KEY", help="Swept param on the y axis.")
+@click.option(
+    "--y",
+    "y",
+    required=True,
+    metavar="KEY",
+    help="Swept param on the y axis, or `step`: training time (each trial at every evaluation).",
+)
 @click.option(
     "--at", "at", multiple=True, metavar="KEY=VALUE", help="Fix another swept param (repeatable)."
+)
+@click.option(
+    "--at-step",
+    "at_step",
+    type=click.IntRange(min=0),
+    metavar="STEP",
+    help="Classify each trial at its last evaluation at or before STEP, not at its end.",
 )
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Output folder [default: figures/STUDY/X__Y]."
@@ -53,14 +66,24 @@ def analyze() -> None:
     "--no-log", is_flag=True, help="Do not log the files to the study's MLflow parent run."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def phase(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_json):
+def phase(study, tracking_uri, protocol, thresholds, x, y, at, at_step, out, no_log, as_json):
     """Phase diagram of STUDY over two swept params: regime map with boundaries and uncertainty,
-    continuous maps, boundary points and grid probabilities (PNG, SVG, CSV, Parquet)."""
+    continuous maps, boundary points and grid probabilities (PNG, SVG, CSV, Parquet). With
+    `--y step` the map is over x × training step, and the steps where the most likely regime
+    changes are printed (`transitions`)."""
     from analysis.axes import PhaseError, parse_at
     from analysis.report import phase_report
     from analysis.runs import StudyNotFound
+    from analysis.time_axis import STEP
     from study.tracking.store import Store
 
+    if x == STEP:
+        raise UsageExit(f"--x {x}: training time goes on the y axis (--y {STEP})")
+    if y == STEP and at_step is not None:
+        raise UsageExit(
+            f"--at-step {at_step} with --y {STEP}: the time axis classifies every trial at every "
+            "step already; use one or the other"
+        )
     store = Store.resolve(tracking_uri)
     try:
         report = phase_report(
@@ -73,6 +96,7 @@ def phase(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_j
             protocol=protocol,
             out=out,
             log_artifacts=not no_log,
+            step=at_step,
         )
     except (PhaseError, StudyNotFound) as err:
         raise UsageExit(str(err)) from None
@@ -89,6 +113,10 @@ def phase(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_j
                 "note": report.note or None,
                 "parent_run_id": report.logged_to,
                 "crossings": fit.crossings().rows(named=True) if fit is not None else [],
+                "at_step": at_step,
+                "transitions": (
+                    report.transitions.rows(named=True) if report.transitions is not None else None
+                ),
             }
         )
     else:
@@ -113,6 +141,7 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
     from analysis.figures.save import save_figure
     from analysis.regimes import structural_column
     from analysis.runs import load_curves
+    from study.metric_names import DECILE_PREFIX, ICL_STRUCTURAL
 
     store, trials = _load(study, tracking_uri, thresholds, protocol)
     swept = swept_params(trials)
@@ -125,16 +154,16 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
         )
     data = load_curves(store, study)
     if protocol is not None:  # plot the chosen protocol's structural ICL as the headline
-        data = data.filter(pl.col("metric") != "icl.structural").with_columns(
+        data = data.filter(pl.col("metric") != ICL_STRUCTURAL).with_columns(
             metric=pl.when(pl.col("metric") == structural_column(protocol))
-            .then(pl.lit("icl.structural"))
+            .then(pl.lit(ICL_STRUCTURAL))
             .otherwise(pl.col("metric"))
         )
     out_dir = Path(out) if out else Path("figures") / study / "curves"
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     figures = {"learning_curves": learning_curves(data, trials, by)}
-    if data.filter(pl.col("metric").str.starts_with("acc.decile.")).height:
+    if data.filter(pl.col("metric").str.starts_with(DECILE_PREFIX)).height:
         figures["accuracy_by_frequency"] = accuracy_by_frequency(data, trials, by)
     for name, fig in figures.items():
         written += save_figure(fig, out_dir / name)
@@ -156,6 +185,7 @@ def table(study, tracking_uri, protocol, thresholds, out, all_columns):
 
     from analysis.axes import swept_params
     from analysis.regimes import structural_column, transience_column
+    from study.metric_names import ICL_HEAD, ICL_TAIL, IWL_HEAD
 
     _, trials = _load(study, tracking_uri, thresholds, protocol)
     if out:
@@ -171,10 +201,10 @@ def table(study, tracking_uri, protocol, thresholds, out, all_columns):
         return
     metrics = [
         structural_column(protocol),
-        "iwl.head",
+        IWL_HEAD,
         transience_column(protocol),
-        "icl.head",
-        "icl.tail",
+        ICL_HEAD,
+        ICL_TAIL,
     ]
     shown = (
         trials

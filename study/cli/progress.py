@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-SHOWN = ("icl.structural", "iwl.head", "acc.val")
+from study.metric_names import ACC_VAL, ICL_STRUCTURAL, IWL_HEAD
+
+SHOWN = (ICL_STRUCTURAL, IWL_HEAD, ACC_VAL)
 
 
 class TrainProgress:

@@ -31,7 +31,10 @@ def sweep() -> None:
     help="Run at most N trials now; the study's total budget stays the spec's n_trials.",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes [default: one per CPU core on the CPU, one per GPU on CUDA; "
+    "at most the budget; 1 on SQLite].",
 )
 @click.option("--force", is_flag=True, help="Adopt a changed spec for an existing study.")
 @click.option(
@@ -52,6 +55,12 @@ def run(spec_file, n_trials, workers, force, with_controls, **options):
     from study.sweep.storage import load, open_storage
 
     spec, store, url, kwargs = open_sweep(spec_file, with_controls=with_controls, **options)
+    if workers is None:
+        from study.device import default_workers
+
+        workers = (
+            1 if url.startswith("sqlite") else min(default_workers(options["device"]), spec.budget)
+        )
     if workers > 1 and url.startswith("sqlite"):
         click.echo(
             "warning: SQLite locks under parallel writers; the default journal file does not",

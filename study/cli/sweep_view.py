@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from study.metric_names import DUAL_SCORE, ICL_STRUCTURAL, IWL_HEAD
 from study.sweep.spec import SweepSpec
 from study.sweep.status import StudyStatus, status, trial_rows
-from study.tracking.schema import SUMMARY_PREFIX
 
-SHOWN_METRICS = ("icl.structural", "iwl.head", "dual_score")
+SHOWN_METRICS = (ICL_STRUCTURAL, IWL_HEAD, DUAL_SCORE)
 MAX_ROWS = 40
 SYMBOLS = {
     "complete": "✓",
@@ -89,7 +89,7 @@ def trials_table(study: optuna.Study, spec: SweepSpec | None) -> Table:
                 k
                 for r in rows
                 for k in r
-                if "." in k and not k.startswith((SUMMARY_PREFIX, "objective."))
+                if "." in k and not k.startswith("objective.")  # metric names have no dot
             }
         )
     )
@@ -107,7 +107,7 @@ def trials_table(study: optuna.Study, spec: SweepSpec | None) -> Table:
             column, justify="left" if column in ("state", "regime", "run") else "right"
         )
     for row in rows[:MAX_ROWS]:
-        metrics = [_fmt(row.get(f"{SUMMARY_PREFIX}{m}")) for m in SHOWN_METRICS]
+        metrics = [_fmt(row.get(m)) for m in SHOWN_METRICS]
         run = (row["mlflow_run_id"] or "")[:8]
         # a control has no forgetting axes: say so where its point's schedule would be
         cells = [_fmt(row.get(a)) if a in row or not row["control"] else "control" for a in axes]

@@ -13,8 +13,20 @@ from study.cli.common import (
     usage_errors,
 )
 from study.cli.options import config_options, store_options
+from study.metric_names import (
+    ACC_VAL,
+    ICL_HEAD,
+    ICL_STRUCTURAL,
+    ICL_TAIL,
+    IWL_HEAD,
+    IWL_TAIL,
+    PEAK,
+    TRANSIENCE,
+    structural,
+)
 
-HEADLINE = ("icl.structural", "iwl.head", "icl.head", "icl.tail", "iwl.tail", "acc.val")
+HEADLINE = (ICL_STRUCTURAL, IWL_HEAD, ICL_HEAD, ICL_TAIL, IWL_TAIL, ACC_VAL)
+PEAKS = {ICL_STRUCTURAL: structural(None, PEAK)}  # the curves whose peak the summary keeps
 
 
 @click.command()
@@ -96,9 +108,9 @@ def _print_summary(result, store) -> None:
     table.add_column("final", justify="right")
     table.add_column("peak", justify="right")
     for name in HEADLINE:
-        top = result.summary.get(f"{name}.peak")
+        top = result.summary.get(PEAKS.get(name, ""))
         table.add_row(name, f"{result.summary[name]:.3f}", "" if top is None else f"{top:.3f}")
-    table.add_row("transience", f"{result.summary['transience']:.3f}", "")
+    table.add_row(TRANSIENCE, f"{result.summary[TRANSIENCE]:.3f}", "")
     console = Console()
     console.print(table)
     console.print(f"tracking: {store.tracking_uri}   (browse with `dpl ui`)")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from study.config import TrialConfig
 from study.controls import CONTRAST_MARGIN, beats_control
+from study.metric_names import ICL_HEAD, ICL_TAIL, IWL_HEAD, structural
 from study.presets import build_config
 from study.science.reference import (
     Measured,
@@ -26,6 +27,8 @@ from study.science.reference import (
     temporary_overrides,
     vanilla_overrides,
 )
+
+PAPER_ICL = structural("paper")  # the findings are read under the paper protocol (§6)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def late_mean(measured: Measured, metric: str) -> float:
 
 def _protocols(m: Measured) -> str:
     return ", ".join(
-        f"{p} {v:.2f}@{s}→{m.final[f'icl.structural.{p}']:.2f}" for p, (v, s) in m.icl_peak.items()
+        f"{p} {v:.2f}@{s}→{m.final[structural(p)]:.2f}" for p, (v, s) in m.icl_peak.items()
     )
 
 
@@ -65,7 +68,7 @@ TRANSIENCE_FINAL_MAX_SHARE = 0.5  # final ≤ half the peak
 
 def check_transience(m: Measured) -> Verdict:
     top, at = m.icl_peak["paper"]
-    final = m.final["icl.structural.paper"]
+    final = m.final[PAPER_ICL]
     holds = top >= TRANSIENCE_PEAK_MIN and final <= TRANSIENCE_FINAL_MAX_SHARE * top
     return Verdict(
         holds, f"structural ICL peak {top:.2f} at {at} → final {final:.2f} [{_protocols(m)}]"
@@ -74,8 +77,8 @@ def check_transience(m: Measured) -> Verdict:
 
 # 2. skewed α: late in training rare tokens are answered more by context than frequent ones
 def check_tail_over_head(m: Measured) -> Verdict:
-    tail, head = late_mean(m, "icl.tail"), late_mean(m, "icl.head")
-    return Verdict(tail > head, f"second-half mean icl.tail {tail:.3f} vs icl.head {head:.3f}")
+    tail, head = late_mean(m, ICL_TAIL), late_mean(m, ICL_HEAD)
+    return Verdict(tail > head, f"second-half mean icl/tail {tail:.3f} vs icl/head {head:.3f}")
 
 
 # 3. active forgetting: structural ICL stays high to the end, head IWL disappears
@@ -86,11 +89,11 @@ ACTIVE_IWL_MAX = 0.10
 
 def check_active(m: Measured) -> Verdict:
     top, _ = m.icl_peak["paper"]
-    final, iwl = m.final["icl.structural.paper"], m.final["iwl.head"]
+    final, iwl = m.final[PAPER_ICL], m.final[IWL_HEAD]
     holds = final >= ACTIVE_ICL_MIN and final >= ACTIVE_KEEP_SHARE * top and iwl <= ACTIVE_IWL_MAX
     return Verdict(
         holds,
-        f"structural ICL final {final:.2f} (peak {top:.2f}), iwl.head {iwl:.2f} [{_protocols(m)}]",
+        f"structural ICL final {final:.2f} (peak {top:.2f}), iwl/head {iwl:.2f} [{_protocols(m)}]",
     )
 
 
@@ -100,11 +103,11 @@ DUAL_IWL_MIN = 0.50
 
 
 def check_dual(m: Measured) -> Verdict:
-    icl, iwl = m.final["icl.structural.paper"], m.final["iwl.head"]
+    icl, iwl = m.final[PAPER_ICL], m.final[IWL_HEAD]
     holds = icl >= DUAL_ICL_MIN and iwl >= DUAL_IWL_MIN
     return Verdict(
         holds,
-        f"structural ICL {icl:.2f}, iwl.head {iwl:.2f}, icl.tail {m.final['icl.tail']:.2f} [{_protocols(m)}]",
+        f"structural ICL {icl:.2f}, iwl/head {iwl:.2f}, icl/tail {m.final[ICL_TAIL]:.2f} [{_protocols(m)}]",
     )
 
 
@@ -113,12 +116,12 @@ def check_dual(m: Measured) -> Verdict:
 def check_contrast(run: Measured, control: Measured) -> Verdict:
     """Forgetting beats its control: more final structural ICL (paper protocol) or less head
     IWL, by at least CONTRAST_MARGIN."""
-    icl = run.final["icl.structural.paper"] - control.final["icl.structural.paper"]
-    iwl = run.final["iwl.head"] - control.final["iwl.head"]
+    icl = run.final[PAPER_ICL] - control.final[PAPER_ICL]
+    iwl = run.final[IWL_HEAD] - control.final[IWL_HEAD]
     holds = beats_control(icl, iwl)
     return Verdict(
         holds,
-        f"run − control: structural ICL {icl:+.2f}, iwl.head {iwl:+.2f} "
+        f"run − control: structural ICL {icl:+.2f}, iwl/head {iwl:+.2f} "
         f"(margin {CONTRAST_MARGIN}) [run {_protocols(run)}; control {_protocols(control)}]",
     )
 

@@ -14,6 +14,7 @@ import torch
 
 from study.config import PROTOCOLS, TrialConfig
 from study.features import Curve, peak
+from study.metric_names import ACC_VAL, ICL_HEAD, ICL_TAIL, IWL_HEAD, structural
 from study.presets import build_config
 from study.trial.train import train
 
@@ -71,12 +72,12 @@ class Measured:
         """The reference table's columns, under every protocol."""
         out = {f"icl.{p}.peak": self.icl_peak[p][0] for p in PROTOCOLS}
         out |= {f"icl.{p}.peak_step": float(self.icl_peak[p][1]) for p in PROTOCOLS}
-        out |= {f"icl.{p}.end": self.final[f"icl.structural.{p}"] for p in PROTOCOLS}
+        out |= {f"icl.{p}.end": self.final[structural(p)] for p in PROTOCOLS}
         out |= {
-            "switch.end": self.final["icl.head"],
-            "iwl.head.end": self.final["iwl.head"],
-            "tail_switch.end": self.final["icl.tail"],
-            "val.end": self.final["acc.val"],
+            "switch.end": self.final[ICL_HEAD],
+            "iwl.head.end": self.final[IWL_HEAD],
+            "tail_switch.end": self.final[ICL_TAIL],
+            "val.end": self.final[ACC_VAL],
         }
         return out
 
@@ -84,5 +85,5 @@ class Measured:
 def measure(cfg: TrialConfig, device: str = "cpu") -> Measured:
     trained = train(cfg, torch.device(device))
     curve = trained.curve
-    peaks = {p: peak(curve, f"icl.structural.{p}") for p in PROTOCOLS}
+    peaks = {p: peak(curve, structural(p)) for p in PROTOCOLS}
     return Measured(curve, peaks, curve[-1][1])

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from study.sweep.sampler import SpecPart
+from study.sweep.sampler import BOUNDARY_MAX_AXES, SpecPart
 
 Scalar = bool | int | float | str | None
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -89,4 +89,23 @@ def param_values(param: Param) -> list[Scalar] | None:
     if param.step is not None:
         n = int((param.high - param.low) / param.step + 1e-9) + 1
         return [round(param.low + i * param.step, 12) for i in range(n)]
+    return None
+
+
+def boundary_space_problem(space: dict[str, Param]) -> tuple[str, Any, str] | None:
+    """(key, value, what is allowed) where a space does not suit the `boundary` sampler, which
+    fits a smooth map: every varied axis a numeric range, 1 to BOUNDARY_MAX_AXES of them."""
+    varied = []
+    for name, param in space.items():
+        if isinstance(param, FloatParam | IntParam):
+            varied += [name] if param.high > param.low else []
+        elif len(set(param_values(param) or [])) > 1:
+            return (
+                f"space.{name}",
+                param.model_dump(exclude_none=True),
+                "sampler 'boundary' needs numeric ranges (kind: float or int, low, high); "
+                "listed values are cells, not a map to trace",
+            )
+    if not 1 <= len(varied) <= BOUNDARY_MAX_AXES:
+        return "space", varied, f"sampler 'boundary' traces 1 to {BOUNDARY_MAX_AXES} numeric axes"
     return None

@@ -43,6 +43,29 @@ class NSGA2Options(SpecPart):
     swapping_prob: float = Field(0.5, ge=0.0, le=1.0)
 
 
+class BoundaryOptions(SpecPart):
+    n_init: int = Field(
+        8, ge=2, description="Sobol seed-design points before the phase model proposes"
+    )
+    exploration: float = Field(
+        0.1, ge=0.0, le=1.0, description="share of proposals sent to a space-filling point instead"
+    )
+    spread: float = Field(
+        0.1,
+        gt=0.0,
+        le=1.0,
+        description="radius (share of each axis' range) within which a running or queued point "
+        "discourages another proposal",
+    )
+    n_candidates: int = Field(2048, ge=16, description="random candidates scored per proposal")
+    score: Literal["disagreement", "entropy"] = Field(
+        "disagreement",
+        description="the share of posterior draws that disagree on the most likely regime, or the "
+        "entropy of the posterior-mean regime probabilities (higher towards the edges of the "
+        "space, where the posterior is widest)",
+    )
+
+
 class _NoOptions(SpecPart):
     pass
 
@@ -81,16 +104,23 @@ class NSGA2SamplerSpec(_Sampler):
     options: NSGA2Options = NSGA2Options()
 
 
+class BoundarySamplerSpec(_Sampler):
+    kind: Literal["boundary"]
+    options: BoundaryOptions = BoundaryOptions()
+
+
 SamplerSpec = Annotated[
     GridSamplerSpec
     | RandomSamplerSpec
     | SobolSamplerSpec
     | TPESamplerSpec
     | GPSamplerSpec
-    | NSGA2SamplerSpec,
+    | NSGA2SamplerSpec
+    | BoundarySamplerSpec,
     Field(discriminator="kind"),
 ]
-MAP_SAMPLERS = ("grid", "random", "sobol")  # the ones that cover a space without a metric
+MAP_SAMPLERS = ("grid", "random", "sobol", "boundary")  # the ones that map a space, no metric
+BOUNDARY_MAX_AXES = 3  # the phase model's basis grows as (centres per axis)^axes
 
 
 class MedianOptions(SpecPart):
@@ -113,7 +143,7 @@ class NoPrunerSpec(SpecPart):
 class MedianPrunerSpec(SpecPart):
     kind: Literal["median"]
     metric: str = Field(
-        description="evaluation metric reported at every evaluation, e.g. icl.structural"
+        description="evaluation metric reported at every evaluation, e.g. icl/structural"
     )
     options: MedianOptions = MedianOptions()
 

@@ -18,7 +18,7 @@ import optuna
 
 from study.config import TrialConfig
 from study.errors import ConfigError
-from study.metric_names import DUAL_SCORE
+from study.metric_names import DUAL_SCORE, current
 from study.presets import build_config
 from study.sweep.params import CategoricalParam, FloatParam, GridParam, IntParam, param_values
 from study.sweep.spec import SweepSpec
@@ -92,7 +92,7 @@ def directions(spec: SweepSpec) -> list[str]:
 
 def objective_names(spec: SweepSpec) -> list[str]:
     """The names Optuna (and its dashboard) shows for the objective values."""
-    return [t.metric for t in spec.targets] or [DUAL_SCORE]
+    return [current(t.metric) for t in spec.targets] or [DUAL_SCORE]
 
 
 class MissingMetric(KeyError):
@@ -105,12 +105,13 @@ def objective_values(spec: SweepSpec, summary: Mapping[str, float]) -> list[floa
     trial — but a real value gives the dashboard's history and slice plots something to show."""
     if spec.is_map:
         return [float(summary[DUAL_SCORE])]
-    missing = [t.metric for t in spec.targets if t.metric not in summary]
+    names = [current(t.metric) for t in spec.targets]  # a spec may still say an older name
+    missing = [name for name in names if name not in summary]
     if missing:
         raise MissingMetric(
             f"objective metric(s) {', '.join(missing)} not in a trial's summary; available: {', '.join(sorted(summary))}"
         )
-    return [float(summary[t.metric]) for t in spec.targets]
+    return [float(summary[name]) for name in names]
 
 
 def all_finite(values: list[float]) -> bool:
@@ -138,6 +139,13 @@ def build_sampler(spec: SweepSpec, worker: int = 0) -> optuna.samplers.BaseSampl
         return optuna.samplers.GPSampler(seed=seed + worker, **options)
     if kind == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed + worker, **options)
+    if kind == "boundary":  # every worker shares the seed: proposals are seeded by trial number
+        # imported here: the sampler reads the queue, which reads this module
+        from study.sweep.boundary import BoundarySampler, Labeller, distributions, regime_label
+
+        cfg = first_config(spec)
+        labeller = Labeller.of(cfg) if cfg is not None else regime_label
+        return BoundarySampler(distributions(spec.space), labeller=labeller, seed=seed, **options)
     raise AssertionError(f"unhandled sampler kind {kind!r}")  # the spec's Literal rules it out
 
 

@@ -29,6 +29,7 @@ from study.sweep.params import (
     GridParam,
     Param,
     Scalar,
+    boundary_space_problem,
     param_values,
 )
 from study.sweep.sampler import (
@@ -49,7 +50,7 @@ class SpecError(ConfigError):
 
 
 class Target(SpecPart):
-    metric: str = Field(description="a summary metric of a trial, e.g. dual_score, icl.structural")
+    metric: str = Field(description="a trial's summary metric: summary/dual_score, icl/structural")
     direction: Direction
 
 
@@ -212,6 +213,8 @@ def _check(spec: SweepSpec, source: str) -> None:
             kind,
             f"objective 'map' optimises nothing; use {', '.join(MAP_SAMPLERS)}",
         )
+    if kind == "boundary" and (problem := boundary_space_problem(spec.space)):
+        _fail(source, *problem)
     if spec.controls and not spec.is_map:
         _fail(
             source,

@@ -15,12 +15,12 @@ import optuna
 import polars as pl
 from optuna.trial import FrozenTrial, TrialState
 
+from study.metric_names import OLD_SUMMARY_PREFIX, current, is_metric
 from study.regimes import CALLS
 from study.sweep.mlflow_link import RUN_ATTR
 from study.sweep.queue import GROUP, REASON, REPLICATE, counts, is_control, point_of, used
 from study.sweep.spec import SweepSpec
 from study.sweep.storage import FILE_ATTR
-from study.tracking.schema import SUMMARY_PREFIX
 
 STATE_NAMES = {
     TrialState.COMPLETE: "complete",
@@ -59,10 +59,13 @@ def state_name(trial: FrozenTrial) -> str:
 
 
 def summary_of(trial: FrozenTrial) -> dict[str, float]:
-    """The trial's summary metrics (`summary.*` user attrs; a study from before they were
-    scalars holds them as one `summary` dict)."""
-    old = {SUMMARY_PREFIX + k: v for k, v in (trial.user_attrs.get("summary") or {}).items()}
-    return old | {k: v for k, v in trial.user_attrs.items() if k.startswith(SUMMARY_PREFIX)}
+    """The trial's summary metrics under today's names: the user attrs named by a metric
+    (`icl/structural` …). Older studies hold them as `summary.<dotted name>` attrs or, from
+    before they were scalars, as one `summary` dict."""
+    attrs = trial.user_attrs
+    old = {current(k): v for k, v in (attrs.get("summary") or {}).items()}
+    old |= {current(k): v for k, v in attrs.items() if k.startswith(OLD_SUMMARY_PREFIX)}
+    return old | {k: v for k, v in attrs.items() if is_metric(k)}
 
 
 def status(study: optuna.Study, spec: SweepSpec | None) -> StudyStatus:
@@ -146,7 +149,7 @@ def trial_rows(study: optuna.Study, spec: SweepSpec | None = None) -> list[dict[
 
 
 def trials_frame(study: optuna.Study, spec: SweepSpec | None = None) -> pl.DataFrame:
-    """`trial_rows` as a frame: params under their dotted keys, metrics as `summary.<key>`."""
+    """`trial_rows` as a frame: params under their dotted keys, metrics under their names."""
     rows = trial_rows(study, spec)
     if not rows:
         return pl.DataFrame(schema={"study": pl.String, "number": pl.Int64, "state": pl.String})

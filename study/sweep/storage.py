@@ -176,8 +176,9 @@ def describe_study(study: optuna.Study, spec: SweepSpec) -> None:
     )
     body = (
         f"## {spec.name}\n\n{spec.description or ''}\n\n**Varies**\n\n{axes}\n\n"
-        f"**Objective value**: {value}.\n\nEach trial's `regime` and `summary.*` user attributes "
-        "hold its outcome; `mlflow_run_id` is its run in MLflow (`dpl ui`)."
+        f"**Objective value**: {value}.\n\nEach trial's `regime` and metric user attributes "
+        "(`icl/structural`, `summary/dual_score`, …) hold its outcome; `mlflow_run_id` is its "
+        "run in MLflow (`dpl ui`)."
     )
     save_note(study, body)
 

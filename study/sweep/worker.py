@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 
 from study.config import TrialConfig
 from study.errors import ConfigError
+from study.metric_names import current
 from study.presets import build_config
 from study.sweep import mlflow_link, queue
 from study.sweep.controls import control_for
@@ -28,6 +29,7 @@ from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.space import MissingMetric, all_finite, objective_values, suggest
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
 from study.tracking import schema
+from study.tracking.logger import rounded
 from study.tracking.store import Store
 from study.tracking.uninterrupted import held_interrupts
 
@@ -167,8 +169,9 @@ def _conclude(
         return _fail(study, trial, _child(sweep, trial), failure_reason(outcome))
     result = outcome
     mlflow_link.link(trial, result.run_id)
-    for key, value in result.summary.items():  # scalars: the dashboard plots them
-        trial.set_user_attr(schema.SUMMARY_PREFIX + key, round(value, 4))
+    # scalars under the metric names, rounded as MLflow stores them: the dashboard plots them
+    for key, value in rounded(result.summary, begun.cfg.eval.n_examples).items():
+        trial.set_user_attr(key, value)
     trial.set_user_attr("regime", result.regime)
     trial.set_user_attr("transient", result.transient)
     note = mlflow_link.outcome_note(begun.point, begun.seed, result.regime, result.summary)
@@ -202,11 +205,12 @@ def hooks(sweep: Sweep, trial: optuna.Trial) -> tuple[OnEval, OnStep]:
         check_deadline(step)
         if pruning is None:
             return
-        if pruning.metric not in metrics:
+        metric = current(pruning.metric)  # a spec may still say an older name
+        if metric not in metrics:
             raise SpecError(
                 f"pruner.metric: got {pruning.metric!r} — not an evaluation metric; have {', '.join(sorted(metrics))}"
             )
-        trial.report(metrics[pruning.metric], step)
+        trial.report(metrics[metric], step)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step}")
 

@@ -1,8 +1,15 @@
-"""A thin MLflow writer: flat dotted params, one batched write per evaluation, tags, artifacts."""
+"""A thin MLflow writer: flat dotted params, one batched write per evaluation, tags, artifacts.
+
+It stores each metric once and as finely as it is measured: the headline names are left out
+(they repeat the `protocol` tag's names; the readers rebuild them), a value that is undefined
+(NaN) is left out, and values are rounded by what they measure (`rounded`). The caller keeps
+its own, unrounded numbers.
+"""
 
 from __future__ import annotations
 
 import functools
+import math
 import subprocess
 import time
 from collections.abc import Mapping
@@ -13,16 +20,39 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from study.features import Curve
+from study.metric_names import HEADLINES, kind
 from study.tracking.schema import METRICS_PER_BATCH, PARAMS_PER_BATCH
 from study.tracking.uninterrupted import uninterrupted
+
+SIGNIFICANT = 5  # digits kept of a loss or diagnostic
+
+
+def share_decimals(n: int) -> int:
+    """Decimals that tell apart multiples of 1/n (an accuracy on n sequences): 4 up to n = 10⁴."""
+    return max(4, math.ceil(math.log10(max(n, 1))))
+
+
+def rounded(values: Mapping[str, float], n_examples: int | None) -> dict[str, float]:
+    """Shares to `share_decimals(n_examples)`, losses and diagnostics to SIGNIFICANT digits;
+    steps, names outside the contract and shares without `n_examples` as they are."""
+    out = {}
+    for name, value in values.items():
+        what, v = kind(name), float(value)
+        if what == "share" and n_examples is not None:
+            v = round(v, share_decimals(n_examples))
+        elif what == "real" and math.isfinite(v):
+            v = float(f"{v:.{SIGNIFICANT}g}")
+        out[name] = v
+    return out
 
 
 class RunLogger:
     """Writes to one MLflow run through the client; no global active-run state. Each write is
     whole: an interrupt waits until it is done (`uninterrupted`)."""
 
-    def __init__(self, client: MlflowClient, run_id: str):
+    def __init__(self, client: MlflowClient, run_id: str, n_examples: int | None = None):
         self.client, self.run_id = client, run_id
+        self.n_examples = n_examples  # sequences per evaluation set: how fine a share is
 
     @uninterrupted
     def params(self, flat: Mapping[str, Any]) -> None:
@@ -38,7 +68,10 @@ class RunLogger:
         """Many evaluations at once, in as few batched writes as MLflow allows."""
         now = int(time.time() * 1000)
         items = [
-            Metric(k, float(v), now, step) for step, values in curve for k, v in values.items()
+            Metric(k, v, now, step)
+            for step, values in curve
+            for k, v in rounded(values, self.n_examples).items()
+            if k not in HEADLINES and not math.isnan(v)  # undefined is absent, not NaN
         ]
         for i in range(0, len(items), METRICS_PER_BATCH):
             self.client.log_batch(self.run_id, metrics=items[i : i + METRICS_PER_BATCH])

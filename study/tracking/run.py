@@ -50,7 +50,7 @@ CurveFigure = Callable[[pl.DataFrame, Path, CurveContext], None]
 @dataclass(frozen=True)
 class TrialResult:
     run_id: str
-    summary: dict[str, float]  # keys without the `summary.` prefix
+    summary: dict[str, float]  # `Summary.metrics`: final values and features, unrounded
     regime: str
     transient: bool
     final_step: int
@@ -207,7 +207,7 @@ def start_run(
     client = store.client()
     with held_interrupts():
         run = client.create_run(store.experiment_id(experiment), run_name=run_name, tags=start_tags)
-    return RunLogger(client, run.info.run_id)
+    return RunLogger(client, run.info.run_id, cfg.eval.n_examples)
 
 
 def log_config(log: RunLogger, cfg: TrialConfig) -> None:
@@ -220,10 +220,10 @@ def log_config(log: RunLogger, cfg: TrialConfig) -> None:
 
 
 def log_summary(log: RunLogger, curve: Curve, summary: Summary) -> int:
-    """The summary features at the final step, and the regime and transient tags; returns the
-    final step."""
+    """The final-only features once, at the final step (the final values are the curves' own
+    points), and the regime and transient tags; returns the final step."""
     final_step = curve[-1][0]
-    log.metrics(final_step, {schema.SUMMARY_PREFIX + k: v for k, v in summary.metrics.items()})
+    log.metrics(final_step, summary.features)
     log.tags({schema.REGIME: summary.regime, schema.TRANSIENT: str(summary.transient).lower()})
     return final_step
 

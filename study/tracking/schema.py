@@ -4,7 +4,8 @@ that the writers (a trial's run, a sweep's parent run) and the readers (`analysi
 
 A study in MLflow is one parent run (`ROLE` = `ROLE_STUDY`) and one child run per trial
 (`PARENT` → the parent's id). Metric names are the trial's own (`study.metric_names`, re-exported
-here): the trial logs its curves under them and its end-of-run summary under `SUMMARY_PREFIX`.
+here): the trial logs its curves under them, once each, and its final-only features under
+`SUMMARY_PREFIX` (`summary/`); the readers map older stores' dotted names through `RENAMED`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ NOTE = "mlflow.note.content"  # the run's description in the MLflow UI
 SEED_PREFIX = "seed."  # + purpose: the per-purpose seeds derived from train.seed
 
 # ---- metrics --------------------------------------------------------------------------------
-SUMMARY_PREFIX = "summary."  # + a summary feature, logged once at the final step
+# not curves: the readers' histories leave out the features of both generations of names
+NOT_CURVES = (SUMMARY_PREFIX, OLD_SUMMARY_PREFIX)  # noqa: F405
 
 # ---- artifacts ------------------------------------------------------------------------------
 CONFIG_ARTIFACT = "config.yaml"  # the resolved trial config

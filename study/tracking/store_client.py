@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from study.tracking.schema import SUMMARY_PREFIX
+from study.tracking.schema import NOT_CURVES
 from study.tracking.store_sql import (
     EXPERIMENT_SCHEMA,
     HISTORY_SCHEMA,
@@ -119,14 +119,14 @@ class ClientRuns:
         run_ids: Iterable[str],
         metrics: Iterable[str] | None = None,
         *,
-        skip_prefix: str = SUMMARY_PREFIX,
+        skip_prefixes: tuple[str, ...] = NOT_CURVES,
     ) -> pl.DataFrame:
         wanted = set(metrics) if metrics is not None else None
         jobs = [
             (run_id, key)
             for run_id in run_ids
             for key in self._run(run_id).data.metrics
-            if (key in wanted if wanted is not None else not key.startswith(skip_prefix))
+            if (key in wanted if wanted is not None else not key.startswith(skip_prefixes))
         ]
 
         def fetch(job: tuple[str, str]) -> list[tuple]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from study.tracking.schema import SUMMARY_PREFIX
+from study.tracking.schema import NOT_CURVES
 
 # table → the columns this adapter reads (MLflow ≥ 3.1).
 SCHEMA: dict[str, tuple[str, ...]] = {
@@ -147,15 +147,17 @@ class SqliteRuns:
         run_ids: Iterable[str],
         metrics: Iterable[str] | None = None,
         *,
-        skip_prefix: str = SUMMARY_PREFIX,
+        skip_prefixes: tuple[str, ...] = NOT_CURVES,
     ) -> pl.DataFrame:
-        """Every logged (step, value) of the runs' metrics, long: run_id, metric, step, value.
+        """Every logged (step, value) of the runs' metrics (`metrics`, else all but those named
+        `skip_prefixes`…), long: run_id, metric, step, value.
 
         NaN (stored by MLflow as `is_nan`) comes back as NaN. Values come back through SQLite's
         text form, exact to 15 significant digits. A step logged twice keeps the later value.
         """
         self._select(run_ids)
-        where, args = "m.key NOT LIKE ? ESCAPE '\\'", [_like_prefix(skip_prefix)]
+        where = " AND ".join(["m.key NOT LIKE ? ESCAPE '\\'"] * len(skip_prefixes)) or "1"
+        args = [_like_prefix(p) for p in skip_prefixes]
         if metrics is not None:
             wanted = list(metrics)
             where, args = f"m.key IN ({','.join('?' * len(wanted)) or 'NULL'})", wanted

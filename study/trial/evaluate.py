@@ -1,6 +1,7 @@
 """Evaluation: the five fixed sets, built once per trial, scored under inference mode.
 
-Returns flat metric dicts named as docs/design.md §3 (`acc.val`, `icl.structural.matched`, ...).
+Returns flat metric dicts named as docs/design.md §3 (`study.metric_names`: `acc/val`,
+`icl/structural_matched`, …, and the headline `icl/structural`, which the writer leaves out).
 """
 
 from __future__ import annotations
@@ -11,6 +12,18 @@ import torch
 import torch.nn.functional as F
 
 from study.config import PROTOCOLS, EvalConfig
+from study.metric_names import (
+    ACC_TAIL,
+    ACC_VAL,
+    ICL_HEAD,
+    ICL_STRUCTURAL,
+    ICL_TAIL,
+    IWL_HEAD,
+    IWL_TAIL,
+    LOSS_VAL,
+    decile,
+    structural,
+)
 from study.trial.holdout import HoldoutProbe, holdout_rows
 from study.trial.metrics import (
     accuracy_by_decile,
@@ -71,18 +84,16 @@ class Evaluator:
         sets = self.sets
         val_pred, val_loss = preds["val"]
         val_hits = exact_match(val_pred, sets["val"].targets)
-        m = {"acc.val": share(val_hits), "loss.val": val_loss}
+        m = {ACC_VAL: share(val_hits), LOSS_VAL: val_loss}
         deciles = accuracy_by_decile(val_hits, self.val_ranks, self.task.vocab.class_size)
-        m |= {f"acc.decile.{d}": acc for d, acc in deciles.items()}
-        m["acc.tail"] = share(exact_match(preds["tail"][0], sets["tail"].targets))
-        m["icl.head"], m["iwl.head"] = context_and_memory(preds["switch"][0], sets["switch"])
-        m["icl.tail"], m["iwl.tail"] = context_and_memory(
-            preds["tail_switch"][0], sets["tail_switch"]
-        )
+        m |= {decile(d): acc for d, acc in deciles.items()}  # a decile without queries: absent
+        m[ACC_TAIL] = share(exact_match(preds["tail"][0], sets["tail"].targets))
+        m[ICL_HEAD], m[IWL_HEAD] = context_and_memory(preds["switch"][0], sets["switch"])
+        m[ICL_TAIL], m[IWL_TAIL] = context_and_memory(preds["tail_switch"][0], sets["tail_switch"])
         for protocol in PROTOCOLS:
             pred = preds[f"holdout.{protocol}"][0]
-            m[f"icl.structural.{protocol}"] = share(exact_match(pred, sets["holdout"].targets))
-        m["icl.structural"] = m[f"icl.structural.{self.cfg.protocol}"]
+            m[structural(protocol)] = share(exact_match(pred, sets["holdout"].targets))
+        m[ICL_STRUCTURAL] = m[structural(self.cfg.protocol)]
         with torch.no_grad():
             m |= self.probe.diagnostics(weight, bias)
         return m

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from study.config import Protocol
+from study.metric_names import BIAS_GAP, NORM_RATIO
 from study.trial.model import MaskedLM
 from study.trial.tasks import Vocab
 
@@ -75,8 +76,8 @@ class HoldoutProbe:
         init_norm = self.init_std * math.sqrt(weight.shape[1])
         gap = bias[self.rows.to(bias.device)].mean() - bias[: self.vocab.n_content].mean()
         return {
-            "holdout.norm_ratio": float(self.content_norm(weight) / init_norm),
-            "holdout.bias_gap": float(gap),
+            NORM_RATIO: float(self.content_norm(weight) / init_norm),
+            BIAS_GAP: float(gap),
         }
 
 

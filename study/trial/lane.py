@@ -15,6 +15,7 @@ import torch
 
 from study.config import TrialConfig
 from study.features import Curve
+from study.metric_names import LOSS_TRAIN, LOSS_VAL
 from study.trial.evaluate import Evaluator
 from study.trial.forgetting import should_forget
 from study.trial.holdout import HoldoutProbe
@@ -95,7 +96,7 @@ class Lane:
         self.add(step, loss | self.evaluate(model))
 
     def train_loss(self, step: int) -> dict[str, float]:
-        """{'loss.train': mean since the last evaluation} (empty at step 0); raises NonFiniteLoss
+        """{LOSS_TRAIN: mean since the last evaluation} (empty at step 0); raises NonFiniteLoss
         naming the first step whose loss was not finite."""
         if not self.losses:
             return {}
@@ -108,13 +109,13 @@ class Lane:
                 f"(lr {self.cfg.train.lr}); the trial stops here"
             )
         self.losses.clear()
-        return {"loss.train": float(window.mean())}
+        return {LOSS_TRAIN: float(window.mean())}
 
     def add(self, step: int, metrics: dict[str, float]) -> None:
         """Append one evaluation to the curve and hand it to `on_eval`."""
-        if not math.isfinite(metrics["loss.val"]):  # the last update diverged: report nothing
+        if not math.isfinite(metrics[LOSS_VAL]):  # the last update diverged: report nothing
             raise NonFiniteLoss(
-                f"validation loss became {metrics['loss.val']} at step {step} "
+                f"validation loss became {metrics[LOSS_VAL]} at step {step} "
                 f"(lr {self.cfg.train.lr}); the trial stops here"
             )
         self.curve.append((step, metrics))

@@ -6,9 +6,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from study.metric_names import N_DECILES
 from study.trial.tasks import Batch
-
-N_DECILES = 10
 
 
 def exact_match(pred: Tensor, answer: Tensor) -> Tensor:

@@ -13,10 +13,9 @@ one, and peak, transience and the final value would compare unlike states.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from study import reset_cycle as cycle
 from study.config import TrialConfig
 
 
@@ -35,29 +34,25 @@ def eval_steps(cfg: TrialConfig) -> list[int]:
 
 
 def aligns(cfg: TrialConfig) -> bool:
-    return cfg.forgetting.kind != "none" and cfg.eval.align_to_forgetting
+    return cycle.aligns(cfg.forgetting.kind, cfg.eval.align_to_forgetting)
 
 
 def is_aligned(step: int, cfg: TrialConfig) -> bool:
-    """At the schedule's phase of the reset cycle: just before a reset, or past the resets."""
-    if not aligns(cfg):
-        return True
-    k, last = cfg.forgetting.forget_every, _last_reset(cfg)
-    return step % k == 0 if step <= last else step >= _end_of_forgetting(cfg)
+    """At the schedule's phase of the reset cycle: just before a reset, or past the resets
+    (the rule lives in core, `study.reset_cycle`, so that analysis applies it too)."""
+    f = cfg.forgetting
+    return cycle.is_aligned(
+        step, f.kind, f.forget_every, f.forget_until, cfg.eval.align_to_forgetting
+    )
 
 
 def _last_reset(cfg: TrialConfig) -> float:
-    """The step after which the last reset happens (∞ for active forgetting)."""
     f = cfg.forgetting
-    if f.kind == "active":
-        return math.inf
-    return (f.forget_until - 1) // f.forget_every * f.forget_every
+    return cycle.last_reset(f.kind, f.forget_every, f.forget_until)
 
 
 def _end_of_forgetting(cfg: TrialConfig) -> float:
-    """N for temporary forgetting (the last reset is always before it), ∞ for active."""
-    f = cfg.forgetting
-    return math.inf if f.kind == "active" else f.forget_until
+    return cycle.end_of_forgetting(cfg.forgetting.kind, cfg.forgetting.forget_until)
 
 
 def _align(step: int, cfg: TrialConfig) -> int:

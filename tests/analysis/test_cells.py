@@ -33,7 +33,7 @@ def trials() -> pl.DataFrame:
             rows.append((f"r{n}", n, "complete", kind, alpha, regime, 0.1 * n, 0.5, 0.1))
     columns = ["run_id", "trial", "state", "forgetting.kind", "task.zipf_exponent", "regime"]
     return pl.DataFrame(
-        rows, schema=[*columns, "icl.structural", "iwl.head", "transience"], orient="row"
+        rows, schema=[*columns, "icl/structural", "iwl/head", "summary/transience"], orient="row"
     )
 
 

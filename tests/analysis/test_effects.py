@@ -9,7 +9,7 @@ import pytest
 from analysis.effects import NoControls, forgetting_effects, pair_controls
 from study.controls import CONTRAST_MARGIN
 
-ICL, IWL = "icl.structural", "iwl.head"
+ICL, IWL = "icl/structural", "iwl/head"
 
 
 def frames():

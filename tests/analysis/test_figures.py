@@ -20,6 +20,8 @@ from analysis.figures import (
 from analysis.maps import fit_maps
 from analysis.phase import fit_phase
 from analysis.protocols import regimes_by_protocol
+from study.config import PROTOCOLS
+from study.metric_names import decile, structural, transience
 
 N = 30
 
@@ -41,20 +43,20 @@ def trials() -> pl.DataFrame:
         "task.zipf_exponent": alpha.round(1),
         "forgetting.forget_until": until.round(),
         "regime": regime,
-        "iwl.head": iwl,
+        "iwl/head": iwl,
     }
-    for suffix in ("", ".paper", ".init", ".matched"):
-        frame[f"icl.structural{suffix}"] = icl
-        frame[f"icl.structural{suffix}.peak"] = icl + 0.1
-        frame[f"transience{suffix}"] = rng.uniform(0, 0.3, N)
+    for protocol in (None, *PROTOCOLS):
+        frame[structural(protocol)] = icl
+        frame[structural(protocol, "peak")] = icl + 0.1
+        frame[transience(protocol)] = rng.uniform(0, 0.3, N)
     return pl.DataFrame(frame)
 
 
 @pytest.fixture(scope="module")
 def curves(trials) -> pl.DataFrame:
     rng = np.random.default_rng(1)
-    metrics = ["icl.structural", "icl.head", "iwl.head", "icl.tail", "iwl.tail"] + [
-        f"acc.decile.{d}" for d in range(10)
+    metrics = ["icl/structural", "icl/head", "iwl/head", "icl/tail", "iwl/tail"] + [
+        decile(d) for d in range(10)
     ]
     steps = np.arange(100, 600, 100)
     rows = [
@@ -111,7 +113,7 @@ def test_continuous_maps(trials, fit, tmp_path):
     maps = fit_maps(
         trials, "task.zipf_exponent", "forgetting.forget_until", n_grid=20, log_x=False, log_y=True
     )
-    assert list(maps) == ["icl.structural", "iwl.head", "transience"]
+    assert list(maps) == ["icl/structural", "iwl/head", "summary/transience"]
     fig = continuous_maps(maps, fit)
     assert len([ax for ax in fig.axes if ax.get_label() != "<colorbar>"]) == 3
     _saved(fig, tmp_path, "maps")
@@ -143,16 +145,16 @@ def test_protocol_comparison(trials, tmp_path):
 def one_trial_curves() -> pl.DataFrame:
     rng = np.random.default_rng(0)
     metrics = [
-        "icl.structural.paper",
-        "icl.structural.init",
-        "icl.structural.matched",
-        "icl.head",
-        "iwl.head",
-        "icl.tail",
-        "iwl.tail",
-        "acc.val",
-        "acc.tail",
-        "loss.train",
+        "icl/structural_paper",
+        "icl/structural_init",
+        "icl/structural_matched",
+        "icl/head",
+        "iwl/head",
+        "icl/tail",
+        "iwl/tail",
+        "acc/val",
+        "acc/tail",
+        "loss/train",
     ]
     steps = np.arange(0, 1000, 100)
     return pl.DataFrame(
@@ -181,7 +183,7 @@ def test_trial_learning_curves_draws_one_line_per_metric(one_trial_curves, tmp_p
 
 
 def test_trial_learning_curves_headline_only_and_empty(tmp_path):
-    curves = pl.DataFrame({"step": [0, 100], "metric": ["icl.structural"] * 2, "value": [0.1, 0.6]})
+    curves = pl.DataFrame({"step": [0, 100], "metric": ["icl/structural"] * 2, "value": [0.1, 0.6]})
     fig = trial_learning_curves(curves)
     assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 2  # curve + threshold
     empty = trial_learning_curves(curves.head(0))

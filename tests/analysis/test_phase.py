@@ -34,7 +34,7 @@ def line_trials() -> pl.DataFrame:
             "task.p_ambiguous": y,
             "task.n_vocab": 1000,
             "regime": observed,
-            "icl.structural": np.clip(0.5 + 0.2 * (y - LINE[0] * x - LINE[1]), 0, 1),
+            "icl/structural": np.clip(0.5 + 0.2 * (y - LINE[0] * x - LINE[1]), 0, 1),
         }
     )
 
@@ -111,7 +111,7 @@ def test_continuous_map_follows_the_gradient(line_trials):
         line_trials,
         "task.zipf_exponent",
         "task.p_ambiguous",
-        "icl.structural",
+        "icl/structural",
         log_x=False,
         log_y=False,
         n_grid=30,

@@ -15,13 +15,13 @@ def trials() -> pl.DataFrame:
     return pl.DataFrame(
         {
             "run_id": ["a", "b", "c", "d", "e"],
-            "icl.structural": [0.7, 0.8, 0.1, 0.2, None],
-            "icl.structural.peak": [0.7, 0.9, 0.6, 0.3, None],
-            "icl.structural.start": [0.0, 0.0, 0.0, 0.0, None],
-            "icl.structural.matched.start": [0.0, 0.0, 0.0, 0.0, None],
-            "icl.structural.matched": [0.9, 0.8, 0.55, 0.2, None],
-            "icl.structural.matched.peak": [0.9, 0.9, 0.7, 0.6, None],
-            "iwl.head": [0.9, 0.2, 0.8, 0.1, 0.5],
+            "icl/structural": [0.7, 0.8, 0.1, 0.2, None],
+            "summary/structural_peak": [0.7, 0.9, 0.6, 0.3, None],
+            "summary/structural_start": [0.0, 0.0, 0.0, 0.0, None],
+            "summary/structural_matched_start": [0.0, 0.0, 0.0, 0.0, None],
+            "icl/structural_matched": [0.9, 0.8, 0.55, 0.2, None],
+            "summary/structural_matched_peak": [0.9, 0.9, 0.7, 0.6, None],
+            "iwl/head": [0.9, 0.2, 0.8, 0.1, 0.5],
             "eval.thresholds.icl": [0.5, 0.5, 0.5, 0.5, 0.5],
             "eval.thresholds.iwl": [0.5, 0.5, 0.5, 0.5, 0.5],
             "regime": ["dual", "icl", "iwl", "none", None],
@@ -62,7 +62,7 @@ def test_protocol_picks_the_structural_metric(trials):
 def test_unknown_protocol_and_missing_columns_are_clear(trials):
     with pytest.raises(ValueError, match="protocol must be one of"):
         classify(trials, protocol="bogus")
-    with pytest.raises(KeyError, match="icl.structural.init"):
+    with pytest.raises(KeyError, match="icl/structural_init"):
         classify(trials, protocol="init")
 
 
@@ -91,9 +91,9 @@ def test_the_scalar_and_column_rules_agree():
     ]
     frame = pl.DataFrame(
         {
-            "icl.structural": [g[0] for g in grid],
-            "icl.structural.peak": [g[0] for g in grid],
-            "iwl.head": [g[1] for g in grid],
+            "icl/structural": [g[0] for g in grid],
+            "summary/structural_peak": [g[0] for g in grid],
+            "iwl/head": [g[1] for g in grid],
             "eval.n_examples": [g[2] for g in grid],
         }
     )
@@ -112,10 +112,10 @@ def test_the_scalar_and_column_rules_agree():
     ]
     frame = pl.DataFrame(
         {
-            "icl.structural.start": [c[0] for c in curves],
-            "icl.structural.peak": [max(c[:3]) for c in curves],
-            "icl.structural": [c[2] for c in curves],
-            "iwl.head": [0.0] * len(curves),
+            "summary/structural_start": [c[0] for c in curves],
+            "summary/structural_peak": [max(c[:3]) for c in curves],
+            "icl/structural": [c[2] for c in curves],
+            "iwl/head": [0.0] * len(curves),
             "eval.n_examples": [c[3] for c in curves],
         }
     )

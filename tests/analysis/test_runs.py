@@ -11,7 +11,8 @@ from benchmarks.synthetic import write_synthetic_study
 from study.tracking.store import Store
 
 N_TRIALS, N_STEPS = 6, 4
-METRICS = ["icl.structural", "icl.structural.matched", "iwl.head", "acc.decile.0"]
+METRICS = ["icl/structural_paper", "icl/structural_matched", "iwl/head", "acc/decile_0"]
+SHOWN = [*METRICS, "icl/structural"]  # the headline: the `paper` protocol's, rebuilt by the reader
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +53,11 @@ def test_trials_frame_columns_types_rows(study_store):
     assert trials["forgetting.reset_std"].null_count() == N_TRIALS  # "None" → null
     assert schema["transient"] == pl.Boolean
     for metric in (
-        "icl.structural",
-        "iwl.head",
-        "transience",
-        "icl.structural.peak",
-        "transience.matched",
+        "icl/structural",
+        "iwl/head",
+        "summary/transience",
+        "summary/structural_peak",
+        "summary/transience_matched",
     ):
         assert schema[metric] == pl.Float64, metric
     # the stored regime is what the regime rule gives with the stored thresholds
@@ -67,10 +68,10 @@ def test_curves_frame_is_long(study_store):
     store, _ = study_store
     curves = load_curves(store, "alpha_x_n")
     assert curves.columns == ["trial", "run_id", "step", "metric", "value"]
-    assert curves.height == N_TRIALS * N_STEPS * len(METRICS)
+    assert curves.height == N_TRIALS * N_STEPS * len(SHOWN)
     assert curves.schema["step"] == pl.Int64 and curves.schema["value"] == pl.Float64
-    assert sorted(curves["metric"].unique()) == sorted(METRICS)
-    only = load_curves(store, "alpha_x_n", metrics=["iwl.head"])
+    assert sorted(curves["metric"].unique()) == sorted(SHOWN)
+    only = load_curves(store, "alpha_x_n", metrics=["iwl/head"])
     assert only.height == N_TRIALS * N_STEPS
 
 
@@ -79,7 +80,7 @@ def test_client_path_gives_the_same_frames(study_store):
     sql, client = load_trials(store, "alpha_x_n"), load_trials(store, "alpha_x_n", client=True)
     assert sql.columns == client.columns and sql.schema == client.schema
     assert sql.select(pl.col(pl.String)).equals(client.select(pl.col(pl.String)))
-    for name in ("icl.structural", "task.zipf_exponent"):
+    for name in ("icl/structural", "task.zipf_exponent"):
         assert sql[name].to_list() == pytest.approx(client[name].to_list(), rel=1e-14)
     curves_sql, curves_client = (
         load_curves(store, "alpha_x_n"),
@@ -138,11 +139,11 @@ def test_frames_from_a_real_tiny_sweep(store, tmp_path):
         and trials.schema["regime"] == pl.String
     )
     for metric in (
-        "icl.structural",
-        "iwl.head",
-        "transience",
-        "transience.matched",
-        "icl.structural.init.peak",
+        "icl/structural",
+        "iwl/head",
+        "summary/transience",
+        "summary/transience_matched",
+        "summary/structural_init_peak",
     ):
         assert trials.schema[metric] == pl.Float64 and trials[metric].null_count() == 0, metric
     assert classify(trials)["regime"].cast(pl.String).to_list() == trials["regime"].to_list()
@@ -150,7 +151,7 @@ def test_frames_from_a_real_tiny_sweep(store, tmp_path):
     curves = load_curves(store, "grid4")
     assert curves.columns == ["trial", "run_id", "step", "metric", "value"]
     per_trial = (
-        curves.filter(pl.col("metric") == "icl.structural")
+        curves.filter(pl.col("metric") == "icl/structural")
         .group_by("trial")
         .agg(pl.col("step").sort())
     )
@@ -159,9 +160,9 @@ def test_frames_from_a_real_tiny_sweep(store, tmp_path):
     expected = {3: [0, 6, 12], 5: [0, 5, 10, 12]}
     assert {t: expected[k_of[t]] for t in k_of} == dict(per_trial.iter_rows())
     assert {
-        "icl.structural.paper",
-        "icl.structural.init",
-        "icl.structural.matched",
-        "iwl.tail",
+        "icl/structural_paper",
+        "icl/structural_init",
+        "icl/structural_matched",
+        "iwl/tail",
     } <= set(curves["metric"])
-    assert not curves["metric"].str.starts_with("summary.").any()
+    assert not curves["metric"].str.starts_with("summary").any()  # features are not curves

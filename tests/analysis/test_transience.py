@@ -8,7 +8,7 @@ import pytest
 from analysis.transience import transience
 
 
-def _curves(rows: dict[int, list[float]], metric: str = "icl.structural") -> pl.DataFrame:
+def _curves(rows: dict[int, list[float]], metric: str = "icl/structural") -> pl.DataFrame:
     return pl.DataFrame(
         [(trial, 100 * (i + 1), metric, v) for trial, vs in rows.items() for i, v in enumerate(vs)],
         schema=["trial", "step", "metric", "value"],
@@ -33,14 +33,14 @@ def test_peak_final_decay_and_steps_to_decay():
 
 def test_absolute_level_relative_criteria_and_metric_choice():
     curves = pl.concat(
-        [_curves({0: [0.2, 0.8, 0.45]}), _curves({0: [0.2, 0.9, 0.85]}, "icl.structural.matched")]
+        [_curves({0: [0.2, 0.8, 0.45]}), _curves({0: [0.2, 0.9, 0.85]}, "icl/structural_matched")]
     )
     paper = transience(curves, level=0.5)
     assert paper["steps_to_decay"].to_list() == [100]
-    matched = transience(curves, "icl.structural.matched")
+    matched = transience(curves, "icl/structural_matched")
     assert matched["transient"].to_list() == [False]  # fell 0.05 of a 0.7 rise: not transient
-    assert transience(curves, "icl.structural.matched", drop=0.05)["transient"].to_list() == [True]
+    assert transience(curves, "icl/structural_matched", drop=0.05)["transient"].to_list() == [True]
     # the rule is relative: a peak far below 0.5 that falls back counts (the reference's 0.27)
     assert transience(_curves({0: [0.0, 0.27, 0.02]}))["transient"].to_list() == [True]
-    with pytest.raises(KeyError, match="no 'icl.structural.init'"):
-        transience(curves, "icl.structural.init")
+    with pytest.raises(KeyError, match="no 'icl/structural_init'"):
+        transience(curves, "icl/structural_init")

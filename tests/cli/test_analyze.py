@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,7 @@ from study.tracking.store import Store
 
 STUDY = "alpha_n"
 AXES = ["--x", "task.zipf_exponent", "--y", "forgetting.forget_until"]
+TIME_AXES = ["--x", "task.zipf_exponent", "--y", "step"]
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +90,64 @@ def test_phase_protocol_and_thresholds(study_store, tmp_path):
             "no finished trial has task.n_vocab = 7",
         ),
         (["analyze", "table", STUDY, "--out", "trials.txt"], "expected a .csv or .parquet"),
+        (["analyze", "phase", STUDY, *AXES, "--at-step", "-1"], "-1 is not in the range x>=0"),
+        (
+            ["analyze", "phase", STUDY, *TIME_AXES, "--at-step", "300"],
+            "--at-step 300 with --y step: the time axis classifies every trial at every step",
+        ),
+        (
+            ["analyze", "phase", STUDY, *AXES, "--at-step", "50"],
+            "--at-step 50: no trial has an evaluation at or before step 50 (the first is at step 100)",
+        ),
+        (["analyze", "phase", STUDY, "--x", "step", "--y", "task.zipf_exponent"], "--x step"),
     ],
 )
 def test_usage_errors_exit_2(study_store, args, message):
     result = _dpl(study_store, *args)
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_phase_over_training_time(study_store, tmp_path):
+    """`--y step`: every trial at each of its 6 evaluations, a map over α × step, the change
+    steps as a table (text) and as rows (--json), files beside the usual ones."""
+    out = tmp_path / "time"
+    text = _dpl(study_store, "analyze", "phase", STUDY, *TIME_AXES, "--out", str(out), "--no-log")
+    assert text.exit_code == 0, text.output
+    assert "time axis: 180 classified evaluations" in text.output and "step_low" in text.output
+    assert "at every evaluation of each trial" in (out / "phase.svg").read_text()  # the caption
+    steps = pl.read_csv(out / "evaluations.csv").get_column("step")
+    assert steps.len() == 180 and steps.unique().sort().to_list() == [100, 200, 300, 400, 500, 600]
+    table = pl.read_csv(out / "transitions.csv")
+    assert table.columns == ["task.zipf_exponent", "from", "to", "step", "step_low", "step_high"]
+    assert table.height and table["step"].is_between(100, 600).all()
+    result = _dpl(study_store, "analyze", "phase", STUDY, *TIME_AXES, "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    rows = pl.DataFrame(json.loads(result.output)["transitions"])
+    assert rows.select("from", "to").equals(table.select("from", "to"))
+    assert rows["step"].to_numpy() == pytest.approx(table["step"].to_numpy())
+
+
+def test_phase_at_step(study_store, tmp_path):
+    """`--at-step` at the final step reproduces every trial's stored regime; earlier, the
+    trials stand where they stood then, and the caption says so."""
+    regimes = {}
+    for name, extra in (
+        ("stored", []),
+        ("end", ["--at-step", "600"]),
+        ("early", ["--at-step", "250"]),
+    ):
+        out = tmp_path / name
+        result = _dpl(
+            study_store, "analyze", "phase", STUDY, *AXES, *extra, "--out", str(out), "--no-log"
+        )
+        assert result.exit_code == 0, result.output
+        trials = pl.read_csv(out / "trials.csv").sort("run_id")
+        regimes[name] = trials.select("run_id", "regime")
+    assert regimes["end"].equals(regimes["stored"])
+    assert (trials["step"] == 200).all() and not regimes["early"].equals(regimes["stored"])
+    rule = "at each trial's last evaluation at or before step 250"
+    assert f"classified {rule}" in (tmp_path / "early" / "summary.txt").read_text()
+    assert rule in (tmp_path / "early" / "phase.svg").read_text()  # the caption
 
 
 def test_table_prints_and_writes(study_store, tmp_path):

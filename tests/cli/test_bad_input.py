@@ -51,7 +51,7 @@ SPECS = [  # (id, spec text, what the message must name)
     (
         "objective-direction",
         _spec(
-            objective=[{"metric": "dual_score", "direction": "up"}],
+            objective=[{"metric": "summary/dual_score", "direction": "up"}],
             sampler={"kind": "random"},
             n_trials=2,
         ),
@@ -63,7 +63,7 @@ SPECS = [  # (id, spec text, what the message must name)
         "controls-without-map",
         _spec(
             controls=True,
-            objective=[{"metric": "dual_score", "direction": "maximize"}],
+            objective=[{"metric": "summary/dual_score", "direction": "maximize"}],
             sampler={"kind": "random"},
             n_trials=2,
         ),

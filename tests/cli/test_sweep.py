@@ -55,7 +55,10 @@ def in_store(tmp_path, store, monkeypatch):
 
 
 def invoke(*args):
-    return CliRunner().invoke(cli, ["sweep", *args], catch_exceptions=False)
+    """`dpl sweep ARGS` in this process; a run with one worker unless told (the default, one
+    per core, would spawn processes: `test_default_workers_are_one_per_core`)."""
+    one = ["--workers", "1"] if args[0] == "run" and "--workers" not in args else []
+    return CliRunner().invoke(cli, ["sweep", *args, *one], catch_exceptions=False)
 
 
 def test_run_in_parts_then_status_list_export(tmp_path, in_store):
@@ -88,7 +91,8 @@ def test_run_in_parts_then_status_list_export(tmp_path, in_store):
     assert {
         "task.zipf_exponent",
         "forgetting.forget_every",
-        "summary.icl.structural",
+        "icl/structural",
+        "summary/transience",
         "state",
     } <= set(frame.columns)
 
@@ -109,12 +113,12 @@ def test_objective_status_table_shows_the_best_trial(tmp_path, in_store):
         "cli-random",
         space={"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-2, "log": True}},
         sampler={"kind": "random", "seed": 1},
-        objective=[{"metric": "acc.val", "direction": "maximize"}],
+        objective=[{"metric": "acc/val", "direction": "maximize"}],
         n_trials=5,
     )
     assert invoke("run", str(spec)).exit_code == 0
     shown = invoke("status", "cli-random").output
-    assert "best #" in shown and "maximize acc.val" in shown and "complete 5" in shown
+    assert "best #" in shown and "maximize acc/val" in shown and "complete 5" in shown
 
 
 def resume_sweep(tmp_path, steps: int, pack: int = 1):
@@ -136,6 +140,8 @@ def resume_sweep(tmp_path, steps: int, pack: int = 1):
         str(spec),
         "--pack",
         str(pack),
+        "--workers",
+        "1",
     ]
     return command, env, tmp_path / "mlruns" / "optuna.journal"
 
@@ -215,22 +221,34 @@ def test_with_controls_then_analyze_effects_reads_run_minus_control(tmp_path, in
     analyzed = CliRunner().invoke(cli, ["analyze", "effects", "cli-ctl", "--json", "--no-log"])
     assert analyzed.exit_code == 0, analyzed.output
     points = json.loads(analyzed.output)["points"]
-    runs = in_store.client().search_runs(
-        [in_store.client().get_experiment_by_name("cli-ctl").experiment_id]
-    )
-    final = {  # (role, α) → summary metrics, read straight from MLflow
-        (r.data.tags.get("dpl.role", r.data.params.get("forgetting.kind")), float(r.data.params["task.zipf_exponent"])): r.data.metrics
+    client = in_store.client()
+    runs = client.search_runs([client.get_experiment_by_name("cli-ctl").experiment_id])
+
+    def at_final_step(run, metric: str) -> float:  # a curve's final value, straight from MLflow
+        step = run.data.metrics["summary/final_step"]
+        return next(m.value for m in client.get_metric_history(run.info.run_id, metric) if m.step == step)  # fmt: skip
+
+    final = {  # (role, α) → run
+        (r.data.tags.get("dpl.role", r.data.params.get("forgetting.kind")), float(r.data.params["task.zipf_exponent"])): r
         for r in runs
         if "trial_number" in r.data.tags
     }  # fmt: skip
     assert len(points) == 2
     for point in points:
         run, control = final["active", point["task.zipf_exponent"]], final["control", point["task.zipf_exponent"]]  # fmt: skip
-        for m in ("icl.structural", "iwl.head"):
-            want = run[f"summary.{m}"] - control[f"summary.{m}"]
+        # the headline is stored under its protocol's name (`paper`, the default)
+        for m, stored in (("icl/structural", "icl/structural_paper"), ("iwl/head", "iwl/head")):
+            want = at_final_step(run, stored) - at_final_step(control, stored)
             assert point[f"{m}.effect"] == pytest.approx(want)
 
     plain = write_spec(tmp_path / "plain.yaml", "cli-plain", objective="map")
     assert invoke("run", str(plain)).exit_code == 0
     none = CliRunner().invoke(cli, ["analyze", "effects", "cli-plain", "--no-log"])
     assert none.exit_code == 2 and "--with-controls" in none.output
+
+
+def test_default_workers_are_one_per_core():
+    from study.device import default_workers
+
+    assert default_workers("cpu") == len(os.sched_getaffinity(0))
+    assert default_workers("cuda:0") == 1

@@ -53,9 +53,12 @@ def test_train_json(store, in_tmp):
     out = json.loads(result.stdout)
     assert {"run_id", "regime", "summary", "transient", "final_step"} <= set(out)
     assert out["regime"] in CALLS and out["final_step"] == 60
-    assert {"icl.structural", "icl.structural.peak", "transience", "dual_score"} <= set(
-        out["summary"]
-    )
+    assert {
+        "icl/structural",
+        "summary/structural_peak",
+        "summary/transience",
+        "summary/dual_score",
+    } <= set(out["summary"])
     run = store.client().get_run(out["run_id"])
     assert run.info.status == "FINISHED" and run.data.tags["regime"] == out["regime"]
     assert run.data.params["train.seed"] == "3"  # --seed sets the root seed
@@ -216,7 +219,7 @@ def test_sigterm_ends_the_run_killed_and_exits_143(store, tmp_path):
             found = client.search_experiments(filter_string="name = 'dpl'")
             runs = client.search_runs([found[0].experiment_id]) if found else []
             # wait for the step-0 evaluation: the run is inside the training loop
-            if runs and client.get_metric_history(runs[0].info.run_id, "acc.val"):
+            if runs and client.get_metric_history(runs[0].info.run_id, "acc/val"):
                 run = runs[0]
                 break
             time.sleep(0.25)

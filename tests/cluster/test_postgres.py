@@ -121,9 +121,9 @@ def test_load_eight_workers_fifty_trials(tmp_path, postgres, mlflow_server, scie
     client = MlflowClient(mlflow_server.url)
     children = [r for r in runs_of(client, "load") if r.data.tags.get("trial_number")]
     assert len(children) == 50 and {r.info.status for r in children} == {"FINISHED"}
-    curves = {len(client.get_metric_history(r.info.run_id, "acc.val")) for r in children}
+    curves = {len(client.get_metric_history(r.info.run_id, "acc/val")) for r in children}
     assert curves == {
-        len(client.get_metric_history(children[0].info.run_id, "acc.val"))
+        len(client.get_metric_history(children[0].info.run_id, "acc/val"))
     } and curves != {0}
     science_report(
         f"load: 8 workers × 50 trials on PostgreSQL + MLflow server: {wall:.0f} s, {50 / wall * 60:.0f} trials/min, errors 0"

@@ -46,7 +46,8 @@ def _journal_study(name):
 @pytest.mark.parametrize("max_failures", [3, 0])
 def test_a_worker_whose_every_trial_fails_stops_after_n(here, store, max_failures):
     spec = _write(here / "doomed.yaml", name="doomed", trial_timeout_s=1e-6)
-    args = ["sweep", "run", str(spec), "--no-figures", "--max-failures", str(max_failures)]
+    args = ["sweep", "run", str(spec), "--no-figures", "--workers", "1"]
+    args += ["--max-failures", str(max_failures)]
     result = CliRunner().invoke(cli, args)
     trials = _journal_study("doomed").get_trials()
     failed = [t for t in trials if t.state == TrialState.FAIL]

@@ -15,7 +15,15 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from study.controls import control_overrides
-from study.science.findings import FINDINGS, Finding, Measured, check_contrast, check_dual
+from study.metric_names import IWL_HEAD
+from study.science.findings import (
+    FINDINGS,
+    PAPER_ICL,
+    Finding,
+    Measured,
+    check_contrast,
+    check_dual,
+)
 
 pytestmark = pytest.mark.slow
 SEED = 42  # the reference runs' seed (docs/design.md §6); other seeds: scripts/science.py findings
@@ -90,11 +98,11 @@ def test_finding(runs, science_report, index, run):
 )
 def test_larger_forget_until_moves_towards_icl(runs, science_report):
     base, larger = runs["temporary"], runs["temporary larger N"]
-    icl = base.final["icl.structural.paper"], larger.final["icl.structural.paper"]
-    iwl = base.final["iwl.head"], larger.final["iwl.head"]
+    icl = base.final[PAPER_ICL], larger.final[PAPER_ICL]
+    iwl = base.final[IWL_HEAD], larger.final[IWL_HEAD]
     science_report(
-        f"4b larger N: N=2000 → icl {icl[0]:.2f}, iwl.head {iwl[0]:.2f}; "
-        f"N={LARGER_N} → icl {icl[1]:.2f}, iwl.head {iwl[1]:.2f} ({check_dual(larger).text})"
+        f"4b larger N: N=2000 → icl {icl[0]:.2f}, iwl/head {iwl[0]:.2f}; "
+        f"N={LARGER_N} → icl {icl[1]:.2f}, iwl/head {iwl[1]:.2f} ({check_dual(larger).text})"
     )
     # towards ICL: more structural ICL, or less head IWL, with the other not moving against it
     assert (icl[1] > icl[0] and iwl[1] <= iwl[0] + 0.05) or (

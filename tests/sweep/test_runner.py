@@ -44,26 +44,26 @@ def test_grid_of_6_end_to_end(tmp_path, store):
         assert run.data.tags["replicate_group"] == t.user_attrs["replicate_group"]
         for key, value in t.params.items():
             assert float(run.data.params[key]) == pytest.approx(float(value))
-        assert run.data.metrics["summary.acc.val"] == pytest.approx(
-            t.user_attrs["summary.acc.val"], abs=1e-4
-        )
+        # the same scalars, rounded the same way, under the same names
+        assert run.data.metrics["summary/dual_score"] == t.user_attrs["summary/dual_score"]
+        assert "summary.acc.val" not in t.user_attrs and "acc/val" in t.user_attrs
         assert run.data.tags["regime"] == t.user_attrs["regime"]
         # named and described by its point: α=1.5 · k=5 · s0 → its regime
         point = f"α={t.params['task.zipf_exponent']:g} · k={t.params['forgetting.forget_every']}"
         assert run.info.run_name == f"{point} · s{t.user_attrs['seed']}"
         assert run.data.tags["mlflow.note.content"].endswith(
-            f"→ {t.user_attrs['regime']} (ICL {t.user_attrs['summary.icl.structural']:.2f}, "
-            f"head IWL {t.user_attrs['summary.iwl.head']:.2f})"
+            f"→ {t.user_attrs['regime']} (ICL {t.user_attrs['icl/structural']:.2f}, "
+            f"head IWL {t.user_attrs['iwl/head']:.2f})"
         )
         assert json.loads(run.data.tags["dpl.swept"]) == list(spec.space)
-    assert study.metric_names == ["dual_score"]  # a map's objective: named, and real
-    dual = [t.user_attrs["summary.dual_score"] for t in trials]
+    assert study.metric_names == ["summary/dual_score"]  # a map's objective: named, and real
+    dual = [t.user_attrs["summary/dual_score"] for t in trials]
     assert [t.values[0] for t in trials] == pytest.approx(dual, abs=1e-4)
     st = status(study, spec)
     assert st.finished and st.states == {"complete": 6} and sum(st.regimes.values()) == 6
 
     frame = trials_frame(study, spec)
-    assert frame.height == 6 and {"task.zipf_exponent", "summary.icl.structural", RUN_ATTR} <= set(
+    assert frame.height == 6 and {"task.zipf_exponent", "icl/structural", RUN_ATTR} <= set(
         frame.columns
     )
 
@@ -90,7 +90,7 @@ def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
             "base": {"preset": "tiny", "set": FAST},
             "space": {"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-2, "log": True}},
             "sampler": {"kind": "tpe", "options": {"n_startup_trials": 2}},
-            "objective": [{"metric": "acc.val", "direction": "maximize"}],
+            "objective": [{"metric": "acc/val", "direction": "maximize"}],
             "n_trials": 6,
             "replicates": 2,
         }
@@ -105,8 +105,8 @@ def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
         assert {t.user_attrs["seed"] for t in pair} == {0, 1} and pair[0].params == pair[1].params
     st = status(study, spec)
     assert st.finished and len(st.best) == 1
-    assert st.best[0]["values"]["acc.val"] == max(t.value for t in trials)
-    assert st.objective == "maximize acc.val"
+    assert st.best[0]["values"]["acc/val"] == max(t.value for t in trials)
+    assert st.objective == "maximize acc/val"
 
 
 def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store, monkeypatch):
@@ -139,8 +139,8 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
             **copy.deepcopy(GRID6),
             "name": "failing",
             "space": {"model.init_std": [0.02, 0.03, 0.04, 0.05, 0.06]},
-            "objective": [{"metric": "acc.val", "direction": "maximize"}],
-            "pruner": {"kind": "median", "metric": "acc.val"},
+            "objective": [{"metric": "acc/val", "direction": "maximize"}],
+            "pruner": {"kind": "median", "metric": "acc/val"},
             "trial_timeout_s": 60,
         }
     )
@@ -223,7 +223,7 @@ def test_changed_spec_is_refused_unless_forced(tmp_path):
     study, _ = create_or_continue(changed, open_storage(str(tmp_path / "q.journal")), force=True)
     assert study.user_attrs["spec"]["seed"] == 3
     with pytest.raises(StudyError, match="directions"):
-        objective = [{"metric": "acc.val", "direction": "minimize"}]
+        objective = [{"metric": "acc/val", "direction": "minimize"}]
         create_or_continue(
             spec_of(objective=objective, sampler={"kind": "random"}, n_trials=2),
             open_storage(str(tmp_path / "q.journal")),

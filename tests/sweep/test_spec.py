@@ -67,7 +67,7 @@ MISTAKES = {
     "bad objective": (_with(objective="mapp"), "objective"),
     "bad direction": (
         _with(
-            objective={"metric": "dual_score", "direction": "up"},
+            objective={"metric": "summary/dual_score", "direction": "up"},
             sampler={"kind": "tpe"},
             n_trials=2,
         ),
@@ -84,7 +84,7 @@ MISTAKES = {
     ),
     "seed in space": (_with(**{"space/train.seed": [1, 2]}), "space.train.seed"),
     "pruner on a map": (
-        _with(pruner={"kind": "median", "metric": "icl.structural"}),
+        _with(pruner={"kind": "median", "metric": "icl/structural"}),
         "pruner.kind",
     ),
     "pruner without metric": (_with(pruner={"kind": "median"}), "pruner.metric"),
@@ -149,6 +149,7 @@ def test_shipped_specs_exist():
     names = {str(p.relative_to(REPO)) for p in SHIPPED}
     expected = {
         "quickstart.yaml",
+        "grid_quickstart.yaml",
         "optimize_dual.yaml",
         "paper/transience.yaml",
         "paper/active_forgetting.yaml",

@@ -10,6 +10,16 @@ import yaml
 
 from analysis.figures.save import save_trial_figure
 from study import __version__
+from study.metric_names import (
+    ACC_VAL,
+    DUAL_SCORE,
+    FINAL_STEP,
+    IWL_HEAD,
+    LOSS_TRAIN,
+    NORM_RATIO,
+    structural,
+    transience,
+)
 from study.presets import build_config
 from study.regimes import CALLS
 from study.tracking.run import run_trial
@@ -56,34 +66,20 @@ def test_finished_run_has_params_metrics_tags_and_artifacts(store, tiny_cfg, tmp
         assert int(params[f"seed.{purpose}"]) >= 0
 
     steps = eval_steps(tiny_cfg)  # [0, 20, 40, 60]
-    for name in (
-        "icl.structural",
-        "icl.structural.matched",
-        "iwl.head",
-        "acc.val",
-        "holdout.norm_ratio",
-    ):
+    for name in (structural("paper"), structural("matched"), IWL_HEAD, ACC_VAL, NORM_RATIO):
         history = client.get_metric_history(run.info.run_id, name)
         assert sorted(m.step for m in history) == steps, name
-    train_loss = client.get_metric_history(run.info.run_id, "loss.train")
+    train_loss = client.get_metric_history(run.info.run_id, LOSS_TRAIN)
     assert sorted(m.step for m in train_loss) == steps[1:]  # no training loss before step 0
 
     metrics = run.data.metrics
-    for name in (
-        "summary.icl.structural.peak",
-        "summary.icl.structural.peak_step",
-        "summary.transience",
-        "summary.dual_score",
-        "summary.transience.matched",
-        "summary.acc.val",
-    ):
+    for name in (structural("paper", "peak"), transience("paper"), DUAL_SCORE, FINAL_STEP):
         assert name in metrics, name
-    assert metrics["summary.transience"] == pytest.approx(
-        metrics["summary.icl.structural.peak"] - metrics["summary.icl.structural"]
+    assert metrics[transience("paper")] == pytest.approx(
+        metrics[structural("paper", "peak")] - metrics[structural("paper")], abs=1e-9
     )
-    summary_history = client.get_metric_history(run.info.run_id, "summary.dual_score")
-    assert [m.step for m in summary_history] == [tiny_cfg.train.steps]
-    assert result.summary["dual_score"] == metrics["summary.dual_score"]
+    assert result.summary[DUAL_SCORE] == pytest.approx(metrics[DUAL_SCORE], abs=5e-5)
+    assert metrics[FINAL_STEP] == tiny_cfg.train.steps
 
     tags = run.data.tags
     assert tags["regime"] == result.regime and tags["regime"] in CALLS

@@ -25,7 +25,7 @@ from study.tracking.store_sql import SCHEMA, SchemaChanged, SqliteRuns
 def tiny_store(tmp_path_factory, new_store) -> Store:
     store = new_store(tmp_path_factory.mktemp("sql") / "mlruns")
     write_synthetic_study(
-        store, "tiny", n_trials=4, n_steps=5, metrics=["icl.structural", "iwl.head"]
+        store, "tiny", n_trials=4, n_steps=5, metrics=["icl/structural_paper", "iwl/head"]
     )
     # one run with a NaN and a step logged twice (the later value must win)
     client = store.client()
@@ -34,10 +34,10 @@ def tiny_store(tmp_path_factory, new_store) -> Store:
     client.log_batch(
         run.info.run_id,
         metrics=[
-            Metric("acc.val", 0.1, now, 100),
-            Metric("acc.val", float("nan"), now, 200),
-            Metric("acc.val", 0.3, now, 300),
-            Metric("acc.val", 0.9, now + 5, 300),
+            Metric("acc/val", 0.1, now, 100),
+            Metric("acc/val", float("nan"), now, 200),
+            Metric("acc/val", 0.3, now, 300),
+            Metric("acc/val", 0.9, now + 5, 300),
         ],
     )
     return store

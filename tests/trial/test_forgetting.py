@@ -201,13 +201,13 @@ def test_reset_leaves_the_body_and_output_bias_alone_in_the_real_loop():
 
 
 def norm_ratios(*sets: str) -> dict[int, float]:
-    """holdout.norm_ratio (trained content-row norm / init norm) at every step of the real loop
+    """holdout/norm_ratio (trained content-row norm / init norm) at every step of the real loop
     (mid-cycle steps included: the schedule's alignment with resets is off here)."""
     seen: dict[int, float] = {}
     train(
         config("eval.every=1", "eval.align_to_forgetting=false", *sets),
         CPU,
-        on_eval=lambda s, m: seen.__setitem__(s, m["holdout.norm_ratio"]),
+        on_eval=lambda s, m: seen.__setitem__(s, m["holdout/norm_ratio"]),
     )
     return seen
 

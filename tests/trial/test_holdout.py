@@ -120,5 +120,5 @@ def test_diagnostics_on_a_hand_set_model(model, probe):
         model.out_bias[VOCAB.holdout_start :] = -1.5
     with torch.no_grad():  # as the Evaluator calls it
         diag = probe.diagnostics(model.tok_emb.weight, model.out_bias)
-    assert diag["holdout.norm_ratio"] == pytest.approx(5.0, rel=1e-5)
-    assert diag["holdout.bias_gap"] == pytest.approx(-2.0, rel=1e-6)
+    assert diag["holdout/norm_ratio"] == pytest.approx(5.0, rel=1e-5)
+    assert diag["holdout/bias_gap"] == pytest.approx(-2.0, rel=1e-6)

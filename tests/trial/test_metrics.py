@@ -128,11 +128,11 @@ def curve_of(icl_structural: list[float], iwl_head: list[float], step: int = 100
     top = 0.0
     for i, (icl, iwl) in enumerate(zip(icl_structural, iwl_head, strict=True)):
         top = max(top, icl)
-        metrics = {"icl.structural": icl, "iwl.head": iwl, "acc.val": 0.1 * i}
+        metrics = {"icl/structural": icl, "iwl/head": iwl, "acc/val": 0.1 * i}
         metrics |= {
-            "icl.structural.paper": icl,
-            "icl.structural.init": icl,
-            "icl.structural.matched": top,
+            "icl/structural_paper": icl,
+            "icl/structural_init": icl,
+            "icl/structural_matched": top,
         }
         curve.append((i * step, metrics))
     return curve
@@ -142,16 +142,16 @@ def test_summarize_transient_curve():
     curve = curve_of([0.0, 0.3, 0.7, 0.7, 0.4, 0.2], [0.0, 0.1, 0.3, 0.6, 0.8, 0.9])
     summary = summarize(curve, TrialConfig())
     m = summary.metrics
-    assert m["icl.structural.peak"] == 0.7
-    assert m["icl.structural.peak_step"] == 200.0  # the first step the peak is reached
-    assert m["transience"] == pytest.approx(0.5)
-    assert m["transience.paper"] == pytest.approx(0.5)
-    assert m["transience.matched"] == 0.0
-    assert m["icl.structural.matched.peak"] == 0.7
+    assert m["summary/structural_peak"] == 0.7
+    assert m["summary/structural_peak_step"] == 200.0  # the first step the peak is reached
+    assert m["summary/transience"] == pytest.approx(0.5)
+    assert m["summary/transience_paper"] == pytest.approx(0.5)
+    assert m["summary/transience_matched"] == 0.0
+    assert m["summary/structural_matched_peak"] == 0.7
     assert (
-        m["icl.structural"] == 0.2 and m["iwl.head"] == 0.9 and m["acc.val"] == pytest.approx(0.5)
+        m["icl/structural"] == 0.2 and m["iwl/head"] == 0.9 and m["acc/val"] == pytest.approx(0.5)
     )
-    assert m["dual_score"] == 0.2
+    assert m["summary/dual_score"] == 0.2
     assert summary.regime == "iwl"
     assert summary.transient is True
 
@@ -219,22 +219,22 @@ def test_oracles_through_the_evaluator(task, reading):
     evaluate = Evaluator(task, EvalConfig(n_examples=500, batch_size=128), probe, seed=5)
     m = evaluate(Oracle(task, reading))
     context = reading == "context"
-    for name in ("icl.head", "icl.tail"):
+    for name in ("icl/head", "icl/tail"):
         assert m[name] == float(context), name
-    for name in ("iwl.head", "iwl.tail"):
+    for name in ("iwl/head", "iwl/tail"):
         assert m[name] == float(not context), name
     for name in (
-        "icl.structural",
-        "icl.structural.paper",
-        "icl.structural.init",
-        "icl.structural.matched",
+        "icl/structural",
+        "icl/structural_paper",
+        "icl/structural_init",
+        "icl/structural_matched",
     ):
         assert m[name] == float(context), name
-    assert m["acc.tail"] == float(context)
+    assert m["acc/tail"] == float(context)
     if context:
-        assert m["acc.val"] == 1.0
+        assert m["acc/val"] == 1.0
     else:  # right only where an ambiguity flip put the same id in both context slots
-        assert m["acc.val"] < 0.05
+        assert m["acc/val"] < 0.05
 
 
 @pytest.mark.parametrize(("n", "expected"), [(300, "uncertain"), (10_000, "dual")])

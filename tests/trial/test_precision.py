@@ -27,7 +27,7 @@ def test_tf32_is_fp32_on_the_cpu_and_bf16_trains_to_finite_different_metrics():
     assert tf32 == fp32  # the CPU has no TF32 units: the same numbers, bit for bit
     assert [s for s, _ in bf16] == [s for s, _ in fp32]
     assert all(math.isfinite(v) for _, m in bf16 for v in m.values())
-    assert bf16[-1][1]["loss.val"] != fp32[-1][1]["loss.val"]  # bfloat16 matmuls did run
+    assert bf16[-1][1]["loss/val"] != fp32[-1][1]["loss/val"]  # bfloat16 matmuls did run
     assert torch.get_float32_matmul_precision() == "highest"  # restored after each trial
 
 

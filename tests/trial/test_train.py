@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from study.config import PROTOCOLS, EvalConfig, ForgettingConfig, TrainConfig, TrialConfig
+from study.metric_names import structural
 from study.presets import build_config
 from study.trial.evaluate import build_eval_sets
 from study.trial.forgetting import should_forget
@@ -150,14 +151,12 @@ def test_forgetting_runs_are_evaluated_just_before_resets(schedule, forgetting):
     assert len(aligned) >= 3
 
     curve = [
-        (s, {"icl.structural": 0.9 if is_aligned(s, cfg) else 0.1, "iwl.head": 0.0}) for s in steps
+        (s, {"icl/structural": 0.9 if is_aligned(s, cfg) else 0.1, "iwl/head": 0.0}) for s in steps
     ]
-    curve = [
-        (s, m | {f"icl.structural.{p}": m["icl.structural"] for p in PROTOCOLS}) for s, m in curve
-    ]
+    curve = [(s, m | {structural(p): m["icl/structural"] for p in PROTOCOLS}) for s, m in curve]
     summary = summarize(curve, cfg)
-    assert summary.metrics["icl.structural"] == 0.9  # the mid-cycle end state is not the final
-    assert summary.metrics["transience"] == 0.0
+    assert summary.metrics["icl/structural"] == 0.9  # the mid-cycle end state is not the final
+    assert summary.metrics["summary/transience"] == 0.0
 
 
 def test_runs_without_forgetting_or_alignment_keep_their_schedule():

@@ -1,7 +1,7 @@
 """`dpl ui` in a real headless Chromium (Debian's `chromium`) on a tiny study's store: the runs
 view lists the parent and its children by their point names, a child's learning-curve figure
-is served, and a screenshot is kept (test-artifacts/ui/, a CI artifact). Skips where Chromium
-is absent, except under CI=true."""
+is served, its charts come in sections (one per prefix before the `/`), and a screenshot is
+kept (test-artifacts/ui/, a CI artifact). Skips where Chromium is absent, except under CI=true."""
 
 from __future__ import annotations
 
@@ -177,6 +177,11 @@ def _check_runs_view(chromium: str, base: str, log: Path) -> None:
     page = link.replace("/runs?", f"/runs/{child['info']['run_id']}?")
     child_page = _render(chromium, page, "child_run")
     assert "α=1.5 · active · s0" in child_page and "→" in child_page
+    # its charts in one section per prefix before the `/` (design §3), none left unsectioned
+    charts = link.replace("/runs?", f"/runs/{child['info']['run_id']}/model-metrics?")
+    metrics_tab = _render(chromium, charts, "child_metrics")
+    assert all(f"{s} (" in metrics_tab for s in ("loss", "acc", "icl", "iwl", "holdout", "summary"))
+    assert "Model metrics (0)" in metrics_tab
 
 
 def _render(chromium: str, url: str, name: str) -> str:
@@ -209,4 +214,4 @@ def _check_dashboard(chromium: str, base: str) -> None:
     assert "Varies" in detail["note"]["body"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = _render(chromium, f"{base}/dashboard/studies/{study['study_id']}", "dashboard")
-    assert "browse" in page and "dual_score" in page
+    assert "browse" in page and "summary/dual_score" in page

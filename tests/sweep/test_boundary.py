@@ -1,0 +1,207 @@
+"""The boundary sampler: proposals near a known boundary (beside random's), spread across a batch,
+never a running point; a boundary study that resumes and whose workers share no point.
+
+Margins were fixed before the first run: boundary proposals' mean distance from the true curve
+at most 0.6 × random's; a batch's closest pair at least 2 × as far apart as without the spread
+penalty.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
+from study.sweep import queue
+from study.sweep.boundary import PROPOSAL_ATTR, BoundarySampler, from_unit, to_unit
+from study.sweep.proposals import sobol_point
+from study.sweep.space import suggest
+from study.sweep.spec import SpecError
+
+from .conftest import FAST, spec_of, sweep_in
+
+SPACE = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
+
+
+def gap(x: float, y: float) -> float:
+    """Signed distance (in y) from the true boundary y = 0.5 + 0.2 sin 3x: icl above, iwl below."""
+    return y - (0.5 + 0.2 * math.sin(3 * x))
+
+
+def noisy_label(x: float, y: float, rng: np.random.Generator) -> str:
+    """Replicates near the boundary disagree, as seeds do (a logistic of width 0.03)."""
+    return "icl" if rng.random() < 1 / (1 + math.exp(-gap(x, y) / 0.03)) else "iwl"
+
+
+def run_study(sampler, n_batches: int, batch: int = 4, seed: int = 0) -> optuna.Study:
+    """Ask `batch` trials, as parallel workers would, label them, tell them; repeat."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rng = np.random.default_rng(seed)
+    study = optuna.create_study(sampler=sampler)
+    for _ in range(n_batches):
+        asked = [study.ask() for _ in range(batch)]
+        for t in asked:
+            t.suggest_float("x", 0.0, 1.0)
+            t.suggest_float("y", 0.0, 1.0)
+        for t in asked:
+            t.set_user_attr("regime", noisy_label(t.params["x"], t.params["y"], rng))
+            study.tell(t, 0.0)
+    return study
+
+
+def mean_distance(study: optuna.Study, skip: int) -> float:
+    trials = study.trials[skip:]
+    return float(np.mean([abs(gap(t.params["x"], t.params["y"])) for t in trials]))
+
+
+def test_proposals_concentrate_near_the_boundary_beside_random():
+    n_init = 8
+    boundary = run_study(BoundarySampler(SPACE, seed=1, n_init=n_init), n_batches=10)
+    control = run_study(optuna.samplers.RandomSampler(seed=1), n_batches=10)
+    ours, theirs = mean_distance(boundary, n_init), mean_distance(control, n_init)
+    print(
+        f"mean |distance| to the boundary after the seed design: {ours:.3f} vs random {theirs:.3f}"
+    )
+    assert ours <= 0.6 * theirs
+    reasons = [t.user_attrs[PROPOSAL_ATTR] for t in boundary.trials]
+    assert reasons[:n_init] == ["seed design"] * n_init
+    assert {"uncertain"} <= set(reasons[n_init:]) <= {"uncertain", "explore"}
+
+
+def closest_pair(study: optuna.Study, trials) -> float:
+    units = [np.array([t.params["x"], t.params["y"]]) for t in trials]
+    return min(float(np.linalg.norm(a - b)) for a, b in itertools.combinations(units, 2))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_batch_spreads_out_and_never_repeats_a_running_point(seed):
+    """After a labelled seed design, 6 proposals asked at once (all RUNNING together)."""
+
+    def batch_after_seed(spread: float) -> tuple[optuna.Study, list]:
+        sampler = BoundarySampler(SPACE, seed=seed, n_init=12, spread=spread, exploration=0.0)
+        study = run_study(sampler, n_batches=3, seed=seed)  # 12 labelled seed points
+        asked = [study.ask() for _ in range(6)]
+        for t in asked:
+            t.suggest_float("x", 0.0, 1.0)
+            t.suggest_float("y", 0.0, 1.0)
+        return study, study.get_trials(states=(TrialState.RUNNING,))
+
+    study, running = batch_after_seed(spread=0.1)
+    _, crowded = batch_after_seed(spread=1e-4)
+    points = {(t.params["x"], t.params["y"]) for t in study.trials}
+    assert len(points) == len(study.trials)  # no point twice, running or finished
+    ours, control = closest_pair(study, running), closest_pair(study, crowded)
+    print(
+        f"closest pair in a batch of 6: {ours:.3f} with the spread penalty, {control:.3f} without"
+    )
+    assert ours >= 2 * control
+
+
+def test_the_seed_design_is_sobol_by_slot_whatever_the_order_of_asking():
+    sampler = BoundarySampler(SPACE, seed=3, n_init=4)
+    study = run_study(sampler, n_batches=1)
+    for i, t in enumerate(study.trials):
+        expected = sobol_point(i, 2, 3)
+        assert (t.params["x"], t.params["y"]) == pytest.approx(tuple(expected))
+
+
+def test_unit_mapping_round_trips_log_and_int_axes():
+    log = FloatDistribution(1e-4, 1e-2, log=True)
+    assert to_unit(log, 1e-3) == pytest.approx(0.5)
+    assert from_unit(log, 0.5) == pytest.approx(1e-3)
+    steps = optuna.distributions.IntDistribution(0, 1000, step=50)
+    assert from_unit(steps, 0.512) == 500 and isinstance(from_unit(steps, 0.512), int)
+    assert from_unit(steps, 1.7) == 1000  # clipped
+
+
+BOUNDARY = {
+    "base": {
+        "preset": "tiny",
+        "set": {**FAST, "forgetting.kind": "temporary", "forgetting.forget_every": 3},
+    },
+    "space": {
+        "task.zipf_exponent": {"kind": "float", "low": 0.0, "high": 2.0},
+        "forgetting.forget_until": {"kind": "int", "low": 0, "high": 12},
+    },
+    "sampler": {"kind": "boundary", "options": {"n_init": 4}},
+    "n_trials": 8,
+}
+
+
+def test_a_boundary_study_resumes_after_an_interrupt_and_workers_share_no_point(tmp_path, store):
+    spec = spec_of(name="boundary8", **BOUNDARY)
+    from study.sweep.runner import prepare
+    from study.sweep.storage import load, open_storage
+
+    prepared = prepare(spec, store, str(tmp_path / "optuna.journal"))
+    study, _ = load(spec.name, open_storage(prepared.storage_url))
+    interrupted = queue.claim(study)
+    suggest(interrupted, spec)  # proposed, then interrupted before it trained
+    queue.release(study, interrupted._trial_id)
+
+    _, study = sweep_in(tmp_path, store, spec, workers=2)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == spec.n_trials
+    points = [tuple(sorted(queue.point_of(t).items())) for t in complete]
+    assert len(set(points)) == len(points)
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    released = study.trials[interrupted.number]
+    assert (
+        released.state == TrialState.FAIL and released.user_attrs["failure_reason"] == "interrupted"
+    )
+
+
+def test_boundary_refuses_listed_axes_and_too_many_axes():
+    with pytest.raises(SpecError, match=r"space\.forgetting\.reset_std.*numeric ranges"):
+        spec_of(
+            name="b",
+            **{
+                **BOUNDARY,
+                "space": {**BOUNDARY["space"], "forgetting.reset_std": [0.01, 0.02]},
+            },
+        )
+    four = {
+        f"{key}": {"kind": "float", "low": 0.1, "high": 0.9}
+        for key in ("task.zipf_exponent", "task.p_ambiguous", "train.lr", "train.weight_decay")
+    }
+    with pytest.raises(SpecError, match=r"space: .*1 to 3 numeric axes"):
+        spec_of(name="b", **{**BOUNDARY, "space": four})
+
+
+def test_a_pack_of_boundary_proposals_is_k_distinct_points(tmp_path, store):
+    """A pack claims its trials one after another; each proposal sees the ones before running."""
+    from study.sweep.runner import finish, prepare, run_sweep
+    from study.sweep.storage import load, open_storage
+
+    spec = spec_of(name="boundary-pack", **{**BOUNDARY, "n_trials": 6})
+    prepared = prepare(spec, store, str(tmp_path / "optuna.journal"), pack=3)
+    run_sweep(prepared)
+    finish(prepared)
+    study, _ = load(spec.name, open_storage(prepared.storage_url))
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    points = {tuple(sorted(t.params.items())) for t in complete}
+    assert len(complete) == 6 and len(points) == 6
+
+
+def test_an_uncertain_trial_is_a_soft_label_between_the_regimes_it_could_be():
+    from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
+    from study.sweep.boundary import Labeller
+
+    label = Labeller(icl_threshold=0.5, iwl_threshold=0.5, n_examples=300)
+
+    def trial(regime, icl, iwl):
+        attrs = {"regime": regime, ICL_STRUCTURAL: icl, IWL_HEAD: iwl}
+        return optuna.trial.create_trial(params={}, distributions={}, value=0.0, user_attrs=attrs)
+
+    soft = label(trial("uncertain", 0.5, 0.95))  # ICL at the threshold, IWL clearly present
+    assert soft["dual"] == pytest.approx(0.5, abs=0.1) and soft["iwl"] == pytest.approx(
+        0.5, abs=0.1
+    )
+    assert soft["icl"] + soft["none"] < 0.01
+    assert label(trial("icl", 0.9, 0.1)) == {"icl": 1.0}
+    assert label(trial("uncertain", None, None)) is None  # nothing to weigh it by
