@@ -108,7 +108,8 @@ def run_pack(
     logs: list[RunLogger] = []
     try:
         for r in runs:
-            logs.append(start_run(store, r.cfg, experiment, str(dev), parent_run_id, r.tags, r.run_name))  # fmt: skip
+            with held_interrupts():  # a run made is a run in `logs`, to be ended below
+                logs.append(start_run(store, r.cfg, experiment, str(dev), parent_run_id, r.tags, r.run_name))  # fmt: skip
             log_config(logs[-1], r.cfg)
         members = [Member(r.cfg, _logged(log, r.on_eval), r.on_step) for r, log in zip(runs, logs, strict=True)]  # fmt: skip
         outcomes = train_pack(members, dev)
@@ -205,8 +206,16 @@ def start_run(
     if parent_run_id:
         start_tags[schema.PARENT] = parent_run_id
     client = store.client()
-    with held_interrupts():
-        run = client.create_run(store.experiment_id(experiment), run_name=run_name, tags=start_tags)
+    experiment_id = store.experiment_id(experiment)
+    run = None
+    try:
+        with held_interrupts():
+            run = client.create_run(experiment_id, run_name=run_name, tags=start_tags)
+    except KeyboardInterrupt:  # held while the run was made: the caller never gets to end it
+        if run is not None:
+            with held_interrupts():
+                client.set_terminated(run.info.run_id, "KILLED")
+        raise
     return RunLogger(client, run.info.run_id, cfg.eval.n_examples)
 
 

@@ -43,3 +43,28 @@ def test_no_interrupt_no_effect_and_other_threads_pass_through():
     worker.start()
     worker.join()
     assert out == [7]
+
+
+def test_a_run_made_while_an_interrupt_was_held_ends_killed(store, monkeypatch):
+    """Ctrl-C during `create_run`: the run exists, but the caller never got it to end, so
+    `start_run` ends it KILLED before the interrupt goes on (a pack's SIGINT had left one
+    RUNNING)."""
+    from mlflow.tracking import MlflowClient
+
+    from study.presets import build_config
+    from study.tracking.run import start_run
+
+    made = []
+    create = MlflowClient.create_run
+
+    def create_then_interrupt(self, *args, **kwargs):
+        run = create(self, *args, **kwargs)
+        made.append(run.info.run_id)
+        os.kill(os.getpid(), signal.SIGINT)  # lands inside the held write
+        return run
+
+    monkeypatch.setattr(MlflowClient, "create_run", create_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        start_run(store, build_config("tiny"), "interrupted", "cpu")
+    (run_id,) = made
+    assert store.client().get_run(run_id).info.status == "KILLED"
