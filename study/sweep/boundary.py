@@ -69,6 +69,12 @@ def from_unit(dist: BaseDistribution, u: float) -> float | int:
     return int(round(value)) if isinstance(dist, IntDistribution) else float(value)
 
 
+def regime_label(trial: FrozenTrial) -> Label | None:
+    """The decided regime of a finished trial, without soft labels (for studies outside a spec)."""
+    call = trial.user_attrs.get("regime")
+    return {call: 1.0} if call in REGIMES else None
+
+
 @dataclass(frozen=True)
 class Labeller:
     """A finished trial's regime as a probability vector: its call, or for an `uncertain` one the
@@ -84,9 +90,10 @@ class Labeller:
         return cls(t.icl, t.iwl, cfg.eval.n_examples)
 
     def __call__(self, trial: FrozenTrial) -> Label | None:
+        decided = regime_label(trial)
+        if decided is not None:
+            return decided
         call = trial.user_attrs.get("regime")
-        if call in REGIMES:
-            return {call: 1.0}
         summary = summary_of(trial)
         icl, iwl = summary.get(ICL_STRUCTURAL), summary.get(IWL_HEAD)  # keyed by metric name
         if call != UNCERTAIN or icl is None or iwl is None:
@@ -96,12 +103,6 @@ class Labeller:
         p_iwl = presence_probability(iwl, self.iwl_threshold, n)
         (row,) = soft_targets([UNCERTAIN], [p_icl], [p_iwl], REGIMES)
         return dict(zip(REGIMES, row, strict=True))
-
-
-def regime_label(trial: FrozenTrial) -> Label | None:
-    """The decided regime of a finished trial, without soft labels (for studies outside a spec)."""
-    call = trial.user_attrs.get("regime")
-    return {call: 1.0} if call in REGIMES else None
 
 
 class BoundarySampler(optuna.samplers.BaseSampler):
