@@ -184,7 +184,7 @@ class Pack:
 
     def keep(self, rows: list[int]) -> None:
         """Only the trials at `rows` stay."""
-        index = torch.tensor(rows, device=self.device)
+        index = torch.tensor(rows, dtype=torch.long, device=self.device)  # [] would be float
         self.params = {n: p.detach()[index].requires_grad_() for n, p in self.params.items()}
         self.optimizer.keep(index, self.params)
 

@@ -19,8 +19,8 @@ from tests.sweep.conftest import FAST, GRID6, runs_of
 TOLERANCE = 1e-4  # batched against single matmuls, 12 steps
 
 
-def sweep_packed(root, store, spec, pack):
-    prepared = prepare(spec, store, str(root / "optuna.journal"), pack=pack)
+def sweep_packed(root, store, spec, pack, **kwargs):
+    prepared = prepare(spec, store, str(root / "optuna.journal"), pack=pack, **kwargs)
     run_sweep(prepared)
     finish(prepared)
     return prepared, load(spec.name, open_storage(prepared.storage_url))[0]
@@ -70,6 +70,25 @@ def test_a_diverging_trial_fails_alone_and_its_pack_completes(tmp_path, store):
     assert all(
         runs[by_lr[lr].user_attrs[RUN_ATTR]].info.status == "FINISHED" for lr in (1e-4, 3e-4)
     )
+
+
+def test_a_pack_whose_trials_all_time_out_at_once_fails_each_trial_with_timeout(tmp_path, store):
+    """The deadline is set for the whole pack at once and is already past at the step-0
+    evaluation: the pack empties at one step and each trial ends `timeout` (it crashed on an
+    empty index before, failing all three with an IndexError)."""
+    spec = parse_spec(
+        {
+            "name": "timeouts",
+            "base": {"preset": "tiny", "set": {**FAST, "train.steps": 3000}},
+            "space": {"task.zipf_exponent": [0.0, 1.0, 2.0]},
+            "sampler": {"kind": "grid"},
+            "trial_timeout_s": 1e-6,
+        }
+    )
+    _, study = sweep_packed(tmp_path, store, spec, 3, max_failures=10)  # the worker goes on
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL] * 3
+    assert [t.user_attrs["failure_reason"] for t in trials] == ["timeout"] * 3
 
 
 def test_pack_auto_is_one_on_the_cpu():

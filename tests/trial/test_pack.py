@@ -69,7 +69,7 @@ def test_a_reset_touches_only_its_trial_rows_and_adam_state():
     from study.trial.lane import Lane
 
     lanes = [Lane.build(c, CPU) for c in cfgs]
-    params = {n: torch.randn(2, 4, 3) for n in (TOKENS, "head.weight")}
+    params = {n: torch.randn(2, 4, 3, device=CPU) for n in (TOKENS, "head.weight")}
     optimizer = PackedAdamW(params, cfgs)
     for table in (optimizer.m, optimizer.v):
         for name in table:
@@ -112,6 +112,38 @@ def test_a_callback_that_raises_stops_only_its_trial():
     packed = train_pack([Member(cfgs[0], on_eval=stop_at_10), Member(cfgs[1])], CPU)
     assert isinstance(packed[0], Stop) and seen == [0, 10]
     assert_same_curve(train(cfgs[1], CPU).curve, packed[1].curve)  # its own aligned schedule
+
+
+def _stopping(hook: str, at: int, error: type[Exception]):
+    """Three members evaluated on one schedule whose `hook` raises `error` at step `at`, each
+    naming its trial."""
+
+    def raiser(i):
+        def call(step, *metrics):
+            if step == at:
+                raise error(f"trial {i} stopped at step {at}")
+
+        return call
+
+    sets = [THREE[0], THREE[2], {"train.seed": 5}]
+    return [Member(tiny(**s), **{hook: raiser(i)}) for i, s in enumerate(sets)]
+
+
+def test_a_pack_whose_trials_all_time_out_at_one_step_ends_each_with_its_own_error():
+    class Timeout(Exception):
+        pass
+
+    packed = train_pack(_stopping("on_step", 12, Timeout), CPU)
+    assert [type(e) for e in packed] == [Timeout] * 3
+    assert [str(e) for e in packed] == [f"trial {i} stopped at step 12" for i in range(3)]
+
+
+def test_a_pack_whose_trials_are_all_pruned_at_one_evaluation_ends_each_pruned():
+    import optuna
+
+    packed = train_pack(_stopping("on_eval", 10, optuna.TrialPruned), CPU)
+    assert [type(e) for e in packed] == [optuna.TrialPruned] * 3
+    assert [str(e) for e in packed] == [f"trial {i} stopped at step 10" for i in range(3)]
 
 
 def test_a_pack_shares_shapes_and_length():
