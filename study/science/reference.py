@@ -16,6 +16,7 @@ from study.config import PROTOCOLS, TrialConfig
 from study.features import Curve, peak
 from study.metric_names import ACC_VAL, ICL_HEAD, ICL_TAIL, IWL_HEAD, structural
 from study.presets import build_config
+from study.trial.schedule import is_aligned
 from study.trial.train import train
 
 
@@ -83,7 +84,15 @@ class Measured:
 
 
 def measure(cfg: TrialConfig, device: str = "cpu") -> Measured:
-    trained = train(cfg, torch.device(device))
-    curve = trained.curve
-    peaks = {p: peak(curve, structural(p)) for p in PROTOCOLS}
-    return Measured(curve, peaks, curve[-1][1])
+    """Train `cfg`; its final values and peaks are read, as its summary's are, at evaluations
+    aligned with the reset cycle (`is_aligned`): a forgetting run whose end falls mid-cycle is
+    read at its last aligned evaluation, not a few steps after a reset."""
+    curve = train(cfg, torch.device(device)).curve
+    return from_curve(curve, cfg)
+
+
+def from_curve(curve: Curve, cfg: TrialConfig) -> Measured:
+    """`Measured` of a trained curve (a saved one too): final and peaks over aligned points."""
+    aligned = [(step, m) for step, m in curve if is_aligned(step, cfg)]
+    peaks = {p: peak(aligned, structural(p)) for p in PROTOCOLS}
+    return Measured(curve, peaks, aligned[-1][1])
