@@ -10,12 +10,14 @@ within TOLERANCE, and how many seeds are. `findings` runs the settings of
 tests/science/test_findings.py over several seeds, each forgetting run beside its control, and
 counts the seeds where the run shows the finding, where the control does, and where the run
 beats its control by the slow tests' margin. Each distinct config runs once, in parallel (--jobs), and is cached as
-OUT/<config>.json: the two commands share runs, and an interrupted check resumes. A run takes
+OUT/<config>.json, named by the config and a digest of the source of `study/` (`code_digest`): the
+two commands share runs, an interrupted check resumes, and a change to the code runs afresh. A run takes
 3–6 minutes of one CPU core (8,000 steps).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -30,7 +32,7 @@ from study.config import PROTOCOLS, TrialConfig
 from study.controls import CONTRAST_MARGIN, control_overrides
 from study.metric_names import IWL_HEAD, current, structural
 from study.science.findings import FINDINGS, check_contrast
-from study.science.reference import REFERENCE, measure, reference_config
+from study.science.reference import REFERENCE, from_curve, measure, reference_config
 
 
 class _Seeds(click.ParamType):
@@ -147,8 +149,6 @@ def _measure_job(job: tuple[str, dict]) -> tuple[str, dict]:
 def _run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, object]:
     """Measure every distinct config once, in parallel; runs already saved under OUT are read
     back, so an interrupted check resumes where it stopped."""
-    from study.science.reference import Measured
-
     done: dict[str, object] = {}
     todo = {}
     for name, cfg in jobs.items():
@@ -157,7 +157,7 @@ def _run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, obje
             saved = json.loads(path.read_text())
             # a run saved before the metrics were renamed reads under today's names
             curve = [(int(s), {current(k): v for k, v in m.items()}) for s, m in saved["curve"]]
-            done[name] = Measured(curve, saved["peaks"], curve[-1][1])
+            done[name] = from_curve(curve, cfg)
         else:
             todo[name] = cfg.model_dump()
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -216,7 +216,7 @@ def findings(sets, seeds, only, jobs, out):
                 control = measured[_key(control_cfg)]
                 verdict = finding.check(control)
                 counts["control"] += verdict.holds
-                counts["contrast"] += check_contrast(run, control).holds
+                counts["contrast"] += check_contrast(run, control, cfg.forgetting.kind).holds
                 against = f"{'holds' if verdict.holds else 'no'}: {verdict.text}"
                 diffs = ", ".join(f"{p} {_diff(run, control, structural(p))}" for p in PROTOCOLS)
                 iwl = _diff(run, control, IWL_HEAD)
@@ -239,11 +239,36 @@ def _diff(run, control, metric: str) -> str:
     return f"{a:.2f}−{b:.2f}={a - b:+.2f}"
 
 
-def _key(cfg) -> str:
-    """A readable, unique name for a config's run: what differs from the reference preset."""
+def code_digest(root: Path | None = None) -> str:
+    """A digest of the code that trains a run: every source and preset file under `root`
+    (default: the installed `study` package), by relative path and content. Uncommitted edits
+    count, so a cached run is never read back after the code that made it changed."""
     import hashlib
 
-    digest = hashlib.sha1(json.dumps(cfg.model_dump(), sort_keys=True).encode()).hexdigest()[:10]
+    import study
+
+    root = Path(root) if root is not None else Path(study.__file__).parent
+    digest = hashlib.sha1()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def _todays_code() -> str:
+    return code_digest()
+
+
+def _key(cfg, code: str | None = None) -> str:
+    """A readable, unique name for a config's run: what differs from the reference preset, and
+    a digest of the config and of the code (`code_digest`)."""
+    import hashlib
+
+    code = _todays_code() if code is None else code
+    tree = json.dumps({"config": cfg.model_dump(), "code": code}, sort_keys=True)
+    digest = hashlib.sha1(tree.encode()).hexdigest()[:10]
     f = cfg.forgetting
     default_std = TrialConfig().model.embed_init_std
     kind = "control" if f.kind == "none" and cfg.model.embed_init_std != default_std else f.kind

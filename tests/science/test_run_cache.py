@@ -1,0 +1,38 @@
+"""`scripts/science.py` caches each run under a name of its config *and* the code that trains it:
+a change to the source of `study/` names a new run instead of reading back an old result."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import study
+from study.presets import build_config
+
+SCRIPT = Path(__file__).parents[2] / "scripts" / "science.py"
+
+
+def _science():
+    spec = importlib.util.spec_from_file_location("science_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_change_to_the_training_code_changes_the_cache_name(tmp_path):
+    science = _science()
+    source = tmp_path / "study"
+    shutil.copytree(
+        Path(study.__file__).parent, source, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    cfg = build_config("tiny")
+    before = science._key(cfg, code=science.code_digest(source))
+    assert science._key(cfg, code=science.code_digest(source)) == before  # deterministic
+    train = source / "trial" / "train.py"
+    train.write_text(train.read_text() + "\n# a change\n")
+    after = science._key(cfg, code=science.code_digest(source))
+    assert after != before
+    # the same code and another config: another name too; the default is today's study/
+    assert science._key(build_config("tiny", sets={"train.seed": 1}), code=after) != after
+    assert science._key(cfg) == science._key(cfg, code=science.code_digest())
