@@ -28,7 +28,7 @@ from analysis.effects import (
 from analysis.figures import effect_map
 from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
-from analysis.runs import load_study
+from analysis.runs import load_curves, load_study
 from study.controls import CONTRAST_MARGIN
 from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
@@ -85,7 +85,8 @@ def effects_report(
     """Pair, aggregate, draw, write and log the forgetting-effect map of `study`. Raises
     PhaseError for axes the pairs do not vary, NoControls when the study has no controls."""
     loaded = load_study(store, study)
-    pairs = select_trials(pair_controls(loaded.trials, loaded.controls, protocol), at)
+    curves = load_curves(store, study, effect_metrics(protocol))  # to pair at one step
+    pairs = select_trials(pair_controls(loaded.trials, loaded.controls, protocol, curves), at)
     dx, dy = default_axes(pairs)
     x = x or dx
     y = y or (dy if dy != x else None)

@@ -22,7 +22,22 @@ def control_overrides(cfg: TrialConfig) -> dict[str, object]:
     return {"forgetting.kind": "none", "model.embed_init_std": cfg.reset_std}
 
 
-def beats_control(icl_effect, iwl_effect):
-    """Run − control differences (structural ICL, head IWL) → whether forgetting did something
-    that the embedding scale alone does not. Floats give a bool, polars expressions a column."""
-    return (icl_effect >= CONTRAST_MARGIN) | (-iwl_effect >= CONTRAST_MARGIN)
+# What each kind of forgetting claims beyond its control (Anand et al. 2025): active forgetting
+# keeps structural ICL and loses head IWL, so more ICL or less head IWL both count; temporary
+# forgetting is a dual process, more ICL *while keeping* head IWL, so losing head IWL does not.
+CONTRASTS = {
+    "active": "structural ICL higher, or head IWL lower",
+    "temporary": "structural ICL higher, head IWL not lower",
+}
+
+
+def beats_control(kind: str, icl_effect, iwl_effect):
+    """Run − control differences (structural ICL, head IWL) of a `kind` forgetting run →
+    whether forgetting did what it claims (`CONTRASTS`) beyond the embedding scale, each by at
+    least CONTRAST_MARGIN. Floats give a bool, polars expressions a column."""
+    more_icl = icl_effect >= CONTRAST_MARGIN
+    if kind == "active":
+        return more_icl | (-iwl_effect >= CONTRAST_MARGIN)
+    if kind == "temporary":
+        return more_icl & (-iwl_effect < CONTRAST_MARGIN)
+    raise ValueError(f"forgetting kind: got {kind!r}; allowed: {', '.join(CONTRASTS)}")

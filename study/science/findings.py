@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from study.config import TrialConfig
-from study.controls import CONTRAST_MARGIN, beats_control
+from study.controls import CONTRAST_MARGIN, CONTRASTS, beats_control
 from study.metric_names import ICL_HEAD, ICL_TAIL, IWL_HEAD, structural
 from study.presets import build_config
 from study.science.reference import (
@@ -113,15 +113,16 @@ def check_dual(m: Measured) -> Verdict:
 
 # 3–4 against the control (no forgetting, embeddings drawn at the reset std): what forgetting
 # adds beyond the N(0, 1) embedding scale; the margin is study.controls'.
-def check_contrast(run: Measured, control: Measured) -> Verdict:
-    """Forgetting beats its control: more final structural ICL (paper protocol) or less head
-    IWL, by at least CONTRAST_MARGIN."""
+def check_contrast(run: Measured, control: Measured, kind: str) -> Verdict:
+    """A `kind` forgetting run beats its control in that kind's direction (`CONTRASTS`: active,
+    more final structural ICL (paper protocol) or less head IWL; temporary, more structural ICL
+    with head IWL kept), by at least CONTRAST_MARGIN."""
     icl = run.final[PAPER_ICL] - control.final[PAPER_ICL]
     iwl = run.final[IWL_HEAD] - control.final[IWL_HEAD]
-    holds = beats_control(icl, iwl)
+    holds = bool(beats_control(kind, icl, iwl))
     return Verdict(
         holds,
-        f"run − control: structural ICL {icl:+.2f}, iwl/head {iwl:+.2f} "
+        f"{kind}, {CONTRASTS[kind]}: run − control: structural ICL {icl:+.2f}, iwl/head {iwl:+.2f} "
         f"(margin {CONTRAST_MARGIN}) [run {_protocols(run)}; control {_protocols(control)}]",
     )
 

@@ -18,14 +18,15 @@ def frames():
     runs, controls = [], []
     for seed, (c_icl, c_iwl) in zip((0, 1, 2), ((0.5, 0.9), (0.4, 0.8), (0.6, 0.7)), strict=True):
         controls.append(("complete", "c0", seed, f"c{seed}", c_icl, c_iwl))
-        runs.append(("complete", "c0", seed, 10, f"a{seed}", c_icl + 0.02, c_iwl - 0.01))
-        runs.append(("complete", "c0", seed, 100, f"b{seed}", c_icl + 0.2 * seed, c_iwl))
-    runs.append(("complete", "c0", 9, 10, "lonely", 0.9, 0.1))
+        runs.append(("complete", "c0", seed, "active", 10, f"a{seed}", c_icl + 0.02, c_iwl - 0.01))
+        runs.append(("complete", "c0", seed, "active", 100, f"b{seed}", c_icl + 0.2 * seed, c_iwl))
+    runs.append(("complete", "c0", 9, "active", 10, "lonely", 0.9, 0.1))
     controls.append(("failed", "c0", 9, "cfail", 0.0, 0.0))
     run_cols = [
         "state",
         "control_group",
         "train.seed",
+        "forgetting.kind",
         "forgetting.forget_every",
         "run_id",
         ICL,
@@ -67,3 +68,69 @@ def test_a_study_without_controls_says_how_to_get_them():
     runs, controls = frames()
     with pytest.raises(NoControls, match="--with-controls"):
         pair_controls(runs, controls.filter(pl.col("state") == "failed"))
+
+
+def test_a_run_and_its_control_are_compared_at_one_step():
+    """An active run (k = 1000) ends 500 steps after a reset: its final is its last aligned
+    evaluation, 62,000; its control, evaluated every 2,500, ends at 62,500. Both are read at the
+    last step each has, 60,000, not each at its own end."""
+    run_curve = {60_000: (0.70, 0.10), 62_000: (0.80, 0.05), 62_500: (0.20, 0.00)}
+    control_curve = {60_000: (0.50, 0.30), 62_500: (0.55, 0.25)}
+    curves = pl.DataFrame(
+        [
+            (run_id, step, metric, values[i])
+            for run_id, curve in (("a", run_curve), ("c", control_curve))
+            for step, values in curve.items()
+            for i, metric in enumerate((ICL, IWL))
+        ],
+        schema=["run_id", "step", "metric", "value"],
+        orient="row",
+    )
+    final = "summary/final_step"
+    runs = pl.DataFrame(
+        [("complete", "c0", 42, "active", 1000, "a", 0.80, 0.05, 62_000)],
+        schema=["state", "control_group", "train.seed", "forgetting.kind",
+                "forgetting.forget_every", "run_id", ICL, IWL, final],
+        orient="row",
+    )  # fmt: skip
+    controls = pl.DataFrame(
+        [("complete", "c0", 42, "c", 0.55, 0.25, 62_500)],
+        schema=["state", "replicate_group", "train.seed", "run_id", ICL, IWL, final],
+        orient="row",
+    )
+    row = pair_controls(runs, controls, curves=curves).row(0, named=True)
+    assert row["paired_step"] == 60_000
+    assert row[ICL] == pytest.approx(0.70) and row[ICL + ".control"] == pytest.approx(0.50)
+    assert row[ICL + ".effect"] == pytest.approx(0.20)
+    assert row[IWL + ".effect"] == pytest.approx(-0.20)
+
+
+@pytest.mark.parametrize(
+    ("kind", "icl", "iwl", "beats"),
+    [
+        ("active", 0.0, -0.3, True),  # active: head IWL disappears, beyond its control
+        ("active", 0.2, 0.0, True),
+        ("temporary", 0.0, -0.3, False),  # temporary: losing head IWL is no dual process
+        ("temporary", 0.2, -0.2, False),  # more ICL, but head IWL lost with it
+        ("temporary", 0.2, -0.05, True),  # more ICL, head IWL kept (within the margin)
+    ],
+)
+def test_each_kind_of_forgetting_beats_its_control_in_its_own_direction(kind, icl, iwl, beats):
+    from study.science.findings import check_contrast
+
+    pairs = pl.DataFrame(
+        {"forgetting.kind": [kind], ICL + ".effect": [icl], IWL + ".effect": [iwl],
+         ICL: [0.5 + icl], ICL + ".control": [0.5], IWL: [0.5 + iwl], IWL + ".control": [0.5],
+         "replicate_group": ["g"]}
+    )  # fmt: skip
+    point = forgetting_effects(pairs, ["forgetting.kind"]).row(0, named=True)
+    assert point["beats_control"] is beats and point["seeds_beating"] == int(beats)
+    assert check_contrast(_measured(0.5 + icl, 0.5 + iwl), _measured(0.5, 0.5), kind).holds is beats
+
+
+def _measured(icl: float, iwl: float):
+    from study.metric_names import structural
+    from study.science.reference import Measured
+
+    final = {structural("paper"): icl, IWL: iwl}
+    return Measured([(0, final)], {"paper": (icl, 0)}, final)

@@ -139,7 +139,7 @@ def test_forgetting_beats_its_control(runs, science_report, run):
     """What the forgetting findings mean: the run against its control, by a stated margin.
     Strict xfails carry the measured values; a change that makes the effect appear shows as
     XPASS."""
-    verdict = check_contrast(runs[run], runs[f"{run} control"])
+    verdict = check_contrast(runs[run], runs[f"{run} control"], kind=run)
     science_report(
         f"contrast {run} [seed {SEED}]: {'holds' if verdict.holds else 'does NOT hold'} — {verdict.text}"
     )
