@@ -31,6 +31,7 @@ ICL_HEAD, IWL_HEAD = "icl/head", "iwl/head"
 ICL_TAIL, IWL_TAIL = "icl/tail", "iwl/tail"
 ICL_STRUCTURAL = "icl/structural"  # the headline: structural ICL under the trial's `eval.protocol`
 NORM_RATIO, BIAS_GAP = "holdout/norm_ratio", "holdout/bias_gap"  # held-out diagnostics (§2)
+SPREAD_RATIO = "holdout/spread_ratio"  # held-out rows' spread over the content rows': collapse
 
 TRANSIENCE = f"{SUMMARY_PREFIX}transience"  # peak − final structural ICL
 DUAL_SCORE = f"{SUMMARY_PREFIX}dual_score"  # min(final structural ICL, final head IWL)
@@ -77,6 +78,7 @@ CURVES: tuple[str, ...] = (
     *(structural(p) for p in PROTOCOLS),
     NORM_RATIO,
     BIAS_GAP,
+    SPREAD_RATIO,
 )
 FEATURES: tuple[str, ...] = (
     *(structural(p, stat) for p in PROTOCOLS for stat in STATS),
@@ -95,7 +97,7 @@ def is_metric(name: str) -> bool:
 
 # What a value measures decides how finely it is stored (`study.tracking.logger.rounded`).
 _STEPS = frozenset({FINAL_STEP, *(structural(p, PEAK_STEP) for p in (None, *PROTOCOLS))})
-_REALS = frozenset({LOSS_TRAIN, LOSS_VAL, NORM_RATIO, BIAS_GAP})
+_REALS = frozenset({LOSS_TRAIN, LOSS_VAL, NORM_RATIO, BIAS_GAP, SPREAD_RATIO})
 
 
 def kind(name: str) -> str | None:

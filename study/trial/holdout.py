@@ -19,10 +19,13 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from study.config import Protocol
-from study.metric_names import BIAS_GAP, NORM_RATIO
+from study.config import ModelConfig, Protocol
+from study.metric_names import BIAS_GAP, NORM_RATIO, SPREAD_RATIO
 from study.trial.model import MaskedLM
 from study.trial.tasks import Vocab
+
+# `holdout/norm_ratio`'s unit: the paper's init std, the same for a run and its control
+NORM_REFERENCE_STD = ModelConfig.model_fields["embed_init_std"].default
 
 
 class HoldoutProbe:
@@ -72,13 +75,23 @@ class HoldoutProbe:
         return weight, bias
 
     def diagnostics(self, weight: Tensor, bias: Tensor) -> dict[str, float]:
-        """Trained content-row norm over the init norm; held-out minus content output bias."""
-        init_norm = self.init_std * math.sqrt(weight.shape[1])
-        gap = bias[self.rows.to(bias.device)].mean() - bias[: self.vocab.n_content].mean()
+        """Trained content-row norm over the norm of the paper's init law N(0, 0.02) — one scale
+        for every run, so that a forgetting run (init 0.02) and its control (drawn at the reset
+        std) compare; held-out minus content output bias; the held-out rows' spread over the
+        content rows' (`spread`: below 1, the rows never trained as inputs have collapsed)."""
+        reference_norm = NORM_REFERENCE_STD * math.sqrt(weight.shape[1])
+        rows = self.rows.to(bias.device)
+        gap = bias[rows].mean() - bias[: self.vocab.n_content].mean()
         return {
-            NORM_RATIO: float(self.content_norm(weight) / init_norm),
+            NORM_RATIO: float(self.content_norm(weight) / reference_norm),
             BIAS_GAP: float(gap),
+            SPREAD_RATIO: float(spread(weight[rows]) / spread(weight[: self.vocab.n_content])),
         }
+
+
+def spread(rows: Tensor) -> Tensor:
+    """Mean L2 distance of the rows [n, d] from their centroid."""
+    return (rows - rows.mean(dim=0)).norm(dim=1).mean()
 
 
 @contextlib.contextmanager
