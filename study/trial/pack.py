@@ -153,8 +153,9 @@ class Pack:
         self, models: Sequence[MaskedLM], cfgs: Sequence[TrialConfig], impl: str = PACK_IMPL
     ):
         self.base = copy.deepcopy(models[0]).to("meta")  # the function, without weights
-        self.params, _ = stack_module_state(list(models))
-        self.optimizer = PackedAdamW(self.params, cfgs)
+        stacked, _ = stack_module_state(list(models))
+        self.optimizer = PackedAdamW(stacked, cfgs)
+        self.params = self.optimizer.params  # views of the optimiser's flat buffer
         self.device = next(iter(self.params.values())).device
         self.model_cfg, self.impl = cfgs[0].model, impl
 
@@ -185,8 +186,8 @@ class Pack:
     def keep(self, rows: list[int]) -> None:
         """Only the trials at `rows` stay."""
         index = torch.tensor(rows, dtype=torch.long, device=self.device)  # [] would be float
-        self.params = {n: p.detach()[index].requires_grad_() for n, p in self.params.items()}
-        self.optimizer.keep(index, self.params)
+        self.optimizer.keep(index)
+        self.params = self.optimizer.params
 
 
 def _forget(step: int, lanes, live, pack: Pack) -> None:
