@@ -212,7 +212,7 @@ def fit_phase(
     keep = target.sum(1) > 0  # an uncertain trial with no observed regime to lean towards
     data, target = data.filter(pl.Series(keep)), target[keep]
     unit = np.column_stack([ax.to_unit(data[x].to_numpy()), ay.to_unit(data[y].to_numpy())])
-    model = fit_classifier(unit, target, len(observed))
+    model = fit_classifier(unit, target, len(observed), per_axis=True)
     gx, gy = ax.grid(n_grid), ay.grid(n_grid)
     ticks = np.linspace(0, 1, n_grid)
     gu = np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import optuna
 import polars as pl
-from optuna.distributions import FloatDistribution
+from optuna.distributions import BaseDistribution, FloatDistribution
 from threadpoolctl import threadpool_limits
 
 from benchmarks.boundary_error import reference, study_errors
@@ -57,31 +57,57 @@ class Trials:
     proposals: np.ndarray  # (n,) str
 
 
-def run_study(name: str, synthetic: SyntheticMap, n_trials: int, seed: int) -> Trials:
-    """Run an in-memory Optuna study of `n_trials` on the synthetic map, in batches of BATCH."""
+def ask_and_tell(
+    study: optuna.Study,
+    space: Mapping[str, BaseDistribution],
+    n_trials: int,
+    observe: Callable[[optuna.Trial], float],
+    batch: int = BATCH,
+) -> list[int]:
+    """Ask `batch` trials of `space` before telling any (parallel workers), `observe` each (it
+    sets the trial's attrs and returns the value told), until `n_trials`; the trial numbers in
+    the order asked."""
+    numbers: list[int] = []
+    while len(numbers) < n_trials:
+        asked = [study.ask(dict(space)) for _ in range(min(batch, n_trials - len(numbers)))]
+        for trial in asked:
+            study.tell(trial, observe(trial))
+            numbers.append(trial.number)
+    return numbers
+
+
+def quiet_study(sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+    """An in-memory study, Optuna's logs and experimental warnings off."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    space = search_space(synthetic.dims)
-    study = optuna.create_study(
-        direction="maximize", sampler=optuna_sampler(name, synthetic.dims, seed)
-    )
-    noise = jitter(seed, n_trials, synthetic.dims)
-    unit, labels, seconds, numbers = [], [], [], []
-    start = time.perf_counter()
-    while len(unit) < n_trials:
-        batch = [study.ask(space) for _ in range(min(BATCH, n_trials - len(unit)))]
-        for trial in batch:
-            point = np.array([trial.params[a] for a in space])
-            (regime,), (score,) = synthetic.observe(point, noise[trial.number])
-            trial.set_user_attr("regime", REGIMES[regime])
-            numbers.append(trial.number)
-            study.tell(trial, float(score))
-            unit.append(point)
-            labels.append(regime)
-            seconds.append(time.perf_counter() - start)
+    return optuna.create_study(direction="maximize", sampler=sampler)
+
+
+def proposals_of(study: optuna.Study, numbers: Sequence[int]) -> np.ndarray:
+    """(n,) why the sampler chose each trial's point (the boundary sampler's attr, else "")."""
     why = {t.number: t.user_attrs.get(PROPOSAL_ATTR, "") for t in study.get_trials(deepcopy=False)}
-    proposals = np.array([str(why[n]) for n in numbers])
-    return Trials(np.array(unit), np.array(labels), np.array(seconds), proposals)
+    return np.array([str(why[n]) for n in numbers])
+
+
+def run_study(name: str, synthetic: SyntheticMap, n_trials: int, seed: int) -> Trials:
+    """Run an in-memory Optuna study of `n_trials` on the synthetic map, in batches of BATCH."""
+    space = search_space(synthetic.dims)
+    study = quiet_study(optuna_sampler(name, synthetic.dims, seed))
+    noise = jitter(seed, n_trials, synthetic.dims)
+    unit, labels, seconds = [], [], []
+    start = time.perf_counter()
+
+    def observe(trial: optuna.Trial) -> float:
+        point = np.array([trial.params[a] for a in space])
+        (regime,), (score,) = synthetic.observe(point, noise[trial.number])
+        trial.set_user_attr("regime", REGIMES[regime])
+        unit.append(point)
+        labels.append(regime)
+        seconds.append(time.perf_counter() - start)
+        return float(score)
+
+    numbers = ask_and_tell(study, space, n_trials, observe)
+    return Trials(np.array(unit), np.array(labels), np.array(seconds), proposals_of(study, numbers))
 
 
 def grid_trials(side: int, synthetic: SyntheticMap, seed: int) -> Trials:

@@ -28,7 +28,7 @@ from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.regimes import REGIMES, UNCERTAIN, presence_probability, soft_targets
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
-from study.sweep.proposals import sobol_point
+from study.sweep.proposals import seed_size, sobol_point
 from study.sweep.queue import is_control, point_of
 from study.sweep.status import summary_of
 
@@ -71,7 +71,11 @@ def from_unit(dist: BaseDistribution, u: float) -> float | int:
 
 def regime_label(trial: FrozenTrial) -> Label | None:
     """The decided regime of a finished trial, without soft labels (for studies outside a spec)."""
-    call = trial.user_attrs.get("regime")
+    return decided_label(trial.user_attrs.get("regime"))
+
+
+def decided_label(call: str | None) -> Label | None:
+    """A decided regime call as a one-hot label; None for `uncertain` or no call."""
     return {call: 1.0} if call in REGIMES else None
 
 
@@ -90,12 +94,16 @@ class Labeller:
         return cls(t.icl, t.iwl, cfg.eval.n_examples)
 
     def __call__(self, trial: FrozenTrial) -> Label | None:
-        decided = regime_label(trial)
+        summary = summary_of(trial)  # keyed by metric name
+        return self.label(
+            trial.user_attrs.get("regime"), summary.get(ICL_STRUCTURAL), summary.get(IWL_HEAD)
+        )
+
+    def label(self, call: str | None, icl: float | None, iwl: float | None) -> Label | None:
+        """The label of a call with its final structural ICL and head IWL (None: unlabelled)."""
+        decided = decided_label(call)
         if decided is not None:
             return decided
-        call = trial.user_attrs.get("regime")
-        summary = summary_of(trial)
-        icl, iwl = summary.get(ICL_STRUCTURAL), summary.get(IWL_HEAD)  # keyed by metric name
         if call != UNCERTAIN or icl is None or iwl is None:
             return None
         n = self.n_examples
@@ -106,8 +114,9 @@ class Labeller:
 
 
 class BoundarySampler(optuna.samplers.BaseSampler):
-    """Sobol for the first `n_init` sampled points (and until two regimes are seen), then the
-    phase model's least certain point (`study.sweep.proposals.propose`)."""
+    """Sobol for the first `n_init` sampled points (and until two regimes are seen; None: 2^(d+1),
+    `proposals.seed_size`), then the phase model's least certain point
+    (`study.sweep.proposals.propose`)."""
 
     def __init__(
         self,
@@ -115,18 +124,23 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         *,
         labeller: Callable[[FrozenTrial], Label | None] = regime_label,
         seed: int = 0,
-        n_init: int = 8,
+        n_init: int | None = None,
         exploration: float = 0.1,
         spread: float = 0.1,
         n_candidates: int = 2048,
         score: str = "disagreement",
+        replicates: bool = False,
     ) -> None:
         self._space = dict(space)
         self._labeller = labeller
         self._seed = seed
-        self._n_init = n_init
+        self._n_init = seed_size(len(self._space)) if n_init is None else n_init
         self._options = dict(
-            exploration=exploration, spread=spread, n_candidates=n_candidates, score=score
+            exploration=exploration,
+            spread=spread,
+            n_candidates=n_candidates,
+            score=score,
+            replicates=replicates,
         )
         self._independent = optuna.samplers.RandomSampler(seed=seed)
 

@@ -25,7 +25,7 @@ from scipy.stats import qmc
 
 from study.phase_model import AMPLITUDES, LENGTH_SCALES, fit_classifier
 
-SCORES = ("entropy", "disagreement")
+SCORES = ("entropy", "disagreement", "bald")
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,9 @@ class Proposal:
     """A point in the unit cube and why it was chosen."""
 
     unit: np.ndarray  # (d,)
-    reason: str  # 'seed design' | 'uncertain' | 'explore'
+    reason: (
+        str  # 'seed design' | 'uncertain' | 'replicate' (a new seed at a trial's point) | 'explore'
+    )
     score: float  # the acquisition value of the chosen point (NaN for the seed design)
 
 
@@ -44,6 +46,16 @@ def sobol_point(index: int, dims: int, seed: int) -> np.ndarray:
     return qmc.Sobol(dims, scramble=True, seed=seed).random_base2(m)[index]
 
 
+def seed_size(dims: int) -> int:
+    """The seed design's default size: 2^(d+1) Sobol points (8 in 2-D, 16 in 3-D), a balanced
+    Sobol block that grows with the axes (8 points in 3-D left the first fit blind to corners)."""
+    return 2 ** (dims + 1)
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    return -(p * np.log(np.clip(p, 1e-12, None))).sum(-1)
+
+
 def length_scales(dims: int) -> tuple[float, ...]:
     """The phase model's length-scale grid by dimension: in 3-D the finest basis (7³ centres × K)
     makes each Newton step a 1,000-square solve, too slow to refit for every proposal."""
@@ -52,13 +64,17 @@ def length_scales(dims: int) -> tuple[float, ...]:
 
 def acquisition(draws: np.ndarray, score: str) -> np.ndarray:
     """(S, n, K) posterior draws of regime probabilities → (n,) uncertainty in [0, 1]:
-    'entropy' of the posterior-mean probabilities (over log K), or 'disagreement', the share of
-    draws whose most likely regime is not the consensus."""
+    'entropy' of the posterior-mean probabilities (over log K); 'disagreement', the share of
+    draws whose most likely regime is not the consensus; or 'bald', the mutual information
+    between a new trial's regime and the map (entropy of the mean minus the mean entropy of the
+    draws, over log K): what one more trial there can teach. Where the model is sure a point's
+    outcome is a coin flip (its replicates split 50/50), every draw says p ≈ ½ and BALD is ≈ 0,
+    while entropy and disagreement stay high — they spend trials on noise no trial can reduce."""
+    k = draws.shape[-1]
     if score == "entropy":
-        mean = draws.mean(0)
-        k = mean.shape[-1]
-        h = -(mean * np.log(np.clip(mean, 1e-12, None))).sum(-1)
-        return h / np.log(k)
+        return _entropy(draws.mean(0)) / np.log(k)
+    if score == "bald":
+        return (_entropy(draws.mean(0)) - _entropy(draws).mean(0)) / np.log(k)
     if score == "disagreement":
         votes = draws.argmax(-1)  # (S, n)
         consensus = draws.mean(0).argmax(-1)
@@ -87,11 +103,14 @@ def propose(
     n_draws: int = 64,
     score: str = "disagreement",
     explore_at: np.ndarray | None = None,
+    replicates: bool = False,
 ) -> Proposal:
     """The next point, from `labelled` (n, d) unit points with `targets` (n, K) regime
     probabilities and `pending` (m, d) points running or queued; `explore_at` is where an
     exploring proposal goes (the seed design's sequence continued: a space-filling point; the
-    candidate farthest from all trials, tried first, is a corner of the cube).
+    candidate farthest from all trials, tried first, is a corner of the cube). With `replicates`
+    the trials' own points are candidates too: a new seed at an existing point wins when it is
+    worth more than any new point ('replicate').
 
     Only pending points crowd: a finished trial's answer is already in the model. (Crowding by
     finished trials too, at half the radius, was tried first: it pushed later proposals off a
@@ -102,8 +121,12 @@ def propose(
     if rng.random() < exploration:
         where = explore_at if explore_at is not None else candidates[0]
         return Proposal(where, "explore", float("nan"))
+    n_new = len(candidates)
+    if replicates:
+        candidates = np.vstack([candidates, np.unique(labelled, axis=0)])
     model = fit_classifier(labelled, targets, targets.shape[1], length_scales(dims), AMPLITUDES)
     draws = model.sample_proba(candidates, n_draws, rng)
     value = acquisition(draws, score) * crowding(candidates, pending.reshape(-1, dims), spread)
     best = int(value.argmax())
-    return Proposal(candidates[best], "uncertain", float(value[best]))
+    reason = "uncertain" if best < n_new else "replicate"
+    return Proposal(candidates[best], reason, float(value[best]))

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from study.sweep import queue
 from study.sweep.boundary import PROPOSAL_ATTR, BoundarySampler, from_unit, to_unit
-from study.sweep.proposals import sobol_point
+from study.sweep.proposals import propose, seed_size, sobol_point
 from study.sweep.space import suggest
 from study.sweep.spec import SpecError
 
@@ -205,3 +205,74 @@ def test_an_uncertain_trial_is_a_soft_label_between_the_regimes_it_could_be():
     assert soft["icl"] + soft["none"] < 0.01
     assert label(trial("icl", 0.9, 0.1)) == {"icl": 1.0}
     assert label(trial("uncertain", None, None)) is None  # nothing to weigh it by
+
+
+def test_bald_stops_proposing_at_points_whose_replicates_already_split_evenly():
+    """A boundary x = 0.5 already sampled with 8 replicates at each of 5 points, split 4/4, and
+    decided trials elsewhere: disagreement keeps proposing on that line, BALD goes where a trial
+    can still teach. Margin fixed before the first run: over 10 proposals BALD puts at most half
+    as many within 0.05 of the split points as disagreement does."""
+    split = np.array([[0.5, y] for y in (0.1, 0.3, 0.5, 0.7, 0.9)])
+    decided = np.array([[x, y] for x in (0.1, 0.3, 0.7, 0.9) for y in (0.1, 0.5, 0.9)])
+    points = np.vstack([np.repeat(split, 8, axis=0), decided])
+    icl = np.concatenate([np.tile([1.0, 0.0], 20), (decided[:, 0] < 0.5).astype(float)])
+    targets = np.column_stack([icl, 1 - icl])
+
+    def near_split(score: str) -> int:
+        count = 0
+        for seed in range(10):
+            rng = np.random.default_rng(seed)
+            chosen = propose(points, targets, np.empty((0, 2)), rng, exploration=0.0, score=score)
+            count += int(np.linalg.norm(split - chosen.unit, axis=1).min() <= 0.05)
+        return count
+
+    ours, theirs = near_split("bald"), near_split("disagreement")
+    print(f"proposals within 0.05 of a 50/50 point: bald {ours} of 10, disagreement {theirs}")
+    assert ours <= theirs / 2
+
+
+def test_a_replicate_is_proposed_at_an_existing_point_only_when_allowed():
+    points = np.array([[x, y] for x in (0.2, 0.4, 0.6, 0.8) for y in (0.2, 0.5, 0.8)])
+    icl = (points[:, 0] < 0.5).astype(float)
+    targets = np.column_stack([icl, 1 - icl])
+    chosen = [
+        propose(
+            points,
+            targets,
+            np.empty((0, 2)),
+            np.random.default_rng(s),
+            exploration=0.0,
+            n_candidates=16,
+            score="bald",
+            replicates=allow,
+        )
+        for s in range(6)
+        for allow in (True, False)
+    ]
+    on_points = [min(np.linalg.norm(points - c.unit, axis=1)) < 1e-12 for c in chosen]
+    reasons = [c.reason for c in chosen]
+    assert all(r == "replicate" for r, on in zip(reasons, on_points, strict=True) if on)
+    assert not any(on for on, c in zip(on_points, chosen, strict=True) if c.reason == "uncertain")
+    assert not any(on_points[1::2])  # replicates off: never a trial's own point
+
+
+def test_the_seed_design_grows_with_the_axes():
+    assert [seed_size(d) for d in (1, 2, 3)] == [4, 8, 16]
+    space3 = {**SPACE, "z": FloatDistribution(0.0, 1.0)}
+    sampler = BoundarySampler(space3, seed=0)
+    study = run_study3(sampler, 20)
+    reasons = [t.user_attrs[PROPOSAL_ATTR] for t in study.trials]
+    assert reasons[:16] == ["seed design"] * 16 and "seed design" not in reasons[16:]
+
+
+def run_study3(sampler, n: int) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=sampler)
+    for _ in range(n):
+        t = study.ask()
+        x = t.suggest_float("x", 0.0, 1.0)
+        t.suggest_float("y", 0.0, 1.0)
+        t.suggest_float("z", 0.0, 1.0)
+        t.set_user_attr("regime", "icl" if x < 0.5 else "iwl")
+        study.tell(t, 0.0)
+    return study
