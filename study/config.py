@@ -99,6 +99,27 @@ class TrainConfig(_Part):
         description="matmul precision: fp32 (matches the CPU), tf32 (CUDA matmuls in TF32; as "
         "fp32 on the CPU) or bf16 (autocast to bfloat16)",
     )
+    freeze_embeddings: bool = Field(
+        False,
+        description="mechanism control: the token embeddings (and the tied output rows) keep "
+        "their draw, no gradient; the output bias still trains (docs/design.md §6)",
+    )
+    embed_lr_scale: float = Field(
+        1.0,
+        gt=0.0,
+        le=1000.0,
+        description="mechanism control: the token embeddings' learning rate is lr × this "
+        "(docs/design.md §6)",
+    )
+
+    @model_validator(mode="after")
+    def _one_embedding_control(self) -> TrainConfig:
+        if self.freeze_embeddings and self.embed_lr_scale != 1.0:
+            raise ValueError(
+                f"embed_lr_scale={self.embed_lr_scale} with freeze_embeddings=true: frozen "
+                "embeddings have no learning rate; allowed: one of the two"
+            )
+        return self
 
 
 class ForgettingConfig(_Part):
@@ -116,12 +137,37 @@ class ForgettingConfig(_Part):
         "embeddings",
         description="Adam state cleared at a reset; 'paper' = none under active, all under temporary",
     )
+    n_resets: int | None = Field(
+        None,
+        ge=1,
+        description="mechanism control, temporary forgetting only: this many resets (at k, 2k, "
+        "…), i.e. N = n_resets × k + 1; 1 is a single reset at step k (docs/design.md §6)",
+    )
 
     @model_validator(mode="after")
     def _until_for_temporary(self) -> ForgettingConfig:
+        if self.n_resets is not None:
+            if self.kind != "temporary":
+                raise ValueError(
+                    f"n_resets={self.n_resets} with kind={self.kind!r}; allowed: kind 'temporary'"
+                )
+            until = self.n_resets * self.forget_every + 1
+            if self.forget_until not in (None, until):
+                raise ValueError(
+                    f"forget_until={self.forget_until} with n_resets={self.n_resets}, "
+                    f"forget_every={self.forget_every}; allowed: {until} or unset"
+                )
+            object.__setattr__(self, "forget_until", until)
         if self.kind == "temporary" and self.forget_until is None:
             raise ValueError("forgetting.kind='temporary' needs forgetting.forget_until (N)")
         return self
+
+    @property
+    def cleared_state(self) -> str:
+        """Which optimiser state a reset clears; 'paper' is the released code's choice."""
+        if self.clear_optimizer == "paper":
+            return "none" if self.kind == "active" else "all"
+        return self.clear_optimizer
 
 
 class Thresholds(_Part):
@@ -167,6 +213,15 @@ class TrialConfig(_Part):
     train: TrainConfig = TrainConfig()
     forgetting: ForgettingConfig = ForgettingConfig()
     eval: EvalConfig = EvalConfig()
+
+    @model_validator(mode="after")
+    def _frozen_never_redrawn(self) -> TrialConfig:
+        if self.train.freeze_embeddings and self.forgetting.kind != "none":
+            raise ValueError(
+                f"train.freeze_embeddings=true with forgetting.kind={self.forgetting.kind!r}: "
+                "frozen embeddings are drawn once; allowed: forgetting.kind 'none'"
+            )
+        return self
 
     @property
     def reset_std(self) -> float:

@@ -31,6 +31,32 @@ CONTRASTS = {
 }
 
 
+# Controls that separate the mechanisms of a forgetting run (docs/design.md §6), each a set of
+# dotted-key overrides usable in any sweep's `base.set` or `space`: what is left of the effect
+# when only the embedding scale, only a faster embedding drift, or only one reset remains.
+MECHANISMS = {
+    "frozen": "no forgetting, token embeddings drawn once at the reset std, no gradient",
+    "embed_lr": "no forgetting, token embeddings drawn once at the reset std, lr × scale",
+    "single_reset": "one reset at step k (temporary forgetting, n_resets 1), the run's Adam clearing",
+}
+
+
+def mechanism_overrides(cfg: TrialConfig, mechanism: str, embed_lr_scale: float = 10.0):
+    """The overrides that turn a forgetting run's config into one of its MECHANISMS controls."""
+    if mechanism == "frozen":
+        return {**control_overrides(cfg), "train.freeze_embeddings": True}
+    if mechanism == "embed_lr":
+        return {**control_overrides(cfg), "train.embed_lr_scale": embed_lr_scale}
+    if mechanism == "single_reset":
+        return {
+            "forgetting.kind": "temporary",
+            "forgetting.n_resets": 1,
+            "forgetting.forget_until": None,
+            "forgetting.clear_optimizer": cfg.forgetting.cleared_state,
+        }
+    raise ValueError(f"mechanism: got {mechanism!r}; allowed: {', '.join(MECHANISMS)}")
+
+
 def beats_control(kind: str, icl_effect, iwl_effect):
     """Run − control differences (structural ICL, head IWL) of a `kind` forgetting run →
     whether forgetting did what it claims (`CONTRASTS`) beyond the embedding scale, each by at

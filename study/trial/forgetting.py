@@ -31,10 +31,8 @@ def reset_steps(cfg: ForgettingConfig, steps: int) -> list[int]:
 
 
 def cleared_state(cfg: ForgettingConfig) -> str:
-    """Which optimiser state a reset clears; 'paper' is the released code's choice."""
-    if cfg.clear_optimizer == "paper":
-        return "none" if cfg.kind == "active" else "all"
-    return cfg.clear_optimizer
+    """Which optimiser state a reset clears (`ForgettingConfig.cleared_state`)."""
+    return cfg.cleared_state
 
 
 def forget(

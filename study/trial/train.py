@@ -41,10 +41,19 @@ def train_step(
 
 
 def make_optimizer(model: MaskedLM, cfg: TrialConfig) -> torch.optim.AdamW:
+    """AdamW over what trains: every parameter, the token embeddings (tied to the output rows)
+    at lr × `train.embed_lr_scale`, or left out and without gradient under
+    `train.freeze_embeddings` (the mechanism controls, docs/design.md §6)."""
     t = cfg.train
+    emb = model.tok_emb.weight
+    groups = [{"params": [p for p in model.parameters() if p is not emb]}]
+    if t.freeze_embeddings:
+        emb.requires_grad_(False)
+    else:
+        groups.append({"params": [emb], "lr": t.lr * t.embed_lr_scale})
     # fused: one kernel for all parameters (≈8% of a small-model step on the CPU)
     return torch.optim.AdamW(
-        model.parameters(),
+        groups,
         lr=t.lr,
         betas=(t.beta1, t.beta2),
         eps=t.eps,
