@@ -26,6 +26,14 @@ class ConfigError(UsageError):
     """A bad trial config, preset or override."""
 
 
+class SpecError(ConfigError):
+    """A bad sweep spec: the message names the file, the key path, the value and what is allowed."""
+
+
+def spec_error(source: str, key: str, value: Any, allowed: str) -> SpecError:
+    return SpecError(f"{source}: {key}: got {value!r} — {allowed}")
+
+
 class RuntimeFailure(RuntimeError):
     """Not the input's fault: a server that does not answer, a worker that gave up. The CLI
     prints the message (passwords masked) and exits 1."""

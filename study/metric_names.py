@@ -17,6 +17,8 @@ writer stores only the protocol's, and the readers rebuild the headline from the
 
 from __future__ import annotations
 
+import difflib
+
 from study.config import PROTOCOLS
 
 SUMMARY_PREFIX = "summary/"  # the section of final-only features
@@ -93,6 +95,19 @@ _ALL = frozenset((*CURVES, *FEATURES, *HEADLINES))
 def is_metric(name: str) -> bool:
     """A name of this contract (a curve, a feature or a headline)."""
     return name in _ALL
+
+
+# What a spec may name: an objective reads a trial's summary (final curves, features and
+# headlines), a pruner the metrics of each evaluation (the curves and the headline curve).
+SUMMARIZED: frozenset[str] = _ALL
+EVALUATED: frozenset[str] = frozenset((*CURVES, ICL_STRUCTURAL))
+
+
+def closest(name: str, names: frozenset[str], n: int = 3) -> list[str]:
+    """The names of `names` nearest to a misspelt `name`, older spellings matched too."""
+    spelled = {old: new for old, new in RENAMED.items() if new in names} | {k: k for k in names}
+    near = difflib.get_close_matches(name, list(spelled), n=2 * n, cutoff=0.5)
+    return list(dict.fromkeys(spelled[k] for k in near))[:n]
 
 
 # What a value measures decides how finely it is stored (`study.tracking.logger.rounded`).

@@ -79,9 +79,18 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML mapping from `path`; a missing file, bad YAML or a repeated key is a ConfigError."""
     path = Path(path)
     try:
-        tree = yaml.load(path.read_text(), Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
+        tree = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {str(path)!r} is a directory, not a YAML file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"config file {str(path)!r} is not UTF-8 text (byte {err.start}: {err.reason}); "
+            "expected a YAML file"
+        ) from None
+    except OSError as err:  # permissions, a device that fails
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {err.strerror}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid YAML: {err}") from None
     if tree is None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import signal
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import click
@@ -64,8 +66,35 @@ def exit_interrupted(err: KeyboardInterrupt) -> None:
     sys.exit(EXIT_SIGTERM if isinstance(err, Terminated) else EXIT_SIGINT)
 
 
+def report_failures(study: Any, since: datetime, pid: int | None = None) -> None:
+    """After a sweep's summary: why this run's failed trials failed, on stderr; exit 1 when
+    every trial it ran failed (`study.sweep.outcomes`)."""
+    from study.sweep.outcomes import outcomes_since
+
+    outcomes = outcomes_since(study, since, pid)
+    if outcomes.n_failed:
+        click.echo(outcomes.text(), err=True)
+    if outcomes.all_failed:
+        sys.exit(EXIT_FAILURE)
+
+
+JSON_SIGNIFICANT = 6  # digits of a float in --json: float32 noise (0.6700000166893005) goes
+
+
 def echo_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    """`obj` as indented JSON for machines; every float to JSON_SIGNIFICANT digits (values from
+    the trial are rounded by what they measure before they get here, `tracking.logger.rounded`)."""
+    click.echo(json.dumps(_short_floats(obj), indent=2, sort_keys=True, default=str))
+
+
+def _short_floats(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return float(f"{obj:.{JSON_SIGNIFICANT}g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: _short_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_short_floats(v) for v in obj]
+    return obj
 
 
 def show_progress() -> bool:

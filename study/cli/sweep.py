@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import click
 
@@ -11,6 +12,7 @@ from study.cli.common import (
     echo_json,
     exit_interrupted,
     install_sigterm_as_interrupt,
+    report_failures,
     runtime_failures,
     show_progress,
     usage_errors,
@@ -71,7 +73,7 @@ def run(spec_file, n_trials, workers, force, with_controls, **options):
 
     install_sigterm_as_interrupt()
     progress = SweepProgress(spec, enabled=show_progress())
-    started = time.monotonic()
+    started, since = time.monotonic(), datetime.now()
     try:
         with usage_errors(), runtime_failures(), progress:
             run_sweep(prepared, workers=workers, limit=n_trials, on_progress=progress.update)
@@ -92,6 +94,7 @@ def run(spec_file, n_trials, workers, force, with_controls, **options):
     print_tables(trials_table(study, spec), status_table(status(study, spec)))
     click.echo(f"wall time {wall:.0f} s; MLflow parent run {prepared.parent_run_id}")
     _after_sweep(spec, study, store)
+    report_failures(study, since)
 
 
 def open_sweep(

@@ -8,12 +8,16 @@ dpl sweep slurm SPEC --workers N > job.sh && sbatch job.sh # the workers, as a S
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+
 import click
 
 from study.cli.common import (
     echo_json,
     exit_interrupted,
     install_sigterm_as_interrupt,
+    report_failures,
     runtime_failures,
     show_progress,
     usage_errors,
@@ -78,12 +82,14 @@ def worker_cmd(spec_file, n_trials, **options):
     from study.cli.sweep_view import SweepProgress
     from study.sweep.loop import work
     from study.sweep.runner import attach, leave
+    from study.sweep.storage import load, open_storage
 
     spec, store, url, kwargs = open_sweep(spec_file, **options)
     with usage_errors(), runtime_failures():
         joined = attach(spec, store, url, **kwargs)
     install_sigterm_as_interrupt()
     progress = SweepProgress(spec, enabled=show_progress())
+    since = datetime.now()
     try:
         with usage_errors(), runtime_failures(), progress:
             ran = work(joined, limit=n_trials, on_progress=progress.update)
@@ -96,6 +102,8 @@ def worker_cmd(spec_file, n_trials, **options):
         raise
     leave(joined)
     click.echo(f"worker done: {ran} trials")
+    study, _ = load(spec.name, open_storage(url))
+    report_failures(study, since, pid=os.getpid())
 
 
 @sweep.command("repair")

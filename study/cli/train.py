@@ -47,6 +47,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
 
     from analysis.figures.save import save_trial_figure
     from study.device import configure_cpu_threads
+    from study.tracking.logger import rounded
     from study.tracking.run import run_trial
     from study.trial.lane import NonFiniteLoss
 
@@ -76,7 +77,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
                 "regime": result.regime,
                 "transient": result.transient,
                 "final_step": result.final_step,
-                "summary": result.summary,
+                "summary": rounded(result.summary, cfg.eval.n_examples),  # as MLflow stores it
                 "tracking_uri": store.tracking_uri,
             }
         )

@@ -87,7 +87,7 @@ def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> list[End
 
     runs = []
     for b in group:
-        on_eval, on_step = hooks(sweep, b.trial)
+        on_eval, on_step = hooks(sweep, b)
         runs.append(PackedRun(b.cfg, b.tags, b.run_name, on_eval, on_step))
     try:
         outcomes = run_pack(

@@ -22,13 +22,11 @@ from pydantic import (
 )
 
 from study.config import TrialConfig
-from study.errors import ConfigError, describe
-from study.presets import build_config, read_yaml
+from study.errors import SpecError, describe, spec_error
+from study.metric_names import EVALUATED, SUMMARIZED, closest, current
+from study.presets import read_yaml
 from study.sweep.params import (
-    CategoricalParam,
-    GridParam,
     Param,
-    Scalar,
     boundary_space_problem,
     param_values,
 )
@@ -40,13 +38,10 @@ from study.sweep.sampler import (
     SamplerSpec,
     SpecPart,
 )
+from study.sweep.spec_configs import check_configs
 
 Direction = Literal["maximize", "minimize"]
 SEED_KEY = "train.seed"  # owned by the sweep: each replicate r trains with seed + r
-
-
-class SpecError(ConfigError):
-    """A bad sweep spec: the message names the file, the key path, the value and what is allowed."""
 
 
 class Target(SpecPart):
@@ -205,6 +200,7 @@ def _check(spec: SweepSpec, source: str) -> None:
             spec.base.overrides[SEED_KEY],
             "the sweep sets it: seed + replicate",
         )
+    _check_metrics(spec, source)
     kind = spec.sampler.kind
     if spec.is_map and kind not in MAP_SAMPLERS:
         _fail(
@@ -249,52 +245,21 @@ def _check(spec: SweepSpec, source: str) -> None:
         )
     elif spec.n_trials % spec.replicates:
         _fail(source, "n_trials", spec.n_trials, f"a multiple of replicates={spec.replicates}")
-    _check_configs(spec, source)
+    check_configs(spec.base.preset, spec.base.overrides, spec.space, source)
 
 
-def _check_configs(spec: SweepSpec, source: str) -> None:
-    """Build trial configs from the spec, so a bad value fails here rather than in every trial:
-    each axis value alone on the base (a value the field rejects), the base with every axis at
-    its first value (the base may lean on the space: temporary forgetting's N is often an axis),
-    then each value with the other axes at their first value (values that clash)."""
-    preset, base = spec.base.preset, spec.base.overrides
-    first = {name: _ends(param)[0] for name, param in spec.space.items()}
-    for name, param in spec.space.items():
-        for value in _ends(param):
-            try:
-                build_config(preset, sets={**base, name: value})
-            except ConfigError as err:
-                if str(err).startswith("preset:"):
-                    _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
-                if f"{name}:" in str(err):
-                    _fail(source, f"space.{name}", value, str(err).split(" — ", 1)[-1])
-    try:
-        build_config(preset, sets={**base, **first}, source=f"{source}: base.set")
-    except ConfigError as err:
-        if str(err).startswith("preset:"):
-            _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
-        raise SpecError(str(err)) from None
-    for name, param in spec.space.items():
-        for value in _ends(param):
-            try:
-                build_config(preset, sets={**base, **first, name: value})
-            except ConfigError as err:
-                msg = str(err).removeprefix("config: ")
-                _fail(
-                    source,
-                    f"space.{name}",
-                    value,
-                    f"clashes with the base and the other axes' first values: {msg}",
-                )
-
-
-def _ends(param: Param) -> list[Scalar]:
-    """The values to validate: every listed value, or a range's two ends (field bounds are
-    intervals, so the ends decide; an int axis 100–10000 is 2 checks, not 9,901)."""
-    if isinstance(param, GridParam | CategoricalParam):
-        return list(param_values(param))
-    return [param.low, param.high]
+def _check_metrics(spec: SweepSpec, source: str) -> None:
+    """Every metric the spec names is one a trial of it logs (an older dotted name through its
+    mapping): an objective reads a trial's summary, a pruner each evaluation."""
+    named = [(f"objective[{i}].metric", t.metric, SUMMARIZED) for i, t in enumerate(spec.targets)]
+    if spec.pruning is not None:
+        named.append(("pruner.metric", spec.pruning.metric, EVALUATED))
+    for key, name, names in named:
+        if current(name) not in names:
+            near = closest(name, names)
+            hint = f"closest: {', '.join(near)}" if near else "see docs/design.md §3"
+            _fail(source, key, name, f"not a metric a trial logs here; {hint}")
 
 
 def _fail(source: str, key: str, value: Any, allowed: str) -> None:
-    raise SpecError(f"{source}: {key}: got {value!r} — {allowed}")
+    raise spec_error(source, key, value, allowed)

@@ -26,7 +26,13 @@ from study.presets import build_config
 from study.sweep import mlflow_link, queue
 from study.sweep.controls import control_for
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
-from study.sweep.space import MissingMetric, all_finite, objective_values, suggest
+from study.sweep.space import (
+    MissingMetric,
+    all_finite,
+    objective_names,
+    objective_values,
+    suggest,
+)
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
 from study.tracking import schema
 from study.tracking.logger import rounded
@@ -127,8 +133,8 @@ def conclude(
     sweep: Sweep, study: optuna.Study, begun: Begun, outcome: TrialResult | BaseException
 ) -> Ended:
     """Tell Optuna how the trial ended: pruned, released (an interrupt or a machine fault:
-    budget given back), failed (SpecError: failed and to be raised by the caller, as every
-    trial would fail alike) or complete with its objective values.
+    budget given back), failed (with its reason) or complete with its objective values, told
+    as finely as MLflow stores them.
 
     A trial that another process ended meanwhile — reaped as lost while this worker was cut
     off from the storage longer than the grace period — stays as that process left it (its
@@ -136,6 +142,8 @@ def conclude(
     try:
         with held_interrupts():  # a trial is told whole: an interrupt waits the few writes out
             return _conclude(sweep, study, begun, outcome)
+    except SpecError:  # a ValueError too, but this worker's own finding: its trial it ended
+        raise
     except (UpdateFinishedTrialError, ValueError) as err:
         frozen = study._storage.get_trial(begun.trial._trial_id)
         if not frozen.state.is_finished() or isinstance(outcome, KeyboardInterrupt):
@@ -170,7 +178,8 @@ def _conclude(
     result = outcome
     mlflow_link.link(trial, result.run_id)
     # scalars under the metric names, rounded as MLflow stores them: the dashboard plots them
-    for key, value in rounded(result.summary, begun.cfg.eval.n_examples).items():
+    n = begun.cfg.eval.n_examples
+    for key, value in rounded(result.summary, n).items():
         trial.set_user_attr(key, value)
     trial.set_user_attr("regime", result.regime)
     trial.set_user_attr("transient", result.transient)
@@ -178,10 +187,10 @@ def _conclude(
     mlflow_link.describe(store, result.run_id, note)
     try:
         values = objective_values(spec, result.summary)
-    except MissingMetric as err:  # a spec mistake: stop the sweep rather than fail every trial
-        mlflow_link.fail_run(store, result.run_id, str(err))
-        _fail(study, trial, result.run_id, str(err))
-        raise SpecError(f"objective: {err.args[0]}") from None
+    except MissingMetric as err:  # a name the spec check let through: absent from this trial
+        mlflow_link.fail_run(store, result.run_id, err.args[0])
+        return _fail(study, trial, result.run_id, err.args[0])
+    values = list(rounded(dict(zip(objective_names(spec), values, strict=True)), n).values())
     if not all_finite(values):
         reason = f"objective not finite: {values}"
         mlflow_link.fail_run(store, result.run_id, reason)
@@ -190,9 +199,10 @@ def _conclude(
     return Ended("complete")
 
 
-def hooks(sweep: Sweep, trial: optuna.Trial) -> tuple[OnEval, OnStep]:
+def hooks(sweep: Sweep, begun: Begun) -> tuple[OnEval, OnStep]:
     """The trial's callbacks: the spec's deadline after every step, pruning after every
-    evaluation."""
+    evaluation (told as finely as MLflow stores it)."""
+    trial, n_examples = begun.trial, begun.cfg.eval.n_examples
     spec = sweep.spec
     deadline = time.monotonic() + spec.trial_timeout_s if spec.trial_timeout_s else None
     pruning = spec.pruning
@@ -206,11 +216,9 @@ def hooks(sweep: Sweep, trial: optuna.Trial) -> tuple[OnEval, OnStep]:
         if pruning is None:
             return
         metric = current(pruning.metric)  # a spec may still say an older name
-        if metric not in metrics:
-            raise SpecError(
-                f"pruner.metric: got {pruning.metric!r} — not an evaluation metric; have {', '.join(sorted(metrics))}"
-            )
-        trial.report(metrics[metric], step)
+        if metric not in metrics:  # checked with the spec: only an empty decile is absent
+            return
+        trial.report(rounded({metric: metrics[metric]}, n_examples)[metric], step)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step}")
 
@@ -221,7 +229,7 @@ def run_trial_for(sweep: Sweep, begun: Begun) -> TrialResult:
     """`run_trial` with the sweep's deadline and pruning hooked into its callbacks."""
     from study.tracking.run import run_trial  # torch loads here, not when the CLI starts
 
-    on_eval, on_step = hooks(sweep, begun.trial)
+    on_eval, on_step = hooks(sweep, begun)
     return run_trial(
         begun.cfg,
         store=sweep.store,

@@ -3,7 +3,9 @@ key (or option), before anything is written to either store."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import sqlite3
 
 import pytest
@@ -69,6 +71,48 @@ SPECS = [  # (id, spec text, what the message must name)
         ),
         "controls",
     ),
+    (
+        "objective-unknown-metric",
+        _spec(
+            objective=[{"metric": "icl.structurall", "direction": "maximize"}],
+            sampler={"kind": "random"},
+            n_trials=2,
+        ),
+        ("objective[0].metric", "'icl.structurall'", "closest: icl/structural"),
+    ),
+    (
+        "second-objective-unknown-metric",
+        _spec(
+            objective=[
+                {"metric": "acc/val", "direction": "maximize"},
+                {"metric": "iwl/heads", "direction": "minimize"},
+            ],
+            sampler={"kind": "random"},
+            n_trials=2,
+        ),
+        ("objective[1].metric", "'iwl/heads'", "iwl/head"),
+    ),
+    (
+        "pruner-unknown-metric",
+        _spec(
+            objective=[{"metric": "acc/val", "direction": "maximize"}],
+            pruner={"kind": "median", "metric": "acc.vall"},
+            sampler={"kind": "random"},
+            n_trials=2,
+        ),
+        ("pruner.metric", "'acc.vall'", "acc/val"),
+    ),
+    (
+        "pruner-summary-only-metric",  # a feature of the whole curve: no evaluation reports it
+        _spec(
+            objective=[{"metric": "summary/transience", "direction": "maximize"}],
+            pruner={"kind": "hyperband", "metric": "summary/transience"},
+            sampler={"kind": "random"},
+            n_trials=2,
+        ),
+        ("pruner.metric", "'summary/transience'"),
+    ),
+    ("empty-file", "", ("name: missing", "space: missing")),
     ("yaml-syntax", "name: [unclosed\n", "bad.yaml"),
     ("yaml-repeated-key", "name: a\n" + _spec(), "name"),
     ("not-a-mapping", "- just\n- a list\n", "bad.yaml"),
@@ -117,9 +161,10 @@ def _nothing_stored(root) -> None:
             assert con.execute("select count(*) from runs").fetchone() == (0,), "a run was written"
 
 
-def _check(result, names: str) -> None:
+def _check(result, names: str | tuple[str, ...]) -> None:
     assert result.exit_code == 2, result.output
-    assert names in result.output, result.output
+    for name in (names,) if isinstance(names, str) else names:
+        assert name in result.output, result.output
     assert "Traceback" not in result.output
     assert "hunter2" not in result.output
 
@@ -143,4 +188,48 @@ def test_malformed_option_exits_2_naming_it(here, args, names):
 @pytest.mark.parametrize("argv,names", [c[1:] for c in OTHER], ids=[c[0] for c in OTHER])
 def test_other_bad_commands_exit_2(here, argv, names):
     _check(CliRunner().invoke(cli, argv), names)
+    _nothing_stored(here)
+
+
+@contextlib.contextmanager
+def _unreadable(path):
+    """`path` with no read permission for this process. Root reads any file, so as root the
+    block runs with the effective uid of `nobody` (the modules it needs are imported first)."""
+    path.chmod(0)
+    as_root = os.geteuid() == 0
+    if as_root:
+        os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        if as_root:
+            os.seteuid(0)
+        path.chmod(0o644)
+
+
+NOBODY = 65534
+FILES = [  # (id, how bad.yaml is made unreadable as a spec, what the message must name)
+    ("binary", "binary", ("bad.yaml", "not UTF-8")),
+    ("directory", "directory", ("bad.yaml", "directory")),
+    ("no-permission", "no-permission", ("bad.yaml", "ermission denied")),
+]
+
+
+@pytest.mark.parametrize("how,names", [c[1:] for c in FILES], ids=[c[0] for c in FILES])
+@pytest.mark.parametrize("command", ["run", "create", "worker"])
+def test_unreadable_spec_exits_2_naming_the_file_and_why(here, command, how, names):
+    spec = here / "bad.yaml"
+    argv = ["sweep", command, "bad.yaml"]
+    if how == "binary":
+        spec.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe name: x")
+        result = CliRunner().invoke(cli, argv)
+    elif how == "directory":
+        spec.unlink()
+        spec.mkdir()
+        result = CliRunner().invoke(cli, argv)
+    else:
+        CliRunner().invoke(cli, ["sweep", command, "nowhere.yaml"])  # its imports, as root
+        with _unreadable(spec):
+            result = CliRunner().invoke(cli, argv)
+    _check(result, names)
     _nothing_stored(here)

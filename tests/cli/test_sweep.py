@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import optuna
 import polars as pl
@@ -20,6 +19,7 @@ from optuna.trial import TrialState
 
 from study.cli.main import cli
 from study.sweep.storage import open_storage
+from tests.processes import signal_when
 
 FAST = {"train.steps": 12, "eval.every": 6, "eval.n_examples": 40, "train.batch_size": 16}
 
@@ -147,30 +147,55 @@ def resume_sweep(tmp_path, steps: int, pack: int = 1):
 
 
 @pytest.mark.parametrize("pack", [1, 3])
+@pytest.mark.processes
 def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store, pack):
     """An interrupt releases every trial the worker holds — the running one, or the whole pack
-    (FAIL `interrupted`, MLflow KILLED) — and the rerun finishes the grid, no point twice."""
-    # trials long enough (seconds) that the interrupt lands mid-sweep, not after the last one
+    (FAIL `interrupted`, MLflow KILLED) — and the rerun finishes the grid, no point twice.
+
+    The SIGINT lands at a state, not a time: a pack complete and the next `pack` trials under
+    way (RUNNING in the journal, their runs open in MLflow and early in training), checked
+    while the process is frozen (`tests.processes.signal_when`)."""
     command, env, journal = resume_sweep(tmp_path, steps=600, pack=pack)
+    client = store.client()
+
+    def next_ones_under_way():
+        trials = _study(journal).get_trials(deepcopy=False)
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        if not done or len(done) % pack or len(running) != pack:  # a pack done, the next begun
+            return None
+        open_runs = _open_runs(client, "resume")
+        early = [
+            t.number
+            for t in running
+            if (run := open_runs.get(t.number)) is not None
+            and len(client.get_metric_history(run.info.run_id, "acc/val")) < EVALUATIONS // 2
+        ]
+        return (sorted(t.number for t in done), sorted(early)) if len(early) == pack else None
 
     proc = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        if journal.exists() and _states(journal).count(TrialState.COMPLETE) >= 2:
-            break
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        done, held = signal_when(
+            proc, next_ones_under_way, signal.SIGINT, 240, f"trials {pack + 1}… under way"
+        )
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 130, err
-    states = _states(journal)
-    assert TrialState.RUNNING not in states and 2 <= states.count(TrialState.COMPLETE) < 6
-    if pack == 3:  # the second pack was interrupted whole
-        assert states.count(TrialState.COMPLETE) == 3 and states.count(TrialState.FAIL) == 3
+    study = _study(journal)
+    assert [t.number for t in study.get_trials() if t.state == TrialState.COMPLETE] == done
+    released = [t for t in study.get_trials() if t.state == TrialState.FAIL]
+    assert [t.number for t in released] == held, err
+    assert {t.user_attrs["failure_reason"] for t in released} == {"interrupted"}
+    assert TrialState.RUNNING not in {t.state for t in study.get_trials()}
+    killed = {int(r.data.tags["trial_number"]) for r in _child_runs(client, "resume", "KILLED")}
+    assert killed == set(held)
 
     again = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
     assert again.returncode == 0, again.stderr
     study = _study(journal)
@@ -184,7 +209,6 @@ def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store, pack):
         if t.state == TrialState.FAIL
     )
 
-    client = store.client()
     runs = client.search_runs([client.get_experiment_by_name("resume").experiment_id])
     assert "RUNNING" not in {r.info.status for r in runs}, (
         [(r.info.run_name, r.info.status) for r in runs],
@@ -195,15 +219,24 @@ def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store, pack):
     assert sum(r.info.status == "FINISHED" for r in runs) == 7  # 6 trials and the parent
 
 
+EVALUATIONS = 600 // FAST["eval.every"]  # of a `resume_sweep` trial
+
+
+def _child_runs(client, experiment: str, status: str) -> list:
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client.search_runs([found.experiment_id], filter_string=f"status = '{status}'")
+    return [r for r in runs if "trial_number" in r.data.tags]
+
+
+def _open_runs(client, experiment: str) -> dict[int, object]:
+    """{trial number: its MLflow run} for the runs still RUNNING."""
+    return {int(r.data.tags["trial_number"]): r for r in _child_runs(client, experiment, "RUNNING")}
+
+
 def _study(journal):
     return optuna.load_study(study_name="resume", storage=open_storage(str(journal)))
-
-
-def _states(journal):
-    try:
-        return [t.state for t in _study(journal).get_trials()]
-    except KeyError:  # not created yet
-        return []
 
 
 def test_with_controls_then_analyze_effects_reads_run_minus_control(tmp_path, in_store):
@@ -252,3 +285,54 @@ def test_default_workers_are_one_per_core():
 
     assert default_workers("cpu") == len(os.sched_getaffinity(0))
     assert default_workers("cuda:0") == 1
+
+
+def test_a_trial_without_its_objective_fails_and_the_sweep_says_so(tmp_path, in_store):
+    """α = 4 leaves the rarest deciles without queries, so `acc/decile_9` — a metric of the
+    contract, which the spec check lets through — is absent from that trial's summary: the
+    trial fails with that reason, said by the worker that failed it, and the sweep goes on to
+    exit 0 naming the failure (some trials failed, not all)."""
+    spec = write_spec(
+        tmp_path / "decile.yaml",
+        "cli-decile",
+        space={"task.zipf_exponent": [0.0, 4.0]},
+        objective=[{"metric": "acc/decile_9", "direction": "maximize"}],
+    )
+    result = CliRunner().invoke(
+        cli, ["sweep", "run", str(spec), "--workers", "1"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "ended elsewhere" not in result.stderr
+    assert "failed: objective metric(s) acc/decile_9 not in this trial's summary" in result.stderr
+    assert "1 of 2 trials of this run failed:" in result.stderr
+    states = json.loads(invoke("status", "cli-decile", "--json").output)["states"]
+    assert states == {"complete": 1, "failed": 1}
+    client = in_store.client()
+    runs = client.search_runs([client.get_experiment_by_name("cli-decile").experiment_id])
+    assert sorted(r.info.status for r in runs if "trial_number" in r.data.tags) == [
+        "FAILED",
+        "FINISHED",
+    ]
+
+
+def test_optuna_values_are_rounded_as_mlflow_stores_them(tmp_path, in_store):
+    """Objective values and pruning reports carry no float32 noise: a share of 40 sequences
+    has at most 4 decimals, as the run's stored metric."""
+    spec = write_spec(
+        tmp_path / "rounded.yaml",
+        "cli-rounded",
+        space={"task.zipf_exponent": [0.0, 1.5]},
+        objective=[{"metric": "acc/val", "direction": "maximize"}],
+        pruner={"kind": "median", "metric": "icl/structural"},
+    )
+    assert invoke("run", str(spec)).exit_code == 0
+    study = optuna.load_study(
+        study_name="cli-rounded", storage=open_storage("mlruns/optuna.journal")
+    )
+    client = in_store.client()
+    for t in study.get_trials():
+        [value] = t.values
+        assert value == round(value, 4) and repr(value) == repr(round(value, 4))
+        assert value == client.get_run(t.user_attrs["mlflow_run_id"]).data.metrics["acc/val"]
+        reported = list(t.intermediate_values.values())
+        assert reported and all(v == round(v, 4) for v in reported)

@@ -191,6 +191,7 @@ def test_help_imports_neither_torch_nor_mlflow():
     assert "HEAVY []" in out.stdout, out.stdout
 
 
+@pytest.mark.processes
 def test_sigterm_ends_the_run_killed_and_exits_143(store, tmp_path):
     args = [
         "train",

@@ -11,20 +11,21 @@ from optuna.trial import TrialState
 from tests.cluster.workers import (
     create,
     finish,
-    running_trial_of,
+    mid_trial,
     runs_of,
     start_worker,
     study_of,
-    wait_for,
     write_spec,
 )
+from tests.processes import signal_when
 
 
 def sigkill_one_of_three(
     tmp_path: Path, storage: str, tracking_uri: str, client, *, other_host: bool = False
 ) -> dict:
-    """3 workers on a 4-point grid; one is SIGKILLed mid-trial (with its MLflow run open).
-    Returns what happened, after asserting the study completed its budget with no zombie."""
+    """3 workers on a 4-point grid; one is SIGKILLed mid-trial (its run open, early in its
+    training: checked while the victim is frozen, `tests.processes.signal_when`). Returns what
+    happened, after asserting the study completed its budget with no zombie."""
     name = "faults-other-host" if other_host else "faults"
     spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300, points=4)
     create(spec, storage, tracking_uri, tmp_path)
@@ -34,19 +35,13 @@ def sigkill_one_of_three(
     others = [start_worker(spec, storage, tracking_uri, tmp_path) for _ in range(2)]
     study = study_of(name, storage)
 
-    def victim_mid_trial():
-        trial = running_trial_of(study, victim.pid)
-        if trial is None:
-            return None
-        runs = [
-            r
-            for r in runs_of(client, name)
-            if r.data.tags.get("trial_number") == str(trial.number) and r.info.status == "RUNNING"
-        ]
-        return trial if runs else None
-
-    killed = wait_for(victim_mid_trial, 180, "the victim worker mid-trial with its run open")
-    victim.send_signal(signal.SIGKILL)
+    killed = signal_when(
+        victim,
+        lambda: mid_trial(study, client, name, victim.pid),
+        signal.SIGKILL,
+        180,
+        "the victim worker mid-trial with its run open",
+    )
     victim.wait(timeout=30)
     results = finish(others)
     assert [code for code, _ in results] == [0, 0], results
@@ -80,23 +75,21 @@ def sigkill_one_of_three(
 
 
 def sigterm_then_rerun(tmp_path: Path, storage: str, tracking_uri: str, client) -> None:
-    """SIGTERM a worker mid-trial: exit 143, its trial released (FAIL `interrupted`), its run
-    KILLED; a second worker then completes the budget."""
+    """SIGTERM a worker mid-trial (frozen at the state first, as for the SIGKILL): exit 143,
+    its trial released (FAIL `interrupted`), its run KILLED; a second worker then completes
+    the budget."""
     name = "sigterm"
     spec = write_spec(tmp_path / f"{name}.yaml", name, steps=300, points=4)
     create(spec, storage, tracking_uri, tmp_path)
     worker = start_worker(spec, storage, tracking_uri, tmp_path)
     study = study_of(name, storage)
-    trial = wait_for(lambda: running_trial_of(study, worker.pid), 180, "a trial under way")
-    wait_for(
-        lambda: any(
-            r.info.status == "RUNNING" and r.data.tags.get("trial_number") == str(trial.number)
-            for r in runs_of(client, name)
-        ),
-        60,
-        "its MLflow run",
+    trial = signal_when(
+        worker,
+        lambda: mid_trial(study, client, name, worker.pid),
+        signal.SIGTERM,
+        180,
+        "a trial under way with its run open",
     )
-    worker.send_signal(signal.SIGTERM)
     [(code, err)] = finish([worker], timeout=60)
     assert code == 143, err
     released = study_of(name, storage).trials[trial.number]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cluster.scenarios import sigkill_one_of_three, sigterm_then_rerun
+
+pytestmark = pytest.mark.processes  # signals, kills or races processes (scripts/stress_timing.py)
 
 
 def _where(tmp_path, store):

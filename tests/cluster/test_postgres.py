@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections import Counter
 
+import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
@@ -26,9 +27,11 @@ from tests.cluster.workers import (
 )
 
 
+@pytest.mark.processes
 def test_three_workers_run_twelve_trials_once_each(tmp_path, postgres, mlflow_server):
     storage = postgres.create_database("twelve")
-    spec = write_spec(tmp_path / "twelve.yaml", "twelve", steps=30, points=12)
+    # trials of seconds, not a blink: the three workers start together and each gets some
+    spec = write_spec(tmp_path / "twelve.yaml", "twelve", steps=200, points=12)
     create(spec, storage, mlflow_server.url, tmp_path)
     results = finish([start_worker(spec, storage, mlflow_server.url, tmp_path) for _ in range(3)])
     assert [code for code, _ in results] == [0, 0, 0], results
@@ -46,6 +49,7 @@ def test_three_workers_run_twelve_trials_once_each(tmp_path, postgres, mlflow_se
     assert parent.info.artifact_uri.startswith("mlflow-artifacts:")  # the server's store
 
 
+@pytest.mark.processes
 def test_sigkill_one_of_three_workers_on_postgres(
     tmp_path, postgres, mlflow_server, science_report
 ):
@@ -57,6 +61,7 @@ def test_sigkill_one_of_three_workers_on_postgres(
     science_report(f"fault: SIGKILL, PostgreSQL + MLflow server, other host → {seen}")
 
 
+@pytest.mark.processes
 def test_racing_creators_make_one_study_and_one_parent(tmp_path, postgres, mlflow_server):
     storage = postgres.create_database("race")
     spec = write_spec(tmp_path / "race.yaml", "race", steps=20)
@@ -82,6 +87,7 @@ def test_racing_creators_make_one_study_and_one_parent(tmp_path, postgres, mlflo
     assert len(runs) == 1 and runs[0].info.status == "SCHEDULED"
 
 
+@pytest.mark.processes
 def test_load_eight_workers_fifty_trials(tmp_path, postgres, mlflow_server, science_report):
     """8 workers × 50 very short trials on PostgreSQL and the MLflow server: no lock error, no
     trial lost or run twice, every metric row there."""

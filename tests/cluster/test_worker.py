@@ -61,9 +61,12 @@ def test_a_worker_whose_every_trial_fails_stops_after_n(here, store, max_failure
         assert len(failed) == 3 and sum(t.state == TrialState.WAITING for t in trials) == 3
         [parent] = [r for r in runs if r.data.tags.get("dpl.role") == "study"]
         assert client.get_run(parent.info.run_id).info.status == "KILLED"
-    else:  # never give up: every trial runs, and fails
-        assert result.exit_code == 0, result.output
+    else:  # never give up: every trial runs, and fails — so the sweep failed (exit 1)
+        assert result.exit_code == 1, result.output
         assert len(failed) == 6
+        summary = result.output.index("trials  │ failed 6")  # after the summary, the reasons
+        assert result.output.index("6 of 6 trials of this run failed:") > summary
+        assert "timeout × 6" in result.output
 
 
 def test_a_machine_fault_gives_the_trial_back_and_its_point_reruns(tmp_path, store, monkeypatch):
@@ -116,6 +119,7 @@ def test_a_write_error_fails_that_trial_and_the_study_stays_consistent(
     assert "RUNNING" not in {r.info.status for r in runs.values()}
 
 
+@pytest.mark.processes
 def test_repair_ends_a_silent_hosts_trial_and_an_orphaned_run(here, store):
     spec = _write(here / "fix.yaml", name="fix")
     assert CliRunner().invoke(cli, ["sweep", "create", str(spec)]).exit_code == 0

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -81,22 +79,25 @@ def study_of(name: str, storage: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=open_storage(storage))
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def running_trial_of(study: optuna.Study, pid: int):
-    """The trial the worker `pid` is running, once its MLflow run exists (a beat after claim)."""
+    """The trial the worker `pid` is running, once its point is decided."""
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = t.system_attrs.get("worker", {})
         if worker.get("pid") == pid and "seed" in t.user_attrs:
             return t
+    return None
+
+
+def mid_trial(study: optuna.Study, client, experiment: str, pid: int):
+    """The trial worker `pid` is training, with its MLflow run open and at most its first
+    evaluation logged (so its end is a whole trial away); else None."""
+    trial = running_trial_of(study, pid)
+    if trial is None:
+        return None
+    for r in runs_of(client, experiment):
+        if r.data.tags.get("trial_number") == str(trial.number) and r.info.status == "RUNNING":
+            early = len(client.get_metric_history(r.info.run_id, "acc/val")) <= 1
+            return trial if early else None
     return None
 
 

@@ -133,6 +133,7 @@ BOUNDARY = {
 }
 
 
+@pytest.mark.processes
 def test_a_boundary_study_resumes_after_an_interrupt_and_workers_share_no_point(tmp_path, store):
     spec = spec_of(name="boundary8", **BOUNDARY)
     from study.sweep.runner import prepare

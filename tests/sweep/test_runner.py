@@ -73,6 +73,7 @@ def test_grid_of_6_end_to_end(tmp_path, store):
     assert len(study.get_trials()) == 6
 
 
+@pytest.mark.processes
 def test_two_workers_run_each_grid_point_once(tmp_path, store):
     spec = spec_of(name="workers")
     _, study = sweep_in(tmp_path, store, spec, workers=2)

@@ -10,6 +10,8 @@ import pytest
 
 from study.tracking.uninterrupted import held_interrupts, uninterrupted
 
+pytestmark = pytest.mark.processes  # signals, kills or races processes (scripts/stress_timing.py)
+
 
 def test_sigint_inside_a_write_arrives_after_it():
     done = []

@@ -1,0 +1,57 @@
+"""A sweep spec's values checked against the trial config before any trial runs: a value the
+config rejects, or values that clash, fail as a `SpecError` naming the axis and the value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from study.errors import ConfigError, SpecError, spec_error
+from study.presets import build_config
+from study.sweep.params import CategoricalParam, GridParam, Param, Scalar, param_values
+
+
+def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], source: str) -> None:
+    """Build trial configs from the spec, so a bad value fails here rather than in every trial:
+    each axis value alone on the base (a value the field rejects), the base with every axis at
+    its first value (the base may lean on the space: temporary forgetting's N is often an axis),
+    then each value with the other axes at their first value (values that clash)."""
+    first = {name: _ends(param)[0] for name, param in space.items()}
+    for name, param in space.items():
+        for value in _ends(param):
+            try:
+                build_config(preset, sets={**base, name: value})
+            except ConfigError as err:
+                if str(err).startswith("preset:"):
+                    _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+                if f"{name}:" in str(err):
+                    _fail(source, f"space.{name}", value, str(err).split(" — ", 1)[-1])
+    try:
+        build_config(preset, sets={**base, **first}, source=f"{source}: base.set")
+    except ConfigError as err:
+        if str(err).startswith("preset:"):
+            _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+        raise SpecError(str(err)) from None
+    for name, param in space.items():
+        for value in _ends(param):
+            try:
+                build_config(preset, sets={**base, **first, name: value})
+            except ConfigError as err:
+                msg = str(err).removeprefix("config: ")
+                _fail(
+                    source,
+                    f"space.{name}",
+                    value,
+                    f"clashes with the base and the other axes' first values: {msg}",
+                )
+
+
+def _ends(param: Param) -> list[Scalar]:
+    """The values to validate: every listed value, or a range's two ends (field bounds are
+    intervals, so the ends decide; an int axis 100–10000 is 2 checks, not 9,901)."""
+    if isinstance(param, GridParam | CategoricalParam):
+        return list(param_values(param))
+    return [param.low, param.high]
+
+
+def _fail(source: str, key: str, value: Any, allowed: str) -> None:
+    raise spec_error(source, key, value, allowed)
