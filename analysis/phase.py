@@ -2,7 +2,7 @@
 
     fit = fit_phase(trials, "task.zipf_exponent", "forgetting.forget_until")
     fit.grid()        # x, y, regime (most likely), p_dual … p_none, p_max, agreement, uncertain
-    fit.boundaries()  # pair, segment, x, y: where the two most likely regimes are equally likely
+    fit.boundaries()  # pair, segment, x, y: the edges between the most-likely regions
 
 The model, and why
 ------------------
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import contourpy
 import numpy as np
 import polars as pl
+from scipy.interpolate import RegularGridInterpolator
 from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
@@ -57,7 +58,7 @@ class PhaseFit:
     proba_sd: np.ndarray  # (ny, nx, K) its posterior standard deviation
     agreement: np.ndarray  # (ny, nx) share of posterior draws agreeing on the most likely regime
     points: pl.DataFrame  # the trials fitted: run_id, trial, x, y, regime
-    length_scale: float  # of the RBF basis, in units of each axis' range
+    length_scale: float | tuple[float, ...]  # of the RBF basis (per axis), in units of its range
     amplitude: float  # prior variance of the RBF weights
     log_evidence: float
     n_draws: int
@@ -100,40 +101,53 @@ class PhaseFit:
         columns["uncertain"] = self.uncertain.ravel()
         return pl.DataFrame(columns)
 
-    def pair_fields(self) -> dict[tuple[str, str], np.ndarray]:
-        """For each pair (a, b) of regimes that are ever the top two: p_a − p_b where they are the
-        top two, NaN elsewhere. Its zero contour is the a|b boundary."""
-        order = np.argsort(-self.proba, axis=-1)
-        first, second = order[..., 0], order[..., 1]
-        out = {}
-        for i in range(len(self.regimes)):
-            for j in range(i + 1, len(self.regimes)):
-                top_two = ((first == i) & (second == j)) | ((first == j) & (second == i))
-                if top_two.any():
-                    diff = self.proba[..., i] - self.proba[..., j]
-                    out[(self.regimes[i], self.regimes[j])] = np.where(top_two, diff, np.nan)
-        return out
+    def margins(self) -> np.ndarray:
+        """(ny, nx, K) p_k − max over j ≠ k of p_j: positive inside regime k's region, zero on
+        its edge. One continuous field per regime, all from the one most-likely field, so that
+        the regions' outlines coincide along shared edges and meet at triple points."""
+        p = self.proba
+        return np.stack(
+            [p[..., k] - np.delete(p, k, axis=-1).max(-1) for k in range(p.shape[-1])], axis=-1
+        )
 
     def boundaries(self) -> pl.DataFrame:
-        """Boundary polylines: pair ('icl|iwl'), segment, x, y (param units, along the line)."""
-        frames = []
-        for (a, b), diff in self.pair_fields().items():
-            lines = contourpy.contour_generator(
-                self.grid_x, self.grid_y, np.ma.masked_invalid(diff)
-            ).lines(0.0)
-            for segment, line in enumerate(lines):
+        """Boundary polylines: pair ('icl|iwl'), segment, x, y (param units, along the line).
+        Each region's outline (the zero contour of its margin), cut where the neighbouring
+        regime changes — a cut is a triple point, where the next segment starts — and kept on
+        the side of the pair's first regime (so each shared edge is drawn once)."""
+        margins = self.margins()
+        interpolators = [
+            RegularGridInterpolator(
+                (self.grid_y, self.grid_x), self.proba[..., j], bounds_error=False, fill_value=None
+            )
+            for j in range(len(self.regimes))
+        ]
+        frames, segment = [], 0
+        for k in range(len(self.regimes)):
+            generator = contourpy.contour_generator(self.grid_x, self.grid_y, margins[..., k])
+            for line in generator.lines(0.0):
                 if len(line) < 2:
                     continue
-                frames.append(
-                    pl.DataFrame(
-                        {
-                            "pair": f"{a}|{b}",
-                            "segment": segment,
-                            self.x.key: line[:, 0],
-                            self.y.key: line[:, 1],
-                        }
+                p = np.column_stack([f(line[:, ::-1]) for f in interpolators])
+                p[:, k] = -np.inf
+                neighbour = p.argmax(1)
+                cuts = np.flatnonzero(np.diff(neighbour)) + 1
+                for run in np.split(np.arange(len(line)), cuts):
+                    j = int(neighbour[run[0]])
+                    if j < k:
+                        continue  # drawn from the other side
+                    run = np.append(run, run[-1] + 1) if run[-1] + 1 < len(line) else run
+                    frames.append(
+                        pl.DataFrame(
+                            {
+                                "pair": f"{self.regimes[k]}|{self.regimes[j]}",
+                                "segment": segment,
+                                self.x.key: line[run, 0],
+                                self.y.key: line[run, 1],
+                            }
+                        )
                     )
-                )
+                    segment += 1
         schema = {
             "pair": pl.String,
             "segment": pl.Int64,
@@ -181,17 +195,20 @@ def fit_phase(
     band_level: float = 0.8,
     min_trials: int = MIN_TRIALS,
     seed: int = 0,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> PhaseFit:
     """Fit the regime map of `trials` over params `x` and `y` (dotted keys).
 
     Trials are the finished ones, fixed at `at` {param: value}; other swept params are pooled.
     `log_x`/`log_y` None guess the scale from the values (pass the sweep spec's when known).
+    `bounds` {param: (low, high)}, the spec's (`analysis.spec_bounds`): the map covers them
+    (and the trials, should any lie outside); without, it covers the trials' range.
     Raises PhaseError for an unknown or unvaried axis, fewer than `min_trials`, or one regime.
     """
     chosen = select_trials(trials, at)
     if x == y:
         raise PhaseError(f"x and y are the same param {x!r}")
-    ax, ay = make_axis(chosen, x, log_x), make_axis(chosen, y, log_y)
+    ax, ay = (widen(make_axis(chosen, k, log), bounds) for k, log in ((x, log_x), (y, log_y)))
     data = chosen.filter(
         pl.col(x).is_not_null() & pl.col(y).is_not_null() & pl.col(regime).is_not_null()
     )
@@ -245,6 +262,14 @@ def fit_phase(
         conditions=dict(at or {}),
         pooled_over=tuple(p for p in swept_params(data, exclude=(x, y, *(at or {})))),
     )
+
+
+def widen(axis: Axis, bounds: Mapping[str, tuple[float, float]] | None) -> Axis:
+    """The axis over its spec bounds and its trials' range (a log axis keeps a positive low)."""
+    low, high = (bounds or {}).get(axis.key, (axis.low, axis.high))
+    if axis.log and low <= 0:
+        low = axis.low
+    return Axis(axis.key, axis.log, min(axis.low, low), max(axis.high, high))
 
 
 def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...]) -> np.ndarray:

@@ -29,6 +29,7 @@ from analysis.maps import fit_maps
 from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
 from analysis.regimes import classify, regime_counts
 from analysis.runs import load_study
+from analysis.spec_bounds import study_bounds
 from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations
 from analysis.transitions import time_lines, transitions
 from study.config import Thresholds
@@ -102,7 +103,8 @@ def phase_report(
     numeric = all(k in points.columns and points.schema[k].is_numeric() for k in (x, y))
     caption = phase_caption(study, finished, x, y, thresholds, protocol, classified_when(y, step))
     if numeric and finished.height >= MIN_TRIALS:
-        report = _fitted(points, x, y, at, protocol, scales, out_dir, n_draws, caption)
+        bounds = study_bounds(store, loaded.parent_run_id)
+        report = _fitted(points, x, y, at, protocol, scales, out_dir, n_draws, caption, bounds)
     else:  # a categorical axis, or a grid too small to fit: one cell per grid point
         report = _cells(points, x, y, at, out_dir, caption)
     report.study = study
@@ -129,7 +131,7 @@ def phase_report(
 
 
 def _fitted(
-    trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int, caption: str
+    trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int, caption: str, bounds=None
 ) -> PhaseReport:
     """The smooth regime map and continuous maps (numeric axes, enough trials)."""
     log_x, log_y = scales.get(x), scales.get(y)
@@ -138,7 +140,7 @@ def _fitted(
     note = ""
     try:
         fit: PhaseFit | None = fit_phase(
-            trials, x, y, at=at, log_x=log_x, log_y=log_y, n_draws=n_draws
+            trials, x, y, at=at, log_x=log_x, log_y=log_y, n_draws=n_draws, bounds=bounds
         )
     except PhaseError as err:
         if "are in regime" not in str(err):
@@ -250,7 +252,7 @@ def _summary(
 
 def _fit_lines(fit: PhaseFit, x: str, y: str) -> list[str]:
     lines = [
-        f"fit: {fit.n_trials} trials, RBF length scale {fit.length_scale} (of each axis' range), "
+        f"fit: {fit.n_trials} trials, RBF length scale {fit.length_scale} (per axis, of its range), "
         f"amplitude {fit.amplitude}, {fit.n_draws} posterior draws; "
         f"{fit.uncertain.mean():.0%} of the diagram is uncertain (< {fit.band_level:.0%} of draws agree)"
     ]

@@ -21,7 +21,9 @@ from study.sweep.boundary import PROPOSAL_ATTR, BoundarySampler
 from study.sweep.sampler import SobolOptions, TPEOptions
 
 BATCH = 4  # trials asked before any is told: 4 parallel workers
-SAMPLERS = ("grid", "random", "sobol", "tpe", "boundary")
+# the boundary sampler with its defaults, and with the information score (issue 20) beside it
+BOUNDARY_VARIANTS = {"boundary": {}, "boundary-bald": {"score": "bald", "replicates": True}}
+SAMPLERS = ("grid", "random", "sobol", "tpe", *BOUNDARY_VARIANTS)
 
 
 def search_space(dims: int) -> dict[str, FloatDistribution]:
@@ -41,8 +43,8 @@ def optuna_sampler(name: str, dims: int, seed: int) -> optuna.samplers.BaseSampl
         )
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, **TPEOptions().model_dump())
-    if name == "boundary":
-        return BoundarySampler(search_space(dims), seed=seed)
+    if name in BOUNDARY_VARIANTS:
+        return BoundarySampler(search_space(dims), seed=seed, **BOUNDARY_VARIANTS[name])
     raise ValueError(f"not an Optuna sampler here: {name!r}")
 
 

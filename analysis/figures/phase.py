@@ -7,10 +7,10 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import matplotlib as mpl
 import numpy as np
 import polars as pl
 import seaborn as sns
+from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -30,7 +30,6 @@ from analysis.figures.style import (
     STYLE,
     new_figure,
     set_scale,
-    side_legend,
     trial_marker,
 )
 from study.metric_names import TRANSIENCE
@@ -51,15 +50,21 @@ def _scale_axes(ax, fit: PhaseFit | ContinuousMap) -> None:
     ax.grid(False)
 
 
-def _draw_boundaries(ax, fit: PhaseFit, color: str = "black") -> list:
-    """One contour set per regime pair, at p_a = p_b."""
-    sets = []
-    for diff in fit.pair_fields().values():
-        if np.nanmin(diff) < 0 < np.nanmax(diff):
-            sets.append(
-                ax.contour(fit.grid_x, fit.grid_y, diff, levels=[0.0], colors=color, linewidths=2.2)
-            )
-    return sets
+def _draw_boundaries(ax, fit: PhaseFit, color: str = "black") -> LineCollection | None:
+    """The edges between the most-likely regions (`PhaseFit.boundaries`): one field, so they
+    meet at triple points and end on the frame."""
+    lines = fit.boundaries()
+    if not lines.height:
+        return None
+    segments = [
+        np.column_stack([part[fit.x.key].to_numpy(), part[fit.y.key].to_numpy()])
+        for part in lines.partition_by("segment", maintain_order=True)
+    ]
+    collection = LineCollection(
+        segments, colors=color, linewidths=2.2, capstyle="round", gid="boundaries", zorder=4
+    )
+    ax.add_collection(collection)
+    return collection
 
 
 def _draw_trials(ax, points: pl.DataFrame, x: str, y: str, *, size: float = 36) -> None:
@@ -76,6 +81,7 @@ def _draw_trials(ax, points: pl.DataFrame, x: str, y: str, *, size: float = 36) 
                 edgecolor="black",
                 linewidth=0.7,
                 zorder=5,
+                clip_on=False,  # a trial on the spec's bounds is drawn whole
                 gid=f"trials:{regime}",
             )
 
@@ -90,15 +96,14 @@ def _title(kind: str, fit: PhaseFit | ContinuousMap, n: int, pooled: Sequence[st
 
 
 def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
-    """The regime map: most likely regime (colour, paler where less probable), boundaries where
-    the two most likely regimes are equally likely (black lines), the bootstrap uncertainty band
-    (hatched), and the trials as markers coloured by their observed regime."""
-    with sns.axes_style(STYLE), mpl.rc_context({"hatch.color": "0.3", "hatch.linewidth": 0.6}):
-        fig, (ax,) = new_figure(1, width=7.2, height=5.6)
+    """The regime map over the spec's bounds: the most likely regime (colour, paler where less
+    probable), its regions' edges (black lines), the area where fewer than `band_level` of the
+    posterior draws agree outlined (dashed) without covering the colours, and the trials as
+    markers of their observed regime; the legend below."""
+    with sns.axes_style(STYLE):
+        fig, (ax,) = new_figure(1, width=6.0, height=6.0)
         k = len(fit.regimes)
-        confidence = np.clip(
-            (fit.proba.max(-1) - 1 / k) / (1 - 1 / k), 0, 1
-        )  # 0 at a tie, 1 certain
+        confidence = np.clip((fit.proba.max(-1) - 1 / k) / (1 - 1 / k), 0, 1)  # 0 tie, 1 sure
         rgba = np.array([to_rgba(REGIME_COLORS.get(r, (0.5, 0.5, 0.5))) for r in fit.regimes])[
             fit.proba.argmax(-1)
         ]
@@ -106,23 +111,16 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
         ax.pcolormesh(
             fit.grid_x, fit.grid_y, rgba, shading="nearest", rasterized=True, gid="regime-map"
         )
-        if fit.uncertain.any() and not fit.uncertain.all():
-            ax.contourf(
+        unsure = fit.uncertain.any() and not fit.uncertain.all()
+        if unsure:
+            ax.contour(
                 fit.grid_x,
                 fit.grid_y,
                 fit.agreement,
-                levels=[0.0, fit.band_level],
-                colors="none",
-                hatches=["////"],
-            )
-        elif fit.uncertain.all():
-            ax.contourf(
-                fit.grid_x,
-                fit.grid_y,
-                fit.agreement,
-                levels=[-0.01, 1.01],
-                colors="none",
-                hatches=["////"],
+                levels=[fit.band_level],
+                colors="0.25",
+                linewidths=1.2,
+                linestyles="--",
             )
         _draw_boundaries(ax, fit)
         _draw_trials(ax, fit.points, fit.x.key, fit.y.key)
@@ -131,18 +129,28 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
             Patch(facecolor=REGIME_COLORS[r], alpha=0.6, label=REGIME_LABELS.get(r, r))
             for r in fit.regimes
         ]
-        handles += [
-            Line2D([], [], color="black", lw=2.2, label="boundary (equally likely)"),
-            Patch(
-                facecolor="white",
-                edgecolor="0.3",
-                hatch="////",
-                label=f"uncertain (< {fit.band_level:.0%} of posterior draws agree)",
-            ),
-        ]
+        handles.append(Line2D([], [], color="black", lw=2.2, label="boundary"))
+        share = f"{fit.uncertain.mean():.0%} of the map"
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.25",
+                lw=1.2,
+                ls="--" if unsure else "",
+                label=f"< {fit.band_level:.0%} of posterior draws agree ({share})",
+            )
+        )
         shown = set(fit.points.get_column("regime").unique().to_list())
         handles += [trial_marker(r, f"trial: {r}") for r in CALLS if r in shown]
-        side_legend(ax, handles)
+        ax.legend(  # below the axes: a legend beside them left an empty half
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.1),
+            ncol=2,
+            fontsize=8,
+            frameon=False,
+        )
         ax.set_title(title or _title("Regimes", fit, fit.n_trials, fit.pooled_over), fontsize=10)
     return fig
 
@@ -176,9 +184,14 @@ def regime_scatter(
     return fig
 
 
+def _varies(values: np.ndarray, tol: float = 1e-3) -> bool:
+    return bool(np.nanmax(values) - np.nanmin(values) > tol)
+
+
 def continuous_maps(maps: Mapping[str, ContinuousMap], fit: PhaseFit | None = None) -> Figure:
     """One panel per metric: GP posterior mean (colour), posterior sd (dotted contours), the
     trials (dots), and the regime boundaries of `fit` when given."""
+    maps = {metric: m for metric, m in maps.items() if _varies(m.mean)}  # flat: nothing to show
     with sns.axes_style(STYLE):
         fig, axes = new_figure(max(len(maps), 1), width=4.6, height=4.0)
         for ax, (metric, m) in zip(axes, maps.items(), strict=False):
@@ -205,18 +218,20 @@ def continuous_maps(maps: Mapping[str, ContinuousMap], fit: PhaseFit | None = No
                     linewidths=0.8,
                     linestyles=":",
                 )
-                ax.clabel(sd_lines, fmt=lambda v: f"sd {v:g}", fontsize=7)
+                del sd_lines  # levels named in the title: in-line labels were cut at the frame
             ax.scatter(
                 m.points[m.x.key].to_numpy(),
                 m.points[m.y.key].to_numpy(),
                 s=8,
                 color="black",
                 zorder=4,
+                clip_on=False,
             )
             if fit is not None:
                 _draw_boundaries(ax, fit, color="white")
-            _scale_axes(ax, m)
-            ax.set_title(metric_label(metric), fontsize=10)
+            _scale_axes(ax, fit if fit is not None else m)
+            named = f"; sd {', '.join(f'{lv:g}' for lv in levels)}" if levels else ""
+            ax.set_title(f"{metric_label(metric)}{named}", fontsize=10)
         for ax in axes[len(maps) :]:
             ax.set_axis_off()
         if maps:

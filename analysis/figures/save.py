@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,14 +26,24 @@ def save_figure(
     caption: str | None = None,
 ) -> list[Path]:
     """`stem`.png, `stem`.svg, … (a suffix on `stem` is replaced); returns the paths written.
-    A `caption` goes under the figure, small, left-aligned."""
+    A `caption` goes under the figure, small, left-aligned, wrapped to the figure's width (a
+    caption wider than the figure widened the saved file, leaving an empty half)."""
     stem = Path(stem)
     if caption:
-        fig.supxlabel(caption, x=0.0, ha="left", fontsize=7, color="0.25")
+        fig.supxlabel(wrap_to(caption, fig), x=0.0, ha="left", fontsize=7, color="0.25")
     paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
     for path in paths:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return paths
+
+
+CHARS_PER_INCH = 17  # of 7-point text
+
+
+def wrap_to(text: str, fig: Figure) -> str:
+    """Each line of `text` wrapped to the figure's width."""
+    width = max(20, int(fig.get_figwidth() * CHARS_PER_INCH))
+    return "\n".join(textwrap.fill(line, width) for line in text.splitlines())
 
 
 def save_trial_figure(
