@@ -39,15 +39,16 @@ def bench() -> None:
     "--packs",
     default="1,4,16,64",
     show_default=True,
-    help="Pack sizes to time (256 is added on a GPU); 1 alone skips the pack table.",
+    help="Pack sizes to time and count; 1 alone skips the pack table.",
 )
 @click.option("--pack-steps", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--pack-impl",
     type=click.Choice(["vmap", "bmm", "both"]),
-    default="vmap",
+    default="bmm",
     show_default=True,
-    help="How a pack computes its models: vmap over the module, the hand-stacked bmm model, or both.",
+    help="How a pack computes its models: the hand-stacked bmm model (what sweeps train with), "
+    "vmap over the module, or both.",
 )
 @click.option(
     "--project",
@@ -78,17 +79,23 @@ def bench_train(
 
     configure_cpu_threads(device)
     dev = resolve_device(device)
-    if dev.type == "cuda" and 256 not in sizes and len(sizes) > 1:
-        sizes.append(256)
     result = run_bench(cfg, dev, steps=steps, evals=evals)
     impls = ("vmap", "bmm") if pack_impl == "both" else (pack_impl,)
-    points = bench_packs(cfg, dev, sizes, pack_steps, impls) if len(sizes) > 1 else []
+    if not as_json:
+        _echo_result(result, preset)
+    points, base = [], None
+    for p in bench_packs(cfg, dev, sizes, pack_steps, impls) if len(sizes) > 1 else ():
+        base = base or (p.trial_steps_per_s if p.pack == 1 else None)  # the first impl's
+        points.append(p)
+        if not as_json:  # each row as it is measured: a timeout keeps the rows before it
+            if len(points) == 1:
+                click.echo(PACK_HEADER)
+            click.echo(_pack_row(p, base, result.steps_per_s))
     fastest = {}  # pack size → the faster implementation's step time
     for p in points:
         fastest[p.pack] = min(fastest.get(p.pack, p.step_s), p.step_s)
     step_s = fastest or {1: result.step_s}
     projections = [project(s, step_s, result.eval_s, cfg) for s in loaded]
-    base = next((p.trial_steps_per_s for p in points if p.pack == 1), None)  # the first impl
     if as_json:
         echo_json(
             {
@@ -106,6 +113,23 @@ def bench_train(
             }
         )
         return
+    for p in projections:
+        if p.seconds is None:
+            click.echo(f"{p.study}: {p.trials} trials — {p.note}, not projected")
+        else:
+            click.echo(
+                f"{p.study}: {p.trials} trials × {p.steps:,} steps, {p.evaluations} evaluations "
+                f"each, in packs of {p.pack}: {p.seconds / 3600:.2f} h projected on this device"
+            )
+
+
+PACK_HEADER = (
+    "pack  impl  step (ms)  trial-steps/s  vs pack 1  vs alone  eval/trial (s)  peak memory (MB)"
+    "  ops/step  syncs/step  ops/eval  syncs/eval/trial"
+)
+
+
+def _echo_result(result, preset: str) -> None:
     tuned = "tuned" if result.allocator_tuned else "not tuned"
     click.echo(
         f"device {result.device}, {result.threads} threads, preset {preset}, "
@@ -116,25 +140,16 @@ def bench_train(
     click.echo(
         f"sample 8M seqs {result.sample_8m_s:8.2f} s  ({result.sequences_per_s / 1e6:.1f} M sequences/s)"
     )
-    if points:
-        click.echo(
-            "pack  impl  step (ms)  trial-steps/s  vs pack 1  vs alone  eval/trial (s)  peak memory (MB)"
-        )
-        for p in points:
-            ratio = p.trial_steps_per_s / base if base else float("nan")
-            click.echo(
-                f"{p.pack:>4}  {p.impl:>4}  {p.step_s * 1000:9.1f}  {p.trial_steps_per_s:13.1f}  "
-                f"{ratio:8.2f}×  {p.trial_steps_per_s / result.steps_per_s:7.2f}×  "
-                f"{p.eval_s_per_trial:14.2f}  {p.peak_memory_mb:16.0f}"
-            )
-    for p in projections:
-        if p.seconds is None:
-            click.echo(f"{p.study}: {p.trials} trials — {p.note}, not projected")
-        else:
-            click.echo(
-                f"{p.study}: {p.trials} trials × {p.steps:,} steps, {p.evaluations} evaluations "
-                f"each, in packs of {p.pack}: {p.seconds / 3600:.2f} h projected on this device"
-            )
+
+
+def _pack_row(p, base: float | None, alone_steps_per_s: float) -> str:
+    ratio = p.trial_steps_per_s / base if base else float("nan")
+    return (
+        f"{p.pack:>4}  {p.impl:>4}  {p.step_s * 1000:9.1f}  {p.trial_steps_per_s:13.1f}  "
+        f"{ratio:8.2f}×  {p.trial_steps_per_s / alone_steps_per_s:7.2f}×  "
+        f"{p.eval_s_per_trial:14.2f}  {p.peak_memory_mb:16.0f}  {p.step_ops:8d}  "
+        f"{p.step_syncs:10d}  {p.eval_ops:8d}  {p.eval_syncs / p.pack:16.1f}"
+    )
 
 
 COMMANDS = [bench]

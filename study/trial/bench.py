@@ -2,28 +2,29 @@
 
 `bench`: training steps per second of one trial, seconds per full evaluation (five sets, holdout
 under three protocols), and the time to sample the paper's 8 M training sequences in batches.
-`bench_packs`: a pack's step time and trial-steps per second at each pack size, with peak memory.
+`bench_packs`: a pack's step time and trial-steps per second at each pack size, with peak memory,
+and the ops dispatched and host syncs of one training step and one evaluation (what a GPU pays
+launch by launch, counted on any device: `study.trial.op_count`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from study.config import TrialConfig
 from study.device import tune_allocator
-from study.trial.evaluate import Evaluator
-from study.trial.holdout import HoldoutProbe
+from study.trial.draws import Draws
 from study.trial.lane import Lane
-from study.trial.model import build_model, draw_noise
-from study.trial.pack import Pack
+from study.trial.loss_window import LossWindow
+from study.trial.op_count import Counter
+from study.trial.pack import PACK_IMPL, Pack
 from study.trial.pack_eval import evaluate_rows
 from study.trial.precision import precision
 from study.trial.seeds import generator
-from study.trial.tasks import Task
 from study.trial.train import make_optimizer, train_step
 
 PAPER_SEQUENCES = 8_000_000
@@ -67,22 +68,19 @@ def _time(
     cfg: TrialConfig, device: torch.device, steps: int, evals: int, sample_chunk: int
 ) -> tuple[float, float, float, float]:
     g = generator(0, device)
-    task = Task(cfg.task, device)
-    model = build_model(cfg.model, task.vocab.size, generator(0), device)
+    lane = Lane.build(cfg, device)
+    task, model, draws = lane.task, lane.model(), Draws([lane])
     optimizer = make_optimizer(model, cfg)
-    batches = [task.sample("train", cfg.train.batch_size, g) for _ in range(10)]
-    noise = lambda: draw_noise(cfg.model, cfg.train.batch_size, g, device)  # noqa: E731
-    for batch in batches:  # warm-up
-        train_step(model, optimizer, batch, noise())
+    for step in range(10):  # warm-up
+        train_step(model, optimizer, *draws.alone(step))
     _sync(device)
     start = time.perf_counter()
-    for _ in range(steps):
-        train_step(model, optimizer, task.sample("train", cfg.train.batch_size, g), noise())
+    for step in range(steps):
+        train_step(model, optimizer, *draws.alone(step))
     _sync(device)
     step_s = (time.perf_counter() - start) / steps
 
-    probe = HoldoutProbe(task.vocab, cfg.model.d_model, cfg.model.embed_init_std, generator(1))
-    evaluator = Evaluator(task, cfg.eval, probe, seed=0)
+    evaluator = lane.evaluate
     evaluator(model)  # warm-up
     start = time.perf_counter()
     for _ in range(evals):
@@ -106,6 +104,10 @@ class PackPoint:
     trial_steps_per_s: float
     eval_s_per_trial: float  # one batched evaluation of the pack, over its trials
     peak_memory_mb: float  # CUDA: allocated by torch for this size; CPU: the process's peak RSS
+    step_ops: int  # ops dispatched by one training step of the pack (study.trial.op_count)
+    step_syncs: int  # host syncs in it
+    eval_ops: int  # ops of one evaluation of the pack
+    eval_syncs: int  # host reads in it (all trials)
 
 
 def bench_packs(
@@ -113,34 +115,51 @@ def bench_packs(
     device: torch.device,
     sizes: Sequence[int],
     steps: int = 20,
-    impls: Sequence[str] = ("vmap",),
-) -> list[PackPoint]:
+    impls: Sequence[str] = (PACK_IMPL,),
+) -> Iterator[PackPoint]:
     """Time `steps` training steps (after 3 warm-up steps) and one evaluation of packs of each
-    size, for each way of computing a pack."""
+    size, for each way of computing a pack, then count the ops and syncs of one more of each;
+    yields each size as it is measured."""
     tune_allocator()
-    points = []
     with precision(cfg.train.precision, device):
         for impl, k in ((impl, k) for impl in impls for k in sizes):
-            cfgs = [cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": i})}) for i in range(k)]  # fmt: skip
-            lanes = [Lane.build(c, device) for c in cfgs]
-            pack = Pack([lane.model() for lane in lanes], cfgs, impl)
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            for _ in range(3):
-                pack.step([lane.next_batch() for lane in lanes])
-            _sync(device)
-            start = time.perf_counter()
-            for _ in range(steps):
-                pack.step([lane.next_batch() for lane in lanes])
-            _sync(device)
-            step_s = (time.perf_counter() - start) / steps
-            start = time.perf_counter()
-            evaluate_rows(pack, list(range(k)), [lane.evaluate for lane in lanes])
-            _sync(device)
-            eval_s = (time.perf_counter() - start) / k
-            points.append(PackPoint(k, impl, step_s, k / step_s, eval_s, _peak_mb(device)))
-            del pack, lanes
-    return points
+            yield _pack_point(cfg, device, k, impl, steps)
+
+
+def _pack_point(cfg: TrialConfig, device: torch.device, k: int, impl: str, steps: int) -> PackPoint:  # fmt: skip
+    cfgs = [cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": i})}) for i in range(k)]  # fmt: skip
+    lanes = [Lane.build(c, device) for c in cfgs]
+    pack = Pack([lane.model() for lane in lanes], cfgs, impl)
+    draws, window = Draws(lanes), LossWindow(k, device)
+
+    def train(step: int) -> None:  # what train_pack does every step
+        window.add(step, pack.step(*draws(step)))
+
+    def evaluate() -> None:
+        evaluate_rows(pack, list(range(k)), [lane.evaluate for lane in lanes], window)
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for step in range(1, 4):
+        train(step)
+    _sync(device)
+    start = time.perf_counter()
+    for step in range(4, 4 + steps):
+        train(step)
+    _sync(device)
+    step_s = (time.perf_counter() - start) / steps
+    start = time.perf_counter()
+    evaluate()
+    _sync(device)
+    eval_s = (time.perf_counter() - start) / k
+    with Counter() as stepped:
+        train(4 + steps)
+    with Counter() as evaluated:
+        evaluate()
+    return PackPoint(
+        k, impl, step_s, k / step_s, eval_s, _peak_mb(device),
+        stepped.ops, stepped.syncs, evaluated.ops, evaluated.syncs,
+    )  # fmt: skip
 
 
 def _peak_mb(device: torch.device) -> float:

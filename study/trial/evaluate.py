@@ -7,9 +7,12 @@ Returns flat metric dicts named as docs/design.md §3 (`study.metric_names`: `ac
 from __future__ import annotations
 
 import contextlib
+import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from study.config import PROTOCOLS, EvalConfig
 from study.metric_names import (
@@ -26,9 +29,10 @@ from study.metric_names import (
 )
 from study.trial.holdout import HoldoutProbe, holdout_rows
 from study.trial.metrics import (
-    accuracy_by_decile,
     argmax_predictions,
     context_and_memory,
+    decile_shares,
+    deciles_of,
     exact_match,
     share,
 )
@@ -38,11 +42,9 @@ from study.trial.tasks import EVAL_SPLITS, Batch, Split, Task
 
 
 def build_eval_sets(task: Task, n: int, seed: int) -> dict[Split, Batch]:
-    """Each split from its own seed, so the sets never depend on training length or each other."""
-    return {
-        split: task.sample(split, n, generator(derive_seed(seed, split), task.device))
-        for split in EVAL_SPLITS
-    }
+    """Each split from its own seed, so the sets never depend on training length or each other;
+    drawn on the CPU, so they are the same sets on every device."""
+    return {split: task.sample(split, n, generator(derive_seed(seed, split))) for split in EVAL_SPLITS}  # fmt: skip
 
 
 # One forward pass over one evaluation set: (pass name, the set it reads, holdout protocol or None)
@@ -53,40 +55,44 @@ PASSES: tuple[tuple[str, Split, str | None], ...] = (
     ("tail_switch", "tail_switch", None),
     *((f"holdout.{p}", "holdout", p) for p in PROTOCOLS),
 )
-Predictions = dict[str, tuple[torch.Tensor, float]]  # pass → (predicted ids [n, 3], val loss)
+Predictions = dict[str, tuple[Tensor, Tensor]]  # pass → (predicted ids [n, 3], val loss)
 
 
 class Evaluator:
     """A trial's evaluation: the forward passes of `PASSES` over its fixed sets, then the
-    metrics of their predictions (`metrics`, pure). Alone, `__call__` runs the passes on the
-    module; a pack runs them for all its trials at once (`study.trial.pack`)."""
+    metrics of their predictions (`values`, pure, on the device). Alone, `__call__` runs the
+    passes on the module; a pack runs them for all its trials at once (`study.trial.pack_eval`).
+    Either way the metrics come to the host in one read (`read`)."""
 
     def __init__(self, task: Task, cfg: EvalConfig, probe: HoldoutProbe, seed: int):
         self.task, self.cfg, self.probe = task, cfg, probe
         self.sets = build_eval_sets(task, cfg.n_examples, seed)
-        self.val_ranks = task.vocab.token_rank(self.sets["val"].query)
+        ranks = task.vocab.token_rank(self.sets["val"].query)
+        self.val_deciles = deciles_of(ranks, task.vocab.class_size)
+        self.present = sorted(set(self.val_deciles.tolist()))  # read once: the sets are fixed
 
     def __call__(self, model: MaskedLM) -> dict[str, float]:
         """Every metric of `model` now; no dropout (the model applies masks only when given)."""
+        return self.metrics(self.predictions(model), model.tok_emb.weight, model.out_bias)
+
+    def predictions(self, model: MaskedLM) -> Predictions:
         preds: Predictions = {}
         for name, split, protocol in PASSES:
             with (
                 holdout_rows(model, self.probe, protocol) if protocol else contextlib.nullcontext()
             ):
                 preds[name] = self.predict(model, self.sets[split], with_loss=name == "val")
-        return self.metrics(preds, model.tok_emb.weight, model.out_bias)
+        return preds
 
-    def metrics(
-        self, preds: Predictions, weight: torch.Tensor, bias: torch.Tensor
-    ) -> dict[str, float]:
+    def values(self, preds: Predictions, weight: Tensor, bias: Tensor) -> dict[str, Tensor]:
         """The metrics of docs/design.md §3 from each pass's predictions (and the weights, for the
-        held-out diagnostics)."""
+        held-out diagnostics), as 0-dim tensors."""
         sets = self.sets
         val_pred, val_loss = preds["val"]
         val_hits = exact_match(val_pred, sets["val"].targets)
         m = {ACC_VAL: share(val_hits), LOSS_VAL: val_loss}
-        deciles = accuracy_by_decile(val_hits, self.val_ranks, self.task.vocab.class_size)
-        m |= {decile(d): acc for d, acc in deciles.items()}  # a decile without queries: absent
+        deciles = decile_shares(val_hits, self.val_deciles)
+        m |= {decile(d): deciles[d] for d in self.present}  # a decile without queries: absent
         m[ACC_TAIL] = share(exact_match(preds["tail"][0], sets["tail"].targets))
         m[ICL_HEAD], m[IWL_HEAD] = context_and_memory(preds["switch"][0], sets["switch"])
         m[ICL_TAIL], m[IWL_TAIL] = context_and_memory(preds["tail_switch"][0], sets["tail_switch"])
@@ -98,17 +104,32 @@ class Evaluator:
             m |= self.probe.diagnostics(weight, bias)
         return m
 
+    def metrics(self, preds: Predictions, weight: Tensor, bias: Tensor) -> dict[str, float]:
+        return read([self.values(preds, weight, bias)])[1][0]
+
     @torch.inference_mode()
-    def predict(
-        self, model: MaskedLM, batch: Batch, with_loss: bool = False
-    ) -> tuple[torch.Tensor, float]:
-        """Predicted ids [n, 3] and, when asked (it costs a log-softmax), the mean cross-entropy."""
-        preds, loss_sum = [], 0.0
+    def predict(self, model: MaskedLM, batch: Batch, with_loss: bool = False) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """Predicted ids [n, 3] and, when asked (it costs a log-softmax), the mean cross-entropy
+        (else NaN)."""
+        preds, loss_sum = [], torch.zeros((), dtype=torch.float64, device=batch.inputs.device)
         for chunk in batch.chunks(self.cfg.batch_size):
             logits = model(chunk.inputs)  # [b, 3, vocab]
             if with_loss:
-                loss_sum += float(
-                    F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten(), reduction="sum")
-                )
+                ce = F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten(), reduction="sum")
+                loss_sum += ce.double()
             preds.append(argmax_predictions(logits))
-        return torch.cat(preds), loss_sum / (3 * len(batch)) if with_loss else float("nan")
+        return torch.cat(preds), loss_sum / (3 * len(batch)) if with_loss else loss_sum * math.nan
+
+
+def read(values: Sequence[dict[str, Tensor]], extra: Tensor | None = None) -> tuple[list[float], list[dict[str, float]]]:  # fmt: skip
+    """(`extra`'s entries, each trial's metrics) in one host read."""
+    device = next(iter(values[0].values())).device
+    head = torch.zeros(0) if extra is None else extra.flatten()
+    parts = [head.to(device, torch.float64)]
+    parts += [torch.stack([v.double() for v in m.values()]) for m in values]
+    flat = torch.cat(parts).tolist()  # the one read
+    out, at = [], head.numel()
+    for m in values:
+        out.append(dict(zip(m, flat[at : at + len(m)], strict=True)))
+        at += len(m)
+    return flat[: head.numel()], out

@@ -31,10 +31,18 @@ NORM_REFERENCE_STD = ModelConfig.model_fields["embed_init_std"].default
 class HoldoutProbe:
     """The fixed random directions written into the held-out rows under `init` and `matched`."""
 
-    def __init__(self, vocab: Vocab, d_model: int, init_std: float, generator: torch.Generator):
+    def __init__(
+        self,
+        vocab: Vocab,
+        d_model: int,
+        init_std: float,
+        generator: torch.Generator,
+        device: torch.device | str = "cpu",
+    ):
         self.vocab, self.init_std = vocab, init_std
-        self.rows = torch.arange(vocab.holdout_start, vocab.size)
-        self.draw = torch.randn(vocab.n_holdout, d_model, generator=generator) * init_std  # [R, d]
+        self.rows = torch.arange(vocab.holdout_start, vocab.size, device=device)
+        draw = torch.randn(vocab.n_holdout, d_model, generator=generator) * init_std  # [R, d]
+        self.draw = draw.to(device)  # drawn on the CPU: the same probe on every device
         self.drawn_at = init_std  # the std the token embeddings were last drawn at
 
     def embeddings_redrawn(self, std: float) -> None:
@@ -74,7 +82,7 @@ class HoldoutProbe:
         weight[rows], bias[rows] = new
         return weight, bias
 
-    def diagnostics(self, weight: Tensor, bias: Tensor) -> dict[str, float]:
+    def diagnostics(self, weight: Tensor, bias: Tensor) -> dict[str, Tensor]:
         """Trained content-row norm over the norm of the paper's init law N(0, 0.02) — one scale
         for every run, so that a forgetting run (init 0.02) and its control (drawn at the reset
         std) compare; held-out minus content output bias; the held-out rows' spread over the
@@ -83,9 +91,9 @@ class HoldoutProbe:
         rows = self.rows.to(bias.device)
         gap = bias[rows].mean() - bias[: self.vocab.n_content].mean()
         return {
-            NORM_RATIO: float(self.content_norm(weight) / reference_norm),
-            BIAS_GAP: float(gap),
-            SPREAD_RATIO: float(spread(weight[rows]) / spread(weight[: self.vocab.n_content])),
+            NORM_RATIO: self.content_norm(weight) / reference_norm,
+            BIAS_GAP: gap,
+            SPREAD_RATIO: spread(weight[rows]) / spread(weight[: self.vocab.n_content]),
         }
 
 

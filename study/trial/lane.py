@@ -16,14 +16,17 @@ import torch
 from study.config import TrialConfig
 from study.features import Curve
 from study.metric_names import LOSS_TRAIN, LOSS_VAL
-from study.trial.evaluate import Evaluator
+from study.trial.counter_rng import keys
+from study.trial.evaluate import Evaluator, read
 from study.trial.forgetting import should_forget
 from study.trial.holdout import HoldoutProbe
-from study.trial.model import MaskedLM, Noise, build_model, draw_noise
+from study.trial.loss_window import LossWindow
+from study.trial.model import MaskedLM, build_model
 from study.trial.schedule import eval_steps
 from study.trial.seeds import generator, trial_seeds
-from study.trial.tasks import Batch, Task
+from study.trial.tasks import Task
 
+ONLY_ROW = torch.zeros(1, dtype=torch.long)  # a lone trial's row of its LossWindow
 OnEval = Callable[[int, dict[str, float]], None]
 OnStep = Callable[[int], None]
 
@@ -40,14 +43,13 @@ class Lane:
     probe: HoldoutProbe
     evaluate: Evaluator
     init_rng: torch.Generator
-    data_rng: torch.Generator
-    forget_rng: torch.Generator
-    dropout_rng: torch.Generator
+    data_key: torch.Tensor  # [1, 2]: the training batches' counter stream (study.trial.draws)
+    forget_rng: torch.Generator  # on the CPU: the same resets on every device
+    dropout_key: torch.Tensor  # [1, 2]: the dropout masks' counter stream
     schedule: set[int]
     on_eval: OnEval | None = None
     on_step: OnStep | None = None
     curve: Curve = field(default_factory=list)
-    losses: list[torch.Tensor] = field(default_factory=list)  # synced only at evaluations
 
     @classmethod
     def build(
@@ -60,7 +62,11 @@ class Lane:
         seeds = trial_seeds(cfg.train.seed)
         task = Task(cfg.task, device, seeds["ambiguity"])
         probe = HoldoutProbe(
-            task.vocab, cfg.model.d_model, cfg.model.embed_init_std, generator(seeds["holdout"])
+            task.vocab,
+            cfg.model.d_model,
+            cfg.model.embed_init_std,
+            generator(seeds["holdout"]),
+            device,
         )
         return cls(
             cfg,
@@ -69,9 +75,9 @@ class Lane:
             probe,
             Evaluator(task, cfg.eval, probe, seeds["eval"]),
             generator(seeds["init"]),
-            generator(seeds["data"], device),
-            generator(seeds["forgetting"], device),
-            generator(seeds["dropout"], device),
+            keys([seeds["data"]], device),
+            generator(seeds["forgetting"]),
+            keys([seeds["dropout"]], device),
             set(eval_steps(cfg)),
             on_eval,
             on_step,
@@ -81,35 +87,27 @@ class Lane:
         """The trial's freshly initialised model."""
         return build_model(self.cfg.model, self.task.vocab.size, self.init_rng, self.device)
 
-    def next_batch(self) -> tuple[Batch, Noise | None]:
-        """The next training batch and this step's dropout masks."""
-        batch = self.task.sample("train", self.cfg.train.batch_size, self.data_rng)
-        return batch, draw_noise(self.cfg.model, len(batch), self.dropout_rng, self.device)
-
     def forgets(self, step: int) -> bool:
         return should_forget(step, self.cfg.forgetting)
 
-    def record(self, step: int, model: MaskedLM) -> None:
-        """Evaluate `model` at `step`, add the mean training loss since the last evaluation, and
-        hand the metrics to `on_eval`; a non-finite loss stops the trial (NonFiniteLoss)."""
-        loss = self.train_loss(step)
-        self.add(step, loss | self.evaluate(model))
+    def record(self, step: int, model: MaskedLM, window: LossWindow) -> None:
+        """Evaluate `model` at `step` with the mean training loss since the last evaluation (its
+        `window`, of one row), in one host read, and hand the metrics to `on_eval`."""
+        ev = self.evaluate
+        values = ev.values(ev.predictions(model), model.tok_emb.weight, model.out_bias)
+        loss, (metrics,) = read([values], window.read(ONLY_ROW.to(self.device)))
+        self.add(step, self.train_loss(loss) | metrics)
 
-    def train_loss(self, step: int) -> dict[str, float]:
-        """{LOSS_TRAIN: mean since the last evaluation} (empty at step 0); raises NonFiniteLoss
-        naming the first step whose loss was not finite."""
-        if not self.losses:
-            return {}
-        window = torch.stack(self.losses)
-        bad = (~torch.isfinite(window)).nonzero()
-        if len(bad):
-            first = step - len(self.losses) + 1 + int(bad[0])
+    def train_loss(self, window: list[float]) -> dict[str, float]:
+        """{LOSS_TRAIN: mean} from a `LossWindow` row (empty before any step); raises
+        NonFiniteLoss naming the first step whose loss was not finite."""
+        mean, first_bad, bad_loss = window
+        if math.isfinite(first_bad):
             raise NonFiniteLoss(
-                f"training loss became {float(window[bad[0]])} at step {first} "
+                f"training loss became {bad_loss} at step {int(first_bad)} "
                 f"(lr {self.cfg.train.lr}); the trial stops here"
             )
-        self.losses.clear()
-        return {LOSS_TRAIN: float(window.mean())}
+        return {} if math.isnan(mean) else {LOSS_TRAIN: mean}
 
     def add(self, step: int, metrics: dict[str, float]) -> None:
         """Append one evaluation to the curve and hand it to `on_eval`."""

@@ -3,10 +3,10 @@
 nanoGPT order: attention → feed-forward → block → model. Post-LayerNorm like BERT; a causal flag
 gives the GPT-style variant. Logits are computed only at the three target positions.
 
-Dropout is explicit: `draw_noise` draws every mask of one step from the trial's own generator
-and `forward(inputs, noise)` applies them (no noise: no dropout, as in evaluation). The masks
-then belong to the trial, not to torch's global stream, so a trial trained inside a pack
-(`study.trial.pack`, under `vmap`) sees exactly the masks it sees alone.
+Dropout is explicit: `draw_noise` draws every mask of one step from the trial's own counter
+stream (`study.trial.counter_rng`) and `forward(inputs, noise)` applies them (no noise: no
+dropout, as in evaluation). The masks then belong to the trial, not to torch's global stream, so
+a trial trained inside a pack (`study.trial.pack`) sees exactly the masks it sees alone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from study.config import ModelConfig
+from study.trial.counter_rng import below, bits
 from study.trial.tasks import SEQ_LEN, TARGETS
 
 Noise = tuple[Tensor, ...]  # dropout masks, already scaled by 1/(1 − p), in `draw_noise` order
@@ -99,27 +100,23 @@ class MaskedLM(nn.Module):
         return F.linear(h, self.tok_emb.weight, self.out_bias)
 
 
-def draw_noise(
-    cfg: ModelConfig, batch: int, generator: torch.Generator, device: torch.device
-) -> Noise | None:
-    """One training step's dropout masks, scaled by 1/(1 − p): the embeddings' [b, t, d], then
-    per layer the attention probabilities' [b, heads, t, t] and the two residual branches'
-    [b, t, d]. None when every dropout rate is 0."""
+def draw_noise(cfg: ModelConfig, batch: int, keys: Tensor, step: int) -> Noise | None:
+    """Step `step`'s dropout masks of K trials (their dropout streams' `keys` [K, 2],
+    study.trial.counter_rng), scaled by 1/(1 − p): the embeddings' [K, b, t, d], then per layer
+    the attention probabilities' [K, b, heads, t, t] and the two residual branches' [K, b, t, d].
+    None when every dropout rate is 0."""
     p, p_attn = cfg.dropout, cfg.attn_dropout
     if p == 0 and p_attn == 0:
         return None
     hidden, attn = (batch, SEQ_LEN, cfg.d_model), (batch, cfg.n_heads, SEQ_LEN, SEQ_LEN)
-
-    def mask(shape: tuple[int, ...], rate: float) -> Tensor:
-        keep = torch.empty(shape, device=device)
-        if rate == 0:
-            return keep.fill_(1.0)
-        return keep.bernoulli_(1 - rate, generator=generator).div_(1 - rate)
-
-    masks = [mask(hidden, p)]
-    for _ in range(cfg.n_layers):
-        masks += [mask(attn, p_attn), mask(hidden, p), mask(hidden, p)]
-    return tuple(masks)
+    parts = [(hidden, p)] + [(attn, p_attn), (hidden, p), (hidden, p)] * cfg.n_layers
+    sizes = [math.prod(shape) for shape, _ in parts]
+    words = bits(keys, step, sum(sizes)).split(sizes, dim=1)  # one draw for every mask
+    k = keys.shape[0]
+    return tuple(
+        below(w, 1 - rate).view(k, *shape).float().div_(1 - rate)
+        for w, (shape, rate) in zip(words, parts, strict=True)
+    )
 
 
 def init_weights(model: MaskedLM, generator: torch.Generator) -> None:
@@ -141,7 +138,13 @@ def init_weights(model: MaskedLM, generator: torch.Generator) -> None:
 def draw_token_embeddings(model: MaskedLM, std: float, generator: torch.Generator) -> None:
     """Re-draw the whole token-embedding matrix (and so the tied output rows) from N(0, std)."""
     with torch.no_grad():
-        model.tok_emb.weight.normal_(0.0, std, generator=generator)
+        model.tok_emb.weight.copy_(embedding_draw(model.tok_emb.weight.shape, std, generator))
+
+
+def embedding_draw(shape: torch.Size, std: float, generator: torch.Generator) -> Tensor:
+    """N(0, std) of `shape` on the generator's device: a CPU generator draws the same
+    embeddings for a trial on every device (the copy to a GPU is one host sync per reset)."""
+    return torch.empty(shape, device=generator.device).normal_(0.0, std, generator=generator)
 
 
 def build_model(

@@ -25,14 +25,15 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from study.config import TrialConfig
 from study.device import tune_allocator
+from study.trial.draws import Draws
 from study.trial.forgetting import cleared_state
 from study.trial.lane import Lane, OnEval, OnStep
-from study.trial.model import MaskedLM, Noise
+from study.trial.loss_window import LossWindow
+from study.trial.model import MaskedLM, Noise, embedding_draw
 from study.trial.pack_eval import evaluate_rows
 from study.trial.packed_adamw import PackedAdamW
 from study.trial.precision import precision
 from study.trial.stacked import stacked_forward
-from study.trial.tasks import Batch
 from study.trial.train import Trained
 
 TOKENS = "tok_emb.weight"
@@ -77,6 +78,7 @@ def train_pack(
     lanes = [Lane.build(m.cfg, device, m.on_eval, m.on_step) for m in members]
     models = [lane.model() for lane in lanes]
     pack = Pack(models, cfgs, impl)
+    draws, window = Draws(lanes), LossWindow(len(members), device)
     outcome: list[Trained | Exception | None] = [None] * len(members)
     live = list(range(len(members)))  # member index of each row of the pack
 
@@ -84,7 +86,10 @@ def train_pack(
         for row, err in rows_out.items():
             outcome[live[row]] = err
         keep = [r for r in range(len(live)) if r not in rows_out]
-        pack.keep(keep)
+        if keep:  # (none left: the loop ends)
+            index = torch.tensor(keep, dtype=torch.long, device=device)
+            for part in (pack, draws, window):
+                part.keep(index)
         live[:] = [live[r] for r in keep]
 
     def each(call: Callable[[int, int], None]) -> None:
@@ -99,25 +104,19 @@ def train_pack(
             leave(failed)
 
     def evaluate(step: int) -> None:
-        """The trials due at `step`: their training loss, then one batched evaluation per set
-        size (study.trial.pack_eval), then their curves and callbacks."""
-        loss: dict[int, dict[str, float]] = {}
-
-        def train_loss(row: int, i: int) -> None:
-            if step in lanes[i].schedule:
-                loss[i] = lanes[i].train_loss(step)
-
-        each(train_loss)  # a non-finite training loss leaves here, before any evaluation
-        due = [(row, i) for row, i in enumerate(live) if i in loss]
-        metrics: dict[int, dict[str, float]] = {}
+        """The trials due at `step`: one batched evaluation per set size (study.trial.pack_eval)
+        with their training losses, then their curves and callbacks."""
+        due = [(row, i) for row, i in enumerate(live) if step in lanes[i].schedule]
+        found: dict[int, tuple[list[float], dict[str, float]]] = {}
         for size in sorted({lanes[i].cfg.eval.n_examples for _, i in due}):
             group = [(row, i) for row, i in due if lanes[i].cfg.eval.n_examples == size]
-            found = evaluate_rows(pack, [r for r, _ in group], [lanes[i].evaluate for _, i in group])  # fmt: skip
-            metrics |= {i: m for (_, i), m in zip(group, found, strict=True)}
+            rows = evaluate_rows(pack, [r for r, _ in group], [lanes[i].evaluate for _, i in group], window)  # fmt: skip
+            found |= {i: r for (_, i), r in zip(group, rows, strict=True)}
 
         def add(row: int, i: int) -> None:
-            if i in metrics:
-                lanes[i].add(step, loss[i] | metrics[i])
+            if i in found:
+                loss, metrics = found[i]
+                lanes[i].add(step, lanes[i].train_loss(loss) | metrics)
 
         each(add)
 
@@ -134,9 +133,7 @@ def train_pack(
         for step in range(1, cfgs[0].train.steps + 1):
             if not live:
                 break
-            losses = pack.step([lanes[i].next_batch() for i in live])
-            for row, i in enumerate(live):
-                lanes[i].losses.append(losses[row])
+            window.add(step, pack.step(*draws(step)))
             evaluate(step)  # evaluate first, then reset (docs/design.md §4)
             _forget(step, lanes, live, pack)
             after_step(step)
@@ -166,27 +163,20 @@ class Pack:
         one = lambda p, x, n: functional_call(self.base, p, (x, n))  # noqa: E731
         return vmap(one, in_dims=(0, 0, None if noise is None else 0))(params, inputs, noise)
 
-    def step(self, drawn: Sequence[tuple[Batch, Noise | None]]) -> Tensor:
-        """One optimiser step of each trial on its (batch, dropout masks); returns the K
-        detached losses."""
-        inputs = torch.stack([b.inputs for b, _ in drawn])
-        targets = torch.stack([b.targets for b, _ in drawn])
-        masks = [n for _, n in drawn]
-        noise = (
-            None if masks[0] is None else tuple(torch.stack(m) for m in zip(*masks, strict=True))
-        )
+    def step(self, inputs: Tensor, targets: Tensor, noise: Noise | None) -> Tensor:
+        """One optimiser step of each trial on its batch (inputs [K, b, 7], targets [K, b, 3])
+        and dropout masks; returns the K detached losses."""
         logits = self.forward(self.params, inputs, noise)
         losses = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
-        per_trial = losses.view(len(drawn), -1).mean(1)  # each trial's own mean loss
+        per_trial = losses.view(inputs.shape[0], -1).mean(1)  # each trial's own mean loss
         self.optimizer.zero_grad()
         per_trial.sum().backward()  # rows share no parameter: each gets its own gradient
         self.optimizer.step()
         return per_trial.detach()
 
-    def keep(self, rows: list[int]) -> None:
+    def keep(self, rows: Tensor) -> None:
         """Only the trials at `rows` stay."""
-        index = torch.tensor(rows, dtype=torch.long, device=self.device)  # [] would be float
-        self.optimizer.keep(index)
+        self.optimizer.keep(rows)
         self.params = self.optimizer.params
 
 
@@ -199,7 +189,10 @@ def _forget(step: int, lanes, live, pack: Pack) -> None:
         if not lane.forgets(step):
             continue
         with torch.no_grad():
-            params[TOKENS][row].normal_(0.0, lane.cfg.reset_std, generator=lane.forget_rng)
+            row_shape = params[TOKENS].shape[1:]
+            params[TOKENS][row].copy_(
+                embedding_draw(row_shape, lane.cfg.reset_std, lane.forget_rng)
+            )
         scope = cleared_state(lane.cfg.forgetting)
         if scope != "none":
             optimizer.clear(row, [TOKENS] if scope == "embeddings" else list(params))

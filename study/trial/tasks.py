@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from study.config import TaskConfig
+from study.trial.task_law import SLOTS, Law, draw
 
 SEQ_LEN = 7
 QUERY = 3  # position of the query token
@@ -154,12 +155,24 @@ class Task:
         size = self.vocab.class_size
         return size - max(1, math.ceil(self.cfg.tail_fraction * size))
 
+    @cached_property
+    def law(self) -> Law:
+        """This task's content law as the tables a pack stacks (`study.trial.task_law`)."""
+        return Law.of([self])
+
     def sample(self, split: Split, n: int, generator: torch.Generator) -> Batch:
-        """`n` sequences of `split`, drawn on this task's device from `generator`."""
+        """`n` sequences of `split` from `generator` (drawn on its device, then moved to this
+        task's: a CPU generator gives the same sets on every device)."""
         noun, adj = self._content_pair(split, n, generator)
+        template = self._uniform_ints(4, n, generator)
+        return self.laid_out(split, noun, adj, template)
+
+    def laid_out(self, split: Split, noun: Tensor, adj: Tensor, template: Tensor) -> Batch:
+        """The sequences of `split` from their content tokens and templates (any leading
+        shape; the batch is flat)."""
         swap_roles = split in ("switch", "tail_switch")
         after_copula, other = (noun, adj) if swap_roles else (adj, noun)
-        return assemble(self.vocab, after_copula, other, self._uniform_ints(4, n, generator))
+        return assemble(self.vocab, after_copula.flatten(), other.flatten(), template.flatten())
 
     def _content_pair(self, split: Split, n: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
         """(noun-slot, adjective-slot) token ids, each [n]."""
@@ -175,45 +188,13 @@ class Task:
             n_tail = size - self.tail_start
             noun_rank = self.tail_start + self._uniform_ints(n_tail, n, g)
             adj_rank = self.tail_start + self._uniform_ints(n_tail, n, g)
-        else:
-            ranks = torch.multinomial(self.zipf_weights, 2 * n, replacement=True, generator=g)
-            noun_rank, adj_rank = ranks[:n], ranks[n:]
-        noun, adj = noun_rank, adj_rank + size
-        if split in ("train", "val"):
-            flip = self._flip_ambiguous if self.cfg.ambiguity == "twin" else self._paper_swap
-            noun, adj = flip(noun, noun_rank, g), flip(adj, adj_rank, g)
-        return noun, adj
-
-    def _flip_ambiguous(self, ids: Tensor, ranks: Tensor, g: torch.Generator) -> Tensor:
-        """An ambiguous token is, with p = 0.5, replaced by its same-rank twin of the other class."""
-        coin = torch.rand(ids.shape, generator=g, device=self.device) < 0.5
-        flip = self.is_ambiguous_rank[ranks] & coin
-        twin = (ids + self.vocab.class_size) % self.vocab.n_content
-        return torch.where(flip, twin, ids)
-
-    def _paper_swap(self, ids: Tensor, ranks: Tensor, g: torch.Generator) -> Tensor:
-        """The released code's law: an ambiguous token is, with p = 0.5, replaced by a Zipf draw
-        over the other class's sorted ambiguous list — position j ≥ 1 with weight j^−α, so the
-        list's first entry never comes (its sampler starts at 1); uniform over the list at α = 0."""
-        coin = torch.rand(ids.shape, generator=g, device=self.device) < 0.5
-        flip = self.is_ambiguous(ids) & coin
-        replaced = ids.clone()
-        for cls, other in ((NOUN, ADJ), (ADJ, NOUN)):
-            here = flip & ((ids >= self.vocab.class_size) == bool(cls))
-            targets = self.paper_ambiguous[other]
-            if not here.any() or not len(targets):
-                continue
-            position = torch.multinomial(
-                _list_weights(len(targets), self.cfg.zipf_exponent, self.device),
-                int(here.sum()),
-                replacement=True,
-                generator=g,
-            )
-            replaced[here] = targets[position] + other * self.vocab.class_size
-        return replaced
+            return noun_rank, adj_rank + size
+        u = torch.rand(1, n, SLOTS, generator=g, device=g.device, dtype=torch.float64)
+        noun, adj = draw(self.law, u.to(self.device), swap=split in ("train", "val"))
+        return noun[0], adj[0]
 
     def _uniform_ints(self, high: int, n: int, g: torch.Generator) -> Tensor:
-        return torch.randint(0, high, (n,), generator=g, device=self.device)
+        return torch.randint(0, high, (n,), generator=g, device=g.device).to(self.device)
 
 
 def ambiguous_ranks(class_size: int, p_ambiguous: float, n_bins: int) -> Tensor:
@@ -244,16 +225,6 @@ def paper_ambiguous_ranks(
         k = math.ceil((hi - lo) * p_ambiguous - 1e-9)
         picks.append(lo + torch.randperm(hi - lo, generator=generator)[:k])
     return torch.cat(picks).sort().values
-
-
-def _list_weights(length: int, alpha: float, device: torch.device) -> Tensor:
-    """Weights over positions of an ambiguous list under the released sampler: j^−α for j ≥ 1
-    (position 0 never drawn, unless the list has one entry); uniform at α = 0."""
-    if alpha == 0 or length == 1:
-        return torch.ones(length, device=device)
-    weights = torch.arange(length, dtype=torch.float64, device=device).pow(-alpha)
-    weights[0] = 0.0
-    return weights.float()
 
 
 def assemble(vocab: Vocab, after_copula: Tensor, other: Tensor, template: Tensor) -> Batch:

@@ -8,8 +8,10 @@ import torch
 
 from study.config import ForgettingConfig, TrialConfig
 from study.presets import build_config
+from study.trial.draws import Draws
 from study.trial.forgetting import cleared_state, forget, should_forget
-from study.trial.model import build_model, draw_noise
+from study.trial.lane import Lane
+from study.trial.model import build_model
 from study.trial.seeds import generator, trial_seeds
 from study.trial.tasks import Task
 from study.trial.train import make_optimizer, train, train_step
@@ -33,11 +35,9 @@ def hand_loop(cfg, observe=None):
     task = Task(cfg.task)
     model = build_model(cfg.model, task.vocab.size, generator(seeds["init"]), CPU)
     optimizer = make_optimizer(model, cfg)
-    data_rng, forget_rng = generator(seeds["data"]), generator(seeds["forgetting"])
-    dropout_rng = generator(seeds["dropout"])
+    draws, forget_rng = Draws([Lane.build(cfg, CPU)]), generator(seeds["forgetting"])
     for step in range(1, cfg.train.steps + 1):
-        batch = task.sample("train", cfg.train.batch_size, data_rng)
-        train_step(model, optimizer, batch, draw_noise(cfg.model, len(batch), dropout_rng, CPU))
+        train_step(model, optimizer, *draws.alone(step))
         before = {n: p.detach().clone() for n, p in model.named_parameters()}
         before_adam = adam_state(model, optimizer)
         if should_forget(step, cfg.forgetting):

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from study.config import ModelConfig
+from study.trial.counter_rng import keys
 from study.trial.model import (
     MaskedLM,
     SelfAttention,
@@ -159,19 +160,24 @@ def test_attention_is_scaled_dot_product_attention(causal, rng):
     torch.testing.assert_close(attn(x), want, rtol=1e-5, atol=1e-6)
 
 
-def test_dropout_masks_come_from_the_generator_in_a_fixed_layout():
+def test_dropout_masks_come_from_the_trials_stream_in_a_fixed_layout():
     cfg = ModelConfig(n_layers=2, d_model=16, n_heads=2, dropout=0.1, attn_dropout=0.2)
-    noise = draw_noise(cfg, 500, generator(7), torch.device("cpu"))
-    assert [tuple(m.shape) for m in noise] == [(500, SEQ_LEN, 16)] + [
-        (500, 2, SEQ_LEN, SEQ_LEN), (500, SEQ_LEN, 16), (500, SEQ_LEN, 16)
+    key = keys([7], torch.device("cpu"))
+    noise = draw_noise(cfg, 500, key, 1)
+    assert [tuple(m.shape) for m in noise] == [(1, 500, SEQ_LEN, 16)] + [
+        (1, 500, 2, SEQ_LEN, SEQ_LEN), (1, 500, SEQ_LEN, 16), (1, 500, SEQ_LEN, 16)
     ] * 2  # fmt: skip
     emb, attn = noise[0], noise[1]
     assert emb.unique().tolist() == pytest.approx([0.0, 1 / 0.9])  # kept values rescaled
     assert (emb == 0).float().mean().item() == pytest.approx(0.1, abs=0.01)
     assert (attn == 0).float().mean().item() == pytest.approx(0.2, abs=0.01)
-    again = draw_noise(cfg, 500, generator(7), torch.device("cpu"))
+    again = draw_noise(cfg, 500, key, 1)
     assert all(torch.equal(a, b) for a, b in zip(noise, again, strict=True))
-    assert draw_noise(cfg.model_copy(update={"dropout": 0.0, "attn_dropout": 0.0}), 5, generator(7), torch.device("cpu")) is None  # fmt: skip
+    assert not torch.equal(noise[0], draw_noise(cfg, 500, key, 2)[0])  # another step: other masks
+    # a trial drawn beside another draws its own masks, the same as alone
+    both = draw_noise(cfg, 500, keys([3, 7], torch.device("cpu")), 1)
+    assert all(torch.equal(a[0], b[1]) for a, b in zip(noise, both, strict=True))
+    assert draw_noise(cfg.model_copy(update={"dropout": 0.0, "attn_dropout": 0.0}), 5, key, 1) is None  # fmt: skip
 
 
 def test_noise_is_the_only_dropout(rng):
@@ -179,5 +185,6 @@ def test_noise_is_the_only_dropout(rng):
     model = build_model(cfg, VOCAB, rng, torch.device("cpu"))
     inputs = torch.randint(0, 40, (6, SEQ_LEN), generator=rng)
     assert torch.equal(model(inputs), model(inputs))  # no masks: deterministic, train mode or not
-    noisy = model(inputs, draw_noise(cfg, 6, generator(1), torch.device("cpu")))
+    noise = draw_noise(cfg, 6, keys([1], torch.device("cpu")), 1)
+    noisy = model(inputs, tuple(m[0] for m in noise))
     assert (noisy - model(inputs)).abs().max() > 1e-3
