@@ -33,8 +33,8 @@ def configure_cpu_threads(device: str, workers: int = 1) -> None:
 
     import torch
 
-    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
-        return
+    if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        return  # `cuda:i` too: a GPU worker keeps torch's threads
     chosen = os.environ.get("DPL_THREADS") or os.environ.get("OMP_NUM_THREADS")
     torch.set_num_threads(max(1, int(chosen)) if chosen else 1)
 

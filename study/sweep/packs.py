@@ -2,6 +2,9 @@
 trials, decides their points, and trains those that share shapes together (`study.trial.pack`),
 each still its own Optuna trial and its own MLflow run.
 
+A pack that runs out of GPU memory is tried again as two packs of half its size (down to one
+trial, which fails as a machine fault would), and the worker forms no larger pack after it.
+
 A trial whose shapes differ from the first one held waits for a later pack. A failure of the
 whole pack fails its trials and the worker goes on, as after one failed trial. An interrupt
 releases every trial the worker holds, trained or waiting, in both systems (FAIL `interrupted`,
@@ -11,6 +14,7 @@ budget given back; MLflow KILLED), and is raised.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import optuna
@@ -36,10 +40,10 @@ def work_packs(
     from study.trial.pack import pack_key  # torch loads here, not when the CLI starts
 
     held: list[Begun] = []
-    done = 0
+    done, size = 0, PackSize(sweep.pack)
     try:
         while True:
-            while len(held) < sweep.pack and (limit is None or done + len(held) < limit):
+            while len(held) < size.limit and (limit is None or done + len(held) < limit):
                 trial = claimer.next(wait=not held)  # with trials in hand, train them now
                 if trial is None:
                     break
@@ -61,7 +65,7 @@ def work_packs(
             key = pack_key(held[0].cfg)
             group = [b for b in held if pack_key(b.cfg) == key]
             held = [b for b in held if pack_key(b.cfg) != key]
-            for b, ended in zip(group, run_group(sweep, study, group), strict=True):
+            for b, ended in zip(group, run_group(sweep, study, group, size), strict=True):
                 _ended(claimer, streak, b.trial, ended)
             done += len(group)
             if on_progress is not None:
@@ -77,9 +81,19 @@ def _ended(claimer: Claimer, streak: Streak, trial: optuna.Trial, ended: Ended) 
     streak.add(trial.number, ended)
 
 
-def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> list[Ended]:
+@dataclass
+class PackSize:
+    """The most trials a worker packs: lowered when a pack ran out of memory."""
+
+    limit: int
+
+
+def run_group(
+    sweep: Sweep, study: optuna.Study, group: list[Begun], size: PackSize | None = None
+) -> list[Ended]:
     """Train `group` as one pack and tell Optuna how each trial ended; a group of one trains
-    unpacked (the mapped function costs more than it shares with no one)."""
+    unpacked (the mapped function costs more than it shares with no one). Out of memory, the
+    group trains again as two halves."""
     from study.tracking.run import PackedRun, run_pack
 
     if len(group) == 1:
@@ -100,6 +114,8 @@ def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> list[End
             curve_figure=sweep.curve_figure,
         )
     except BaseException as err:  # the whole pack: interrupted, or a failure of its own
+        if _out_of_memory(err):
+            return _halves(sweep, study, group, size or PackSize(len(group)))
         ends = [conclude(sweep, study, b, err) for b in group]
         if isinstance(err, KeyboardInterrupt | SpecError):
             raise
@@ -109,3 +125,18 @@ def run_group(sweep: Sweep, study: optuna.Study, group: list[Begun]) -> list[End
     if stop is not None:  # every trial would fail the same way
         raise stop
     return ends
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    return type(err).__name__ == "OutOfMemoryError" or "out of memory" in str(err)
+
+
+def _halves(sweep: Sweep, study: optuna.Study, group: list[Begun], size: PackSize) -> list[Ended]:
+    """`group` again as two packs of half its size, after freeing what the failed one held."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    half = (len(group) + 1) // 2
+    size.limit = min(size.limit, half)
+    return run_group(sweep, study, group[:half], size) + run_group(sweep, study, group[half:], size)

@@ -203,12 +203,13 @@ def finish(sweep: Sweep, *, interrupted: bool = False) -> None:
 def run_workers(
     sweep: Sweep, workers: int, *, limit: int | None = None, on_progress: OnProgress | None = None
 ) -> None:
-    """N spawned worker processes on this machine; with several GPUs worker i gets cuda:i."""
+    """N spawned worker processes on this machine; with several GPUs worker i sees GPU i alone."""
     context = multiprocessing.get_context("spawn")  # fork would copy torch and MLflow state
     devices, limits = worker_devices(sweep.device, workers), _split(limit, workers)
     procs = [
         context.Process(
-            target=_worker_main, args=(replace(sweep, device=devices[i]), i, limits[i], workers)
+            target=_worker_main,
+            args=(replace(sweep, device=devices[i][0]), i, limits[i], workers, devices[i][1]),
         )
         for i in range(workers)
         if limits[i] != 0
@@ -237,15 +238,19 @@ def run_workers(
         raise WorkerFailed(f"worker exit codes {codes}; see the messages above")
 
 
-def worker_devices(device: str, workers: int) -> list[str]:
-    """One device per worker: cuda:0 … cuda:n-1 round robin on a multi-GPU machine."""
+def worker_devices(device: str, workers: int) -> list[tuple[str, str | None]]:
+    """(device, CUDA_VISIBLE_DEVICES) per worker: on a multi-GPU machine each worker sees one GPU,
+    round robin, as `cuda` — its allocator, threads and streams then never touch another GPU;
+    elsewhere the device as given and the environment as it is."""
     if device in ("auto", "cuda") and workers > 1:
         import torch
 
         n = torch.cuda.device_count()
         if n > 1:
-            return [f"cuda:{i % n}" for i in range(workers)]
-    return [device] * workers
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            ids = visible.split(",") if visible else [str(i) for i in range(n)]
+            return [("cuda", ids[i % n]) for i in range(workers)]
+    return [(device, None)] * workers
 
 
 def _split(limit: int | None, workers: int) -> list[int | None]:
@@ -254,8 +259,13 @@ def _split(limit: int | None, workers: int) -> list[int | None]:
     return [limit // workers + (i < limit % workers) for i in range(workers)]
 
 
-def _worker_main(sweep: Sweep, worker: int, limit: int | None, workers: int) -> None:
-    """Entry point of a spawned worker: SIGINT is the parent's to handle; SIGTERM interrupts."""
+def _worker_main(
+    sweep: Sweep, worker: int, limit: int | None, workers: int, gpu: str | None = None
+) -> None:
+    """Entry point of a spawned worker: SIGINT is the parent's to handle; SIGTERM interrupts.
+    `gpu`: the one GPU it sees (set before anything initialises CUDA)."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _interrupt(signum: int, frame: Any) -> None:

@@ -91,6 +91,36 @@ def test_a_pack_whose_trials_all_time_out_at_once_fails_each_trial_with_timeout(
     assert [t.user_attrs["failure_reason"] for t in trials] == ["timeout"] * 3
 
 
+def test_a_pack_out_of_memory_trains_again_at_half_its_size(tmp_path, store, monkeypatch):
+    """A GPU's out-of-memory cannot happen on the CPU, so the pack step raises torch's own
+    OutOfMemoryError above 2 trials: the pack of 4 trains as two packs of 2, every trial
+    completes with its own finished run."""
+    import study.trial.pack
+
+    step, sizes = study.trial.pack.Pack.step, []
+
+    def step_within_memory(self, inputs, targets, noise):
+        sizes.append(inputs.shape[0])
+        if inputs.shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return step(self, inputs, targets, noise)
+
+    monkeypatch.setattr(study.trial.pack.Pack, "step", step_within_memory)
+    spec = parse_spec(
+        {
+            "name": "memory",
+            "base": {"preset": "tiny", "set": FAST},
+            "space": {"task.zipf_exponent": [0.0, 0.5, 1.0, 1.5]},
+            "sampler": {"kind": "grid"},
+        }
+    )
+    _, study_ = sweep_packed(tmp_path, store, spec, 4)
+    assert sizes[0] == 4 and set(sizes[1:]) == {2}
+    assert [t.state for t in study_.get_trials()] == [TrialState.COMPLETE] * 4
+    runs = {r.info.run_id: r for r in runs_of(store, spec)}
+    assert all(runs[t.user_attrs[RUN_ATTR]].info.status == "FINISHED" for t in study_.get_trials())
+
+
 def test_pack_auto_is_one_on_the_cpu():
     assert resolve_pack("auto", "cpu") == 1 and resolve_pack(2, "cpu") == 2
 
