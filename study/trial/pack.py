@@ -5,8 +5,10 @@ process share those launches. The K models' parameters are stacked ([K, …] per
 `torch.func.stack_module_state`) and the one model function is mapped over them with
 `torch.func.vmap`; each trial keeps its own data law, seeds, learning rate, weight decay and
 forgetting schedule (its `Lane` and a row of `PackedAdamW`). A trial sees the same batches,
-dropout masks, resets and evaluation sets as alone, so its curve is the one `train` gives,
-within float tolerance (batched matmuls round differently).
+dropout masks, resets and evaluation sets as alone (all of them drawn for the whole pack at once,
+`study.trial.draws`), so its curve is the one `train` gives, within float tolerance (batched
+matmuls round differently). A training step reads nothing back to the host; an evaluation reads
+once for the pack.
 
 A trial that fails — non-finite loss, or its `on_eval` / `on_step` callback raising (pruned,
 timed out) — leaves the pack with its error, and the others go on. An interrupt stops them all.
