@@ -27,12 +27,14 @@ def _i32(value: int) -> int:
 
 
 def mix(x: Tensor) -> Tensor:
-    """lowbias32 on int32 (the shifts are logical: masked after the arithmetic shift)."""
+    """lowbias32 on int32 (the shifts are logical: masked after the arithmetic shift); a new
+    tensor, written in place after its first op (half the time of fresh tensors on the CPU)."""
     x = x ^ ((x >> 16) & 0xFFFF)
-    x = x * _i32(0x7FEB352D)
-    x = x ^ ((x >> 15) & 0x1FFFF)
-    x = x * _i32(0x846CA68B)
-    return x ^ ((x >> 16) & 0xFFFF)
+    x *= _i32(0x7FEB352D)
+    x ^= (x >> 15) & 0x1FFFF
+    x *= _i32(0x846CA68B)
+    x ^= (x >> 16) & 0xFFFF
+    return x
 
 
 def keys(seeds: list[int], device: torch.device) -> Tensor:
