@@ -19,8 +19,8 @@ that our model does not have switched off, then each on its own:
 vanilla, α = 1.5, lr 5e-5, seed 42) and evaluates every one with our `Evaluator` (the HF models
 converted back into ours, the token-type row folded into the position rows, which is exact), so
 that a difference is the model's or the data's, never the evaluation's. `zipf_paper` draws the
-training stream with the released sampler's off-by-one (rank 1 never drawn: `np.random.zipf`
-starts at 1 while the class's ids are indexed from 0; docs/design.md §7).
+data with the released sampler's off-by-one (`task.zipf_law: paper`: rank 1 never drawn,
+`np.random.zipf` starts at 1 while the class's ids are indexed from 0; docs/design.md §6, §7).
 """
 
 from __future__ import annotations
@@ -238,17 +238,10 @@ VARIANTS = {
         Variant("hf_equivalent", released=True),
         Variant("hf_token_type", released=True, token_type=True),
         Variant("ours_zipf_paper", zipf_paper=True),
+        Variant("hf_zipf_paper", released=True, zipf_paper=True),
         Variant("hf_released", released=True, token_type=True, padding=True, zipf_paper=True),
     )
 }
-
-
-def _paper_zipf(lane: Lane) -> None:
-    """Draw the training stream as the released sampler does: rank 1 of each class never."""
-    weights = lane.task.zipf_weights.clone()
-    weights[0] = 0.0
-    lane.task.__dict__["zipf_weights"] = weights  # before the law (a cached property) is built
-    lane.task.__dict__.pop("law", None)
 
 
 def train_variant(cfg, variant: Variant, dropout: bool) -> list[tuple[int, dict[str, float]]]:
@@ -257,9 +250,9 @@ def train_variant(cfg, variant: Variant, dropout: bool) -> list[tuple[int, dict[
     `dropout` both models train deterministically, so that `hf_equivalent` must match `ours`
     to float tolerance; with it the HF model draws its own masks (ours: `ours_trial`)."""
     torch.manual_seed(cfg.train.seed)
-    lane = Lane.build(cfg, CPU)
     if variant.zipf_paper:
-        _paper_zipf(lane)
+        cfg = cfg.model_copy(update={"task": cfg.task.model_copy(update={"zipf_law": "paper"})})
+    lane = Lane.build(cfg, CPU)
     ours = lane.model()
     hf = None
     if variant.released:

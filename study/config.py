@@ -38,6 +38,12 @@ class TaskConfig(_Part):
         "other class's ambiguous list",
     )
     tail_fraction: float = Field(0.1, gt=0.0, le=0.5, description="rarest share of a class = tail")
+    zipf_law: Literal["full", "paper"] = Field(
+        "full",
+        description="full: every rank 1 … V/2 drawn, p ∝ r^-α; paper: the released sampler's, "
+        "which never draws rank 1 at α > 0 (np.random.zipf starts at 1, the class's ids at 0; "
+        "uniform at α = 0 as there) — the cause of its higher transience peak (docs/design.md §6)",
+    )
 
     @field_validator("n_vocab")
     @classmethod

@@ -114,9 +114,13 @@ class Task:
 
     @cached_property
     def zipf_weights(self) -> Tensor:
-        """Unnormalised `rank^-α` over a class, ranks counted from 1 (rank 1 is drawn)."""
+        """Unnormalised `rank^-α` over a class, ranks counted from 1 (rank 1 is drawn, unless
+        `task.zipf_law: paper` at α > 0: the released sampler's off-by-one)."""
         ranks = torch.arange(1, self.vocab.class_size + 1, dtype=torch.float64, device=self.device)
-        return ranks.pow(-self.cfg.zipf_exponent).float()
+        weights = ranks.pow(-self.cfg.zipf_exponent)
+        if self.cfg.zipf_law == "paper" and self.cfg.zipf_exponent > 0:
+            weights[0] = 0.0
+        return weights.float()
 
     @cached_property
     def ambiguous_ranks(self) -> Tensor:
