@@ -3,6 +3,7 @@
     python -m benchmarks.reference_grid             # the grid's outcomes → benchmarks/data/*.csv
     python -m benchmarks.replay                     # 20 sampler seeds, budgets 10 … 60
     python -m benchmarks.replay --seeds 4 --budgets 10 20 --samplers boundary sobol   # a smoke run
+    python -m benchmarks.replay --live mlruns/optuna.journal     # a live quickstart, scored alike
 
 No training: the reference grid (benchmarks/specs/quickstart_grid99.yaml: 9 α × 11 N × 3 seeds,
 trained once) stored every trial's outcome. A sampler's trial at a point returns one of that
@@ -55,8 +56,8 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from threadpoolctl import threadpool_limits
 
 from benchmarks.boundary_runs import ask_and_tell, optuna_sampler, proposals_of, quiet_study
-from benchmarks.reference_grid import DEFAULT_CSV, X, Y, load_outcomes
-from benchmarks.replay_grid import ALPHAS, LABELLER, NS, Oracle, ReplayGrid, score
+from benchmarks.reference_grid import DEFAULT_CSV, X, Y, load_outcomes, trial_outcomes
+from benchmarks.replay_grid import ALPHAS, LABELLER, NS, Oracle, ReplayGrid, score, to_unit
 from benchmarks.replay_report import format_table, summarise, verdicts
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.regimes import REGIMES
@@ -175,6 +176,21 @@ def run_replay(
     return pl.DataFrame([row for rows in results for row in rows])
 
 
+def live_score(journal: Path, grid: ReplayGrid) -> dict:
+    """A live study's trials (a journal file), scored against the reference map as a replayed
+    sampler's are."""
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))
+    )
+    (name,) = optuna.get_all_study_names(storage)
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    outcomes = trial_outcomes(trials)
+    unit = to_unit(outcomes.select("alpha", "N").to_numpy())
+    return {"study": str(journal), "trials": outcomes.height} | asdict(
+        score(unit, outcomes.to_dicts(), grid)
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--samplers", nargs="+", default=None, help=f"[{' '.join(SAMPLERS)}]")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/replay"))
+    parser.add_argument("--live", type=Path, nargs="+", help="score these studies' journals only")
     args = parser.parse_args(argv)
     samplers = args.samplers or [s for s in SAMPLERS if s != "adaptive" or has_adaptive()]
     grid = ReplayGrid.of(load_outcomes(args.csv))
@@ -195,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{int(grid.scored.sum())} have a majority and are scored"
     )
     print(ground)
+    if args.live:
+        for journal in args.live:
+            print(json.dumps(live_score(journal, grid)))
+        return
     start = time.perf_counter()
     rows = run_replay(grid, samplers, args.budgets, range(args.seeds), args.jobs)
     wall = time.perf_counter() - start

@@ -113,7 +113,14 @@ def test_the_boundary_samplers_trials_say_why_and_the_placement_counts_them(tiny
     assert reasons.null_count() == 0
     assert set(reasons) <= {"seed design", "uncertain", "explore"}
     assert reasons.head(8).to_list() == ["seed design"] * 8
-    others = points.filter(pl.col("sampler") != "boundary")
+    bald = points.filter(pl.col("sampler") == "boundary-bald")["proposal"]
+    assert bald.null_count() == 0 and set(bald) <= {
+        "seed design",
+        "uncertain",
+        "replicate",
+        "explore",
+    }
+    others = points.filter(~pl.col("sampler").str.starts_with("boundary"))
     assert others["proposal"].null_count() == others.height
     placed = placement(points, {2: 60})
     assert placed.filter(pl.col("sampler") == "boundary")["trials"].sum() == 16
