@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,14 @@ import torch
 from study.presets import build_config
 from study.tracking.store import Store
 from study.trial.seeds import generator
+
+
+def pytest_configure(config):
+    """A test runner started in the background (`cmd &`) inherits SIGINT ignored, and so would
+    every process the tests start: the interrupt tests would then see nothing arrive. Python
+    gives a caught SIGINT back to its children as the default on exec."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from study.cli.main import cli
+from study.metric_names import kind
 from study.regimes import CALLS
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -62,6 +63,12 @@ def test_train_json(store, in_tmp):
     run = store.client().get_run(out["run_id"])
     assert run.info.status == "FINISHED" and run.data.tags["regime"] == out["regime"]
     assert run.data.params["train.seed"] == "3"  # --seed sets the root seed
+    # numbers as a user reads them: what MLflow stored, no float32 noise (0.12549999356…)
+    stored = run.data.metrics  # the final step's values, the curves' last points
+    for name in ("icl/structural_paper", "iwl/head", "acc/val", "loss/val"):
+        assert out["summary"][name] == stored[name], name
+    shares = [v for k, v in out["summary"].items() if kind(k) == "share"]
+    assert shares and all(v == round(v, 4) for v in shares)
 
 
 @pytest.mark.parametrize(
