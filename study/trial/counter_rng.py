@@ -56,6 +56,21 @@ def uniform(key: Tensor, step: int, n: int) -> Tensor:
     return (bits(key, step, n).double() + 2.0**31) * 2.0**-32
 
 
+def half_words(key: Tensor, step: int, n: int) -> Tensor:
+    """[K, n] random 16-bit values (0 … 65535) at `step`: both halves of n/2 words, for draws
+    that need no finer resolution (dropout masks: half the hashing of full words)."""
+    w = bits(key, step, (n + 1) // 2)
+    return torch.stack([w & 0xFFFF, (w >> 16) & 0xFFFF], dim=-1).flatten(1)[:, :n]
+
+
+def keep_mask(halves: Tensor, keep: float) -> Tensor:
+    """Dropout's kept-and-rescaled mask from 16-bit values: kept with probability t/65536,
+    t = round(keep · 65536) (within 2^-17 of `keep`), scaled by its inverse so the mask's mean is
+    exactly 1."""
+    t = round(keep * 65536)
+    return (halves < t).float().mul_(65536 / t)
+
+
 def below(words: Tensor, p: float) -> Tensor:
     """Bernoulli(p) from random int32 words: true with probability p (to 2^-32)."""
     if p >= 1:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from study.config import ModelConfig
-from study.trial.counter_rng import below, bits
+from study.trial.counter_rng import half_words, keep_mask
 from study.trial.tasks import SEQ_LEN, TARGETS
 
 Noise = tuple[Tensor, ...]  # dropout masks, already scaled by 1/(1 − p), in `draw_noise` order
@@ -102,7 +102,8 @@ class MaskedLM(nn.Module):
 
 def draw_noise(cfg: ModelConfig, batch: int, keys: Tensor, step: int) -> Noise | None:
     """Step `step`'s dropout masks of K trials (their dropout streams' `keys` [K, 2],
-    study.trial.counter_rng), scaled by 1/(1 − p): the embeddings' [K, b, t, d], then per layer
+    study.trial.counter_rng), scaled to mean 1 (`keep_mask`: p to 2^-17): the embeddings'
+    [K, b, t, d], then per layer
     the attention probabilities' [K, b, heads, t, t] and the two residual branches' [K, b, t, d].
     None when every dropout rate is 0."""
     p, p_attn = cfg.dropout, cfg.attn_dropout
@@ -111,11 +112,11 @@ def draw_noise(cfg: ModelConfig, batch: int, keys: Tensor, step: int) -> Noise |
     hidden, attn = (batch, SEQ_LEN, cfg.d_model), (batch, cfg.n_heads, SEQ_LEN, SEQ_LEN)
     parts = [(hidden, p)] + [(attn, p_attn), (hidden, p), (hidden, p)] * cfg.n_layers
     sizes = [math.prod(shape) for shape, _ in parts]
-    words = bits(keys, step, sum(sizes)).split(sizes, dim=1)  # one draw for every mask
+    drawn = half_words(keys, step, sum(sizes)).split(sizes, dim=1)  # one draw for every mask
     k = keys.shape[0]
     return tuple(
-        below(w, 1 - rate).view(k, *shape).float().div_(1 - rate)
-        for w, (shape, rate) in zip(words, parts, strict=True)
+        keep_mask(h, 1 - rate).view(k, *shape)
+        for h, (shape, rate) in zip(drawn, parts, strict=True)
     )
 
 

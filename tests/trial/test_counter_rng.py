@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from study.presets import build_config
-from study.trial.counter_rng import below, bits, keys, uniform
+from study.trial.counter_rng import below, bits, half_words, keep_mask, keys, uniform
 from study.trial.train import train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -38,6 +38,11 @@ def test_draws_are_uniform_and_independent_across_steps_and_streams():
         assert abs(float(torch.corrcoef(torch.stack([a, b]))[0, 1])) < 0.01
     assert abs(float(below(bits(k, 9, N), 0.9).float().mean()) - 0.9) < 0.003
     assert below(bits(k, 9, 10), 1.0).all()
+    halves = half_words(k, 9, N)
+    assert halves.min() >= 0 and halves.max() < 65536
+    assert torch.equal(half_words(k, 9, 11), halves[:, :11])
+    assert abs(float(keep_mask(halves, 0.9).mean()) - 1.0) < 0.004  # mean 1: 0.9 × 1/0.9
+    assert (keep_mask(halves[:, :10], 1.0) == 1).all()
 
 
 def test_the_same_seed_gives_the_same_curve_run_after_run():
