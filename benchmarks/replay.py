@@ -136,14 +136,20 @@ def adaptive_picks(grid: ReplayGrid, oracle: Oracle, n: int):
     return picks, rows, np.full(n, "")
 
 
+def replay_picks(oracle: Oracle, picks: Sequence[int]) -> list[dict]:
+    """The outcomes of a fixed design's picks (each grid size is a study of its own)."""
+    return [oracle.pick(i) for i in picks]
+
+
 def sampler_run(name: str, grid: ReplayGrid, budgets: Sequence[int], seed: int) -> list[dict]:
     """One row per budget (per grid size, for the grid) of one sampler and seed."""
     oracle = Oracle(grid, seed)
     start = time.perf_counter()
     with threadpool_limits(1):
         if name == "grid":
-            cuts = [(n, grid_picks(grid, GRIDS[n]), None) for n in (*budgets, 99) if n in GRIDS]
-            runs = [(n, picks, [oracle.pick(i) for i in picks], ()) for n, picks, _ in cuts]
+            sizes = [n for n in (*budgets, 99) if n in GRIDS]
+            cuts = [(n, grid_picks(grid, GRIDS[n])) for n in sizes]
+            runs = [(n, p, replay_picks(Oracle(grid, seed), p), ()) for n, p in cuts]
         else:
             picks, rows, reasons = (
                 adaptive_picks(grid, oracle, max(budgets))
