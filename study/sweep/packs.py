@@ -37,7 +37,7 @@ def work_packs(
 ) -> int:
     """Claim, pack and train queued trials until the budget is met (or `limit` ran); returns
     how many ran."""
-    from study.trial.pack import pack_key  # torch loads here, not when the CLI starts
+    from study.trial.pack import pack_key, trains_alone  # torch loads here, not at CLI start
 
     held: list[Begun] = []
     done, size = 0, PackSize(sweep.pack)
@@ -55,7 +55,7 @@ def work_packs(
                 if isinstance(begun, Ended):  # its config failed: the trial has ended
                     _ended(claimer, streak, trial, begun)
                     done += 1
-                elif begun.cfg.train.compile:  # compiled trials train alone
+                elif trains_alone(begun.cfg):  # compiled, frozen or own-rate embeddings
                     _ended(claimer, streak, trial, run_begun(sweep, study, begun))
                     done += 1
                 else:

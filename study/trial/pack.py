@@ -69,6 +69,13 @@ def pack_key(cfg: TrialConfig) -> tuple:
     )
 
 
+def trains_alone(cfg: TrialConfig) -> bool:
+    """A trial no pack can hold: compiled, or with its token embeddings frozen or on their own
+    learning rate (PackedAdamW keeps one rate per trial and trains every parameter)."""
+    t = cfg.train
+    return t.compile or t.freeze_embeddings or t.embed_lr_scale != 1.0
+
+
 def train_pack(
     members: Sequence[Member], device: torch.device, impl: str = PACK_IMPL
 ) -> list[Trained | Exception]:

@@ -117,10 +117,12 @@ def test_objective_status_table_shows_the_best_trial(tmp_path, in_store):
 
 
 def test_with_controls_then_analyze_effects_reads_run_minus_control(tmp_path, in_store):
+    """k = 6 with evaluations every 6 steps: the run's aligned final and its control's last
+    evaluation are both step 12, so the effect is read there (`paired_step`)."""
     spec = write_spec(
         tmp_path / "ctl.yaml",
         "cli-ctl",
-        base={"preset": "tiny", "set": {**FAST, "forgetting.forget_every": 5}},
+        base={"preset": "tiny", "set": {**FAST, "forgetting.forget_every": 6}},
         space={"task.zipf_exponent": [0.0, 1.5], "forgetting.kind": ["none", "active"]},
         objective="map",
     )
@@ -134,22 +136,27 @@ def test_with_controls_then_analyze_effects_reads_run_minus_control(tmp_path, in
     client = in_store.client()
     runs = client.search_runs([client.get_experiment_by_name("cli-ctl").experiment_id])
 
-    def at_final_step(run, metric: str) -> float:  # a curve's final value, straight from MLflow
-        step = run.data.metrics["summary/final_step"]
-        return next(m.value for m in client.get_metric_history(run.info.run_id, metric) if m.step == step)  # fmt: skip
+    def at(run, metric: str, step: int) -> float:  # a curve's value, straight from MLflow
+        history = client.get_metric_history(run.info.run_id, metric)
+        return next(m.value for m in history if m.step == step)
 
-    final = {  # (role, α) → run
-        (r.data.tags.get("dpl.role", r.data.params.get("forgetting.kind")), float(r.data.params["task.zipf_exponent"])): r
+    def role(r) -> str:
+        return r.data.tags.get("dpl.role", r.data.params.get("forgetting.kind"))
+
+    by = {
+        (role(r), float(r.data.params["task.zipf_exponent"])): r
         for r in runs
         if "trial_number" in r.data.tags
-    }  # fmt: skip
+    }
     assert len(points) == 2
     for point in points:
-        run, control = final["active", point["task.zipf_exponent"]], final["control", point["task.zipf_exponent"]]  # fmt: skip
+        alpha, step = point["task.zipf_exponent"], point["paired_step"]
+        run, control = by["active", alpha], by["control", alpha]
+        assert step == run.data.metrics["summary/final_step"] == 12
         # the headline is stored under its protocol's name (`paper`, the default)
         for m, stored in (("icl/structural", "icl/structural_paper"), ("iwl/head", "iwl/head")):
-            want = at_final_step(run, stored) - at_final_step(control, stored)
-            assert point[f"{m}.effect"] == pytest.approx(want)
+            want = at(run, stored, step) - at(control, stored, step)
+            assert point[f"{m}.effect"] == pytest.approx(want, abs=1e-6)
 
     plain = write_spec(tmp_path / "plain.yaml", "cli-plain", objective="map")
     assert invoke("run", str(plain)).exit_code == 0

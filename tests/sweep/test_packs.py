@@ -135,3 +135,21 @@ def test_the_gpu_memory_estimate_counts_the_models_parameters():
         n_params = sum(p.numel() for p in Lane.build(cfg, torch.device("cpu")).model().parameters())
         logits = 3 * cfg.train.batch_size * 3 * (cfg.task.n_vocab + 2 + cfg.task.n_holdout)
         assert trial_bytes(cfg) / 4 - logits == pytest.approx(4 * n_params, rel=0.05)
+
+
+def test_trials_with_their_own_embedding_rate_train_alone_in_a_packed_sweep(tmp_path, new_store):
+    """PackedAdamW keeps one learning rate per trial: a trial whose embeddings have their own
+    (`train.embed_lr_scale`) trains alone even under `--pack 3`, so its metrics are exactly
+    those of the unpacked sweep, not a pack's approximation of them."""
+    tree = copy.deepcopy(GRID6)
+    tree["base"]["set"]["train.embed_lr_scale"] = 4.0
+    tree["space"] = {"task.zipf_exponent": [0.0, 1.5]}
+    spec = parse_spec(tree)
+    alone_store = new_store(tmp_path / "a" / "mlruns")
+    packed_store = new_store(tmp_path / "p" / "mlruns")
+    _, alone = sweep_packed(tmp_path / "a", alone_store, spec, 1)
+    _, packed = sweep_packed(tmp_path / "p", packed_store, spec, 3)
+    a, p = summaries(alone_store, spec, alone), summaries(packed_store, spec, packed)
+    assert a.keys() == p.keys() and len(p) == 2
+    for point, run in p.items():
+        assert run.data.metrics == a[point].data.metrics, point
