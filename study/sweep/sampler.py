@@ -44,8 +44,11 @@ class NSGA2Options(SpecPart):
 
 
 class BoundaryOptions(SpecPart):
-    n_init: int = Field(
-        8, ge=2, description="Sobol seed-design points before the phase model proposes"
+    n_init: int | None = Field(
+        None,
+        ge=2,
+        description="Sobol seed-design points before the phase model proposes; default 2^(d+1) "
+        "for d axes (8 in 2-D, 16 in 3-D)",
     )
     exploration: float = Field(
         0.1, ge=0.0, le=1.0, description="share of proposals sent to a space-filling point instead"
@@ -58,11 +61,17 @@ class BoundaryOptions(SpecPart):
         "discourages another proposal",
     )
     n_candidates: int = Field(2048, ge=16, description="random candidates scored per proposal")
-    score: Literal["disagreement", "entropy"] = Field(
+    score: Literal["disagreement", "entropy", "bald"] = Field(
         "disagreement",
-        description="the share of posterior draws that disagree on the most likely regime, or the "
+        description="the share of posterior draws that disagree on the most likely regime; the "
         "entropy of the posterior-mean regime probabilities (higher towards the edges of the "
-        "space, where the posterior is widest)",
+        "space, where the posterior is widest); or bald, the mutual information between a new "
+        "trial's outcome and the map (low where replicates already split evenly)",
+    )
+    replicates: bool = Field(
+        False,
+        description="the trials' own points are candidates too: a new seed at an existing point "
+        "when that is worth more than a new point",
     )
 
 
