@@ -14,7 +14,6 @@ The host name a worker records is `queue.hostname()`.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import BaseStorage, RDBStorage
+from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from study.sweep import mlflow_link, queue
@@ -94,7 +93,7 @@ def lost_trials(study: optuna.Study, storage_url: str, grace: int) -> list[Froze
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if not running:
         return []
-    storage = _staleness_storage(storage_url, max(1, grace // GRACE_BEATS))
+    storage = open_storage(storage_url, heartbeat_s=max(1, grace // GRACE_BEATS))
     if isinstance(storage, RDBStorage):
         storage.grace_period = grace
         stale = set(storage._get_stale_trial_ids(study._study_id))  # Optuna's own staleness
@@ -108,14 +107,6 @@ def lost_trials(study: optuna.Study, storage_url: str, grace: int) -> list[Froze
         if t._trial_id in stale
         or ((w := t.system_attrs.get(queue.WORKER)) and w["host"] == here and not _alive(w["pid"]))
     ]
-
-
-@functools.lru_cache(maxsize=4)
-def _staleness_storage(storage_url: str, heartbeat_s: int) -> BaseStorage:
-    """One storage per URL for the staleness query, kept: a waiting worker reaps every second,
-    and a new RDBStorage each time opened a connection pool each time (8 waiting workers ran a
-    test PostgreSQL out of connection slots)."""
-    return open_storage(storage_url, heartbeat_s=heartbeat_s)
 
 
 def reap(

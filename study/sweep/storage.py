@@ -13,6 +13,7 @@ password masked; a URL no driver understands is a usage error naming `--storage`
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from pathlib import Path
@@ -76,7 +77,12 @@ class _Journal(JournalFileBackend):
     read_logs = uninterrupted(JournalFileBackend.read_logs)
 
 
+@functools.lru_cache(maxsize=8)
 def _rdb(url: str, heartbeat_s: int | None) -> RDBStorage:
+    """One storage per URL and heartbeat in a process, shared by its threads (Optuna's sessions
+    are per thread). A new RDBStorage per call kept each discarded engine's pooled connections
+    open until a garbage collection: 8 workers held 88 connections to the test PostgreSQL, at
+    its limit of 100."""
     import sqlalchemy.exc
 
     url = _with_driver(url)

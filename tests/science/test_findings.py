@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from study.controls import control_overrides
+from study.controls import CONTRAST_MARGIN, control_overrides
 from study.metric_names import IWL_HEAD
 from study.science.findings import (
     FINDINGS,
@@ -99,11 +99,15 @@ def test_finding(runs, science_report, index, run):
 @pytest.mark.xfail(
     strict=True,
     reason="does not reproduce at the reference scale (seed 42, lr 2e-4, 8,000 steps, the paper "
-    "ambiguity law): N=4000 ends with structural ICL 0.62 and head IWL 0.97 against 0.63 and 0.96 "
-    "at N=2000 — no move towards ICL (twin law before: 0.64 / 0.96 against 0.66 / 0.94). Recorded "
-    "as measured; strict, so a change that makes it appear shows as XPASS.",
+    "ambiguity law): N=4000 ends with structural ICL 0.63 and head IWL 0.98 against 0.62 and 0.96 "
+    "at N=2000 — no move towards ICL beyond the 0.10 margin (before the counter-based random "
+    "streams: 0.62 / 0.97 against 0.63 / 0.96; twin law: 0.64 / 0.96 against 0.66 / 0.94). "
+    "Recorded as measured; strict, so a change that makes it appear shows as XPASS.",
 )
 def test_larger_forget_until_moves_towards_icl(runs, science_report):
+    """Towards ICL by the platform's margin (CONTRAST_MARGIN), the other not moving against it
+    by as much. The first run under the new random streams read 0.62 → 0.63 as a move (this
+    test then had no margin: a 0.01 rise, within the noise of 2,000 sequences, was an XPASS)."""
     base, larger = runs["temporary"], runs["temporary larger N"]
     icl = base.final[PAPER_ICL], larger.final[PAPER_ICL]
     iwl = base.final[IWL_HEAD], larger.final[IWL_HEAD]
@@ -111,9 +115,9 @@ def test_larger_forget_until_moves_towards_icl(runs, science_report):
         f"4b larger N: N=2000 → icl {icl[0]:.2f}, iwl/head {iwl[0]:.2f}; "
         f"N={LARGER_N} → icl {icl[1]:.2f}, iwl/head {iwl[1]:.2f} ({check_dual(larger).text})"
     )
-    # towards ICL: more structural ICL, or less head IWL, with the other not moving against it
-    assert (icl[1] > icl[0] and iwl[1] <= iwl[0] + 0.05) or (
-        iwl[1] < iwl[0] and icl[1] >= icl[0] - 0.05
+    more_icl, less_iwl = icl[1] - icl[0], iwl[0] - iwl[1]
+    assert (more_icl >= CONTRAST_MARGIN and -less_iwl < CONTRAST_MARGIN) or (
+        less_iwl >= CONTRAST_MARGIN and -more_icl < CONTRAST_MARGIN
     )
 
 
@@ -125,9 +129,10 @@ def test_larger_forget_until_moves_towards_icl(runs, science_report):
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="at the reference scale (seed 42, k=100, a=0, lr 2e-4, paper ambiguity "
-                "law) active forgetting does not beat its control: structural ICL 0.96 vs 0.97, "
+                "law) active forgetting does not beat its control: structural ICL 0.97 vs 0.97, "
                 "head IWL 0.04 vs 0.02 — the effect is the N(0, 1) embedding scale, not the "
-                "forgetting (twin law before: 0.97 vs 0.97, 0.04 vs 0.03)",
+                "forgetting (before the counter-based random streams: 0.96 vs 0.97, 0.04 vs "
+                "0.02; twin law: 0.97 vs 0.97, 0.04 vs 0.03)",
             ),
         ),
         pytest.param(
@@ -136,8 +141,8 @@ def test_larger_forget_until_moves_towards_icl(runs, science_report):
                 strict=True,
                 reason="at the reference scale (seed 42, k=10, N=2000, a=1.5, lr 2e-4, paper "
                 "ambiguity law) temporary forgetting does not beat its control by 0.10: structural "
-                "ICL 0.63 vs 0.65, head IWL 0.96 vs 0.89 (twin law before: 0.66 vs 0.68, 0.93 vs "
-                "0.87)",
+                "ICL 0.62 vs 0.65, head IWL 0.96 vs 0.92 (before the counter-based random "
+                "streams: 0.63 vs 0.65, 0.96 vs 0.89; twin law: 0.66 vs 0.68, 0.93 vs 0.87)",
             ),
         ),
     ],
