@@ -13,7 +13,7 @@ the message points at the key the user typed.
 from __future__ import annotations
 
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,8 +30,9 @@ class SpecError(ConfigError):
     """A bad sweep spec: the message names the file, the key path, the value and what is allowed."""
 
 
-def spec_error(source: str, key: str, value: Any, allowed: str) -> SpecError:
-    return SpecError(f"{source}: {key}: got {value!r} — {allowed}")
+def fail_spec(source: str, key: str, value: Any, allowed: str) -> NoReturn:
+    """Raise the `SpecError` that names the file, the key path, the value and what is allowed."""
+    raise SpecError(f"{source}: {key}: got {value!r} — {allowed}")
 
 
 class RuntimeFailure(RuntimeError):

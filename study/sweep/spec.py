@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from study.config import TrialConfig
-from study.errors import SpecError, describe, spec_error
+from study.errors import SpecError, describe, fail_spec
 from study.metric_names import EVALUATED, SUMMARIZED, closest, current
 from study.presets import read_yaml
 from study.sweep.params import (
@@ -178,23 +178,23 @@ def _check(spec: SweepSpec, source: str) -> None:
     keys = set(TrialConfig().flat())
     for name in spec.space:
         if name == SEED_KEY:
-            _fail(
+            fail_spec(
                 source,
                 f"space.{name}",
                 name,
                 "the seed is set per replicate (seed + r); use replicates",
             )
         if name not in keys:
-            _fail(
+            fail_spec(
                 source,
                 f"space.{name}",
                 name,
                 f"not a trial-config key; allowed: {', '.join(sorted(keys))}",
             )
         if name in spec.base.overrides:
-            _fail(source, f"space.{name}", name, "also fixed in base.set; keep it in one place")
+            fail_spec(source, f"space.{name}", name, "also fixed in base.set; keep it in one place")
     if SEED_KEY in spec.base.overrides:
-        _fail(
+        fail_spec(
             source,
             f"base.set.{SEED_KEY}",
             spec.base.overrides[SEED_KEY],
@@ -203,23 +203,23 @@ def _check(spec: SweepSpec, source: str) -> None:
     _check_metrics(spec, source)
     kind = spec.sampler.kind
     if spec.is_map and kind not in MAP_SAMPLERS:
-        _fail(
+        fail_spec(
             source,
             "sampler.kind",
             kind,
             f"objective 'map' optimises nothing; use {', '.join(MAP_SAMPLERS)}",
         )
     if kind == "boundary" and (problem := boundary_space_problem(spec.space)):
-        _fail(source, *problem)
+        fail_spec(source, *problem)
     if spec.controls and not spec.is_map:
-        _fail(
+        fail_spec(
             source,
             "controls",
             True,
             "controls belong to a map (objective 'map'): a control is not a point to optimise",
         )
     if spec.pruning is not None and len(spec.targets) != 1:
-        _fail(
+        fail_spec(
             source,
             "pruner.kind",
             spec.pruning.kind,
@@ -228,7 +228,7 @@ def _check(spec: SweepSpec, source: str) -> None:
     if kind == "grid":
         for name, param in spec.space.items():
             if param_values(param) is None:
-                _fail(
+                fail_spec(
                     source,
                     f"space.{name}",
                     param.model_dump(),
@@ -236,15 +236,15 @@ def _check(spec: SweepSpec, source: str) -> None:
                 )
         full = spec.grid_size() * spec.replicates
         if spec.n_trials is not None and spec.n_trials > full:
-            _fail(
+            fail_spec(
                 source, "n_trials", spec.n_trials, f"at most the grid's {full} points × replicates"
             )
     elif spec.n_trials is None:
-        _fail(
+        fail_spec(
             source, "n_trials", None, f"required for sampler {kind!r} (only a grid knows its size)"
         )
     elif spec.n_trials % spec.replicates:
-        _fail(source, "n_trials", spec.n_trials, f"a multiple of replicates={spec.replicates}")
+        fail_spec(source, "n_trials", spec.n_trials, f"a multiple of replicates={spec.replicates}")
     check_configs(spec.base.preset, spec.base.overrides, spec.space, source)
 
 
@@ -258,8 +258,4 @@ def _check_metrics(spec: SweepSpec, source: str) -> None:
         if current(name) not in names:
             near = closest(name, names)
             hint = f"closest: {', '.join(near)}" if near else "see docs/design.md §3"
-            _fail(source, key, name, f"not a metric a trial logs here; {hint}")
-
-
-def _fail(source: str, key: str, value: Any, allowed: str) -> None:
-    raise spec_error(source, key, value, allowed)
+            fail_spec(source, key, name, f"not a metric a trial logs here; {hint}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from study.errors import ConfigError, SpecError, spec_error
+from study.errors import ConfigError, SpecError, fail_spec
 from study.presets import build_config
 from study.sweep.params import CategoricalParam, GridParam, Param, Scalar, param_values
 
@@ -22,14 +22,14 @@ def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], so
                 build_config(preset, sets={**base, name: value})
             except ConfigError as err:
                 if str(err).startswith("preset:"):
-                    _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+                    fail_spec(source, "base.preset", preset, str(err).split("; ", 1)[-1])
                 if f"{name}:" in str(err):
-                    _fail(source, f"space.{name}", value, str(err).split(" — ", 1)[-1])
+                    fail_spec(source, f"space.{name}", value, str(err).split(" — ", 1)[-1])
     try:
         build_config(preset, sets={**base, **first}, source=f"{source}: base.set")
     except ConfigError as err:
         if str(err).startswith("preset:"):
-            _fail(source, "base.preset", preset, str(err).split("; ", 1)[-1])
+            fail_spec(source, "base.preset", preset, str(err).split("; ", 1)[-1])
         raise SpecError(str(err)) from None
     for name, param in space.items():
         for value in _ends(param):
@@ -37,7 +37,7 @@ def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], so
                 build_config(preset, sets={**base, **first, name: value})
             except ConfigError as err:
                 msg = str(err).removeprefix("config: ")
-                _fail(
+                fail_spec(
                     source,
                     f"space.{name}",
                     value,
@@ -51,7 +51,3 @@ def _ends(param: Param) -> list[Scalar]:
     if isinstance(param, GridParam | CategoricalParam):
         return list(param_values(param))
     return [param.low, param.high]
-
-
-def _fail(source: str, key: str, value: Any, allowed: str) -> None:
-    raise spec_error(source, key, value, allowed)
