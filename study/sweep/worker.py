@@ -190,7 +190,8 @@ def _conclude(
     except MissingMetric as err:  # a name the spec check let through: absent from this trial
         mlflow_link.fail_run(store, result.run_id, err.args[0])
         return _fail(study, trial, result.run_id, err.args[0])
-    values = list(rounded(dict(zip(objective_names(spec), values, strict=True)), n).values())
+    names = objective_names(spec)  # one at a time: two objectives may name one metric
+    values = [rounded({k: v}, n)[k] for k, v in zip(names, values, strict=True)]
     if not all_finite(values):
         reason = f"objective not finite: {values}"
         mlflow_link.fail_run(store, result.run_id, reason)
