@@ -24,7 +24,7 @@ from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials
-from analysis.regimes import structural_column, transience_column
+from analysis.classify import structural_column, transience_column
 from study.metric_names import IWL_HEAD
 
 MIN_POINTS = 5

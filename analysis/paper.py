@@ -13,6 +13,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from analysis.axes import PhaseError, default_axes, swept_params
+from analysis.classify import classify
 from analysis.figures import (
     accuracy_by_frequency,
     continuous_maps,
@@ -21,7 +22,6 @@ from analysis.figures import (
 )
 from analysis.maps import fit_maps
 from analysis.phase import fit_phase
-from analysis.regimes import classify
 from analysis.runs import load_curves, load_study, open_runs
 from study.metric_names import DECILE_PREFIX
 from study.tracking import schema

@@ -14,8 +14,8 @@ from __future__ import annotations
 import polars as pl
 
 from analysis.axes import PhaseError
+from analysis.classify import classify, structural_column, transience_column
 from analysis.phase import PhaseFit, fit_phase
-from analysis.regimes import classify, structural_column, transience_column
 from analysis.transience import transience
 from study.config import PROTOCOLS, Thresholds
 from study.metric_names import IWL_HEAD, PEAK

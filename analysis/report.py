@@ -22,12 +22,12 @@ import polars as pl
 from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.captions import phase_caption
 from analysis.cells import fit_cells
+from analysis.classify import classify, regime_counts
 from analysis.figures import cell_diagram, cell_maps, continuous_maps, phase_diagram, regime_scatter
 from analysis.figures.labels import axis_label, format_value, symbol
 from analysis.figures.save import save_figure
 from analysis.maps import fit_maps
 from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
-from analysis.regimes import classify, regime_counts
 from analysis.runs import load_study
 from analysis.spec_bounds import study_bounds
 from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations

@@ -5,7 +5,7 @@
     fit = fit_over_time(points, "task.zipf_exponent")   # the phase map over α × step
     at_500 = classify(at_step(evals, 500))         # one row per trial, as the trial stood at 500
 
-Transience is a change of regime over training, so the regime rule (`analysis.regimes.classify`,
+Transience is a change of regime over training, so the regime rule (`analysis.classify.classify`,
 `study.regimes`) is applied to each evaluation as if training had stopped there: the value of
 structural ICL and head IWL at that step, the trial's own thresholds and `eval.n_examples`, and
 for the transient flag the first evaluation and the peak so far. Only evaluations at the

@@ -21,9 +21,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from analysis.classify import classify
 from analysis.figures.phase import phase_diagram
 from analysis.phase import PhaseFit, fit_phase
-from analysis.regimes import classify
 from analysis.runs import load_study
 from study.tracking.store import Store
 

@@ -3,7 +3,7 @@
 For the loading benchmark and for tests that must not train. Metrics are smooth made-up
 functions of the swept params (structural ICL grows with the forgetting horizon N and falls
 with α; head IWL grows with α), not results: nothing here is science. Everything else is the
-real thing: each run is opened by `study.tracking.run.start_run`, its curves written by the run
+real thing: each run is opened by `study.tracking.trial_run.start_run`, its curves written by the run
 logger, its summary computed by `study.trial.summary.summarize` and logged by `log_summary`,
 and the parent carries the study's axes as a sweep's parent does.
 """
@@ -34,8 +34,8 @@ from study.metric_names import (
 )
 from study.presets import deep_merge
 from study.tracking import schema
-from study.tracking.run import log_config, log_summary, start_run
 from study.tracking.store import Store
+from study.tracking.trial_run import log_config, log_summary, start_run
 from study.trial.summary import summarize
 
 # param → (low, high, log scale)

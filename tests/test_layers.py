@@ -191,9 +191,9 @@ def test_the_checker_catches_a_forbidden_import_with_its_file_and_line(tmp_path)
         (tmp_path / folder).mkdir(parents=True)
     files = {
         "study/trial/loop.py": "import math\n\n\ndef f():\n    import mlflow\n",  # lazy counts
-        "study/tracking/writer.py": "from study.sweep import runner\n",
+        "study/tracking/writer.py": "from study.sweep import launch\n",
         "study/config.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import study.trial\n",
-        "study/cli/main.py": "import analysis.report\nimport study.sweep.runner\n",  # allowed
+        "study/cli/main.py": "import analysis.report\nimport study.sweep.launch\n",  # allowed
         "analysis/frames.py": "import polars\nfrom study.trial.model import MaskedLM\n",
     }
     for name, text in files.items():
@@ -204,16 +204,16 @@ def test_the_checker_catches_a_forbidden_import_with_its_file_and_line(tmp_path)
         "analysis/frames.py:2: imports study.trial.model",
         "analysis/frames.py:2: imports study.trial.model.MaskedLM",
         "study/tracking/writer.py:1: imports study.sweep",
-        "study/tracking/writer.py:1: imports study.sweep.runner",
+        "study/tracking/writer.py:1: imports study.sweep.launch",
         "study/trial/loop.py:5: imports mlflow",
     ]
 
 
 def test_the_checker_catches_a_cycle():
     planted = [
-        Import("study.tracking.run", "study.sweep.runner", "a.py:1"),
-        Import("study.sweep.runner", "study.trial.train", "b.py:1"),
-        Import("study.trial.train", "study.tracking.run", "c.py:1"),
+        Import("study.tracking.trial_run", "study.sweep.launch", "a.py:1"),
+        Import("study.sweep.launch", "study.trial.train", "b.py:1"),
+        Import("study.trial.train", "study.tracking.trial_run", "c.py:1"),
     ]
     assert cycles(planted) == [["study.sweep", "study.trial", "study.tracking", "study.sweep"]]
     assert cycles(planted[:2]) == []

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from analysis.figures.trial_curves import trial_learning_curves
 
 if TYPE_CHECKING:  # tracking.run loads torch; a figure needs only the two fields
-    from study.tracking.run import CurveContext
+    from study.tracking.trial_run import CurveContext
 
 DPI = 150
 
@@ -50,7 +50,7 @@ def save_trial_figure(
     curves: pl.DataFrame, path: Path, context: CurveContext | None = None
 ) -> None:
     """A trial's learning curves (long frame: step, metric, value) as one PNG: the figure a
-    trial's MLflow run carries (`study.tracking.run`'s `curve_figure`), titled by its run."""
+    trial's MLflow run carries (`study.tracking.trial_run`'s `curve_figure`), titled by its run."""
     fig = trial_learning_curves(
         curves,
         title=context.title if context else None,

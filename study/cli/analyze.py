@@ -13,7 +13,7 @@ from study.cli.study_options import parse_thresholds, study_options
 
 
 def _load(study: str, tracking_uri: str | None, thresholds: str | None, protocol: str | None):
-    from analysis.regimes import classify
+    from analysis.classify import classify
     from analysis.runs import StudyNotFound, load_trials
     from study.tracking.store import Store
 
@@ -137,9 +137,9 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
     import polars as pl
 
     from analysis.axes import swept_params
+    from analysis.classify import structural_column
     from analysis.figures import accuracy_by_frequency, learning_curves
     from analysis.figures.save import save_figure
-    from analysis.regimes import structural_column
     from analysis.runs import load_curves
     from study.metric_names import DECILE_PREFIX, ICL_STRUCTURAL
 
@@ -184,7 +184,7 @@ def table(study, tracking_uri, protocol, thresholds, out, all_columns):
     import polars as pl
 
     from analysis.axes import swept_params
-    from analysis.regimes import structural_column, transience_column
+    from analysis.classify import structural_column, transience_column
     from study.metric_names import ICL_HEAD, ICL_TAIL, IWL_HEAD
 
     _, trials = _load(study, tracking_uri, thresholds, protocol)

@@ -10,7 +10,7 @@ import click
 
 from study.cli.common import echo_json, usage_errors
 from study.cli.options import config_options
-from study.device import DEVICE_CHOICES
+from study.trial.device import DEVICE_CHOICES
 
 PAPER_SPECS = "sweeps/paper/*.yaml"
 
@@ -72,10 +72,10 @@ def bench_train(
 
         loaded = [load_spec(p) for p in (specs or sorted(glob.glob(PAPER_SPECS)))]
 
-    from study.device import configure_cpu_threads, resolve_device
     from study.sweep.projection import project
     from study.trial.bench import bench as run_bench
     from study.trial.bench import bench_packs
+    from study.trial.device import configure_cpu_threads, resolve_device
 
     configure_cpu_threads(device)
     dev = resolve_device(device)

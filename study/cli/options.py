@@ -6,7 +6,7 @@ import functools
 
 import click
 
-from study.device import DEVICE_CHOICES
+from study.trial.device import DEVICE_CHOICES
 
 PRESETS = ("paper", "reference", "small", "tiny")  # study/presets/*.yaml; checked by a test
 

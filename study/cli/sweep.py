@@ -52,13 +52,13 @@ def run(spec_file, n_trials, workers, force, with_controls, **options):
     re-run, finished ones never are. Workers started elsewhere (`dpl sweep worker`) on the same
     storage share the budget."""
     from study.cli.sweep_view import SweepProgress, print_tables, status_table, trials_table
-    from study.sweep.runner import finish, prepare, run_sweep
+    from study.sweep.launch import finish, prepare, run_sweep
     from study.sweep.status import status
     from study.sweep.storage import load, open_storage
 
     spec, store, url, kwargs = open_sweep(spec_file, with_controls=with_controls, **options)
     if workers is None:
-        from study.device import default_workers
+        from study.trial.device import default_workers
 
         workers = (
             1 if url.startswith("sqlite") else min(default_workers(options["device"]), spec.budget)
@@ -188,9 +188,9 @@ def list_cmd(storage, as_json):
     from rich.table import Table
 
     from study.cli.sweep_view import print_tables
-    from study.credentials import redact
     from study.sweep.status import status
     from study.sweep.storage import has_storage, load, open_storage
+    from study.tracking.credentials import redact
 
     url = _url(storage)
     names = optuna.get_all_study_names(open_storage(url)) if has_storage(url) else []
@@ -243,8 +243,8 @@ def _url(storage: str | None) -> str:
 
 
 def _load(name: str, storage: str | None):
-    from study.credentials import redact
     from study.sweep.storage import StudyError, has_storage, load, open_storage
+    from study.tracking.credentials import redact
 
     url = _url(storage)
     if not has_storage(url):

@@ -37,11 +37,11 @@ from study.sweep.defaults import GRACE_BEATS, HEARTBEAT_S, MAX_FAILURES
 def create_cmd(spec_file, force, with_controls, as_json, **options):
     """Create the study of SPEC_FILE — its Optuna study, queue and MLflow parent run — without
     running a trial, for workers to start from. Racing creators make one study and one parent."""
-    from study.credentials import redact
     from study.sweep import mlflow_link
-    from study.sweep.runner import prepare
+    from study.sweep.launch import prepare
     from study.sweep.status import status
     from study.sweep.storage import load, open_storage
+    from study.tracking.credentials import redact
 
     spec, store, url, kwargs = open_sweep(spec_file, with_controls=with_controls, **options)
     with usage_errors(), runtime_failures():
@@ -80,8 +80,8 @@ def worker_cmd(spec_file, n_trials, **options):
     number, on any machines; they meet only in the storage. SIGINT / SIGTERM release its trials
     (exit 130 / 143); a worker whose trials keep failing stops (exit 1)."""
     from study.cli.sweep_view import SweepProgress
+    from study.sweep.launch import attach, leave
     from study.sweep.loop import work
-    from study.sweep.runner import attach, leave
     from study.sweep.storage import load, open_storage
 
     spec, store, url, kwargs = open_sweep(spec_file, **options)

@@ -46,9 +46,9 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
         store, device = _resolve(tracking_uri, device)
 
     from analysis.figures.save import save_trial_figure
-    from study.device import configure_cpu_threads
     from study.tracking.logger import rounded
-    from study.tracking.run import run_trial
+    from study.tracking.trial_run import run_trial
+    from study.trial.device import configure_cpu_threads
     from study.trial.lane import NonFiniteLoss
 
     configure_cpu_threads(device)
@@ -86,9 +86,9 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
 
 
 def _resolve(tracking_uri, device):
-    from study.device import resolve_device
     from study.errors import ConfigError
     from study.tracking.store import Store
+    from study.trial.device import resolve_device
 
     try:
         resolve_device(device)

@@ -37,7 +37,7 @@ def default_workers() -> int:
 def ui(study_name, tracking_uri, storage, host, port, workers, optuna):
     """Browse runs and studies: the MLflow UI (runs view of each study's experiment), or with
     --optuna the Optuna dashboard on the same store."""
-    from study.credentials import redact
+    from study.tracking.credentials import redact
     from study.tracking.store import Store
 
     store = Store.resolve(tracking_uri)
@@ -78,8 +78,8 @@ def _experiments(store, study_name):
 def _dashboard(store, storage, host, port):
     from optuna_dashboard import run_server
 
-    from study.credentials import redact
     from study.sweep.storage import open_storage, storage_url
+    from study.tracking.credentials import redact
 
     url = storage_url(storage, store)
     click.echo(f"optuna-dashboard on http://{host}:{port} for {redact(url)}")

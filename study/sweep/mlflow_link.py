@@ -17,11 +17,11 @@ import optuna
 from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
-from study.credentials import redact
 from study.param_names import point_text
 from study.sweep.space import axes
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking import schema
+from study.tracking.credentials import redact
 from study.tracking.logger import RunLogger
 from study.tracking.store import Store
 from study.tracking.uninterrupted import uninterrupted

@@ -94,7 +94,7 @@ def run_group(
     """Train `group` as one pack and tell Optuna how each trial ended; a group of one trains
     unpacked (the mapped function costs more than it shares with no one). Out of memory, the
     group trains again as two halves."""
-    from study.tracking.run import PackedRun, run_pack
+    from study.tracking.trial_run import PackedRun, run_pack
 
     if len(group) == 1:
         return [run_begun(sweep, study, group[0])]

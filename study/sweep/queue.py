@@ -10,7 +10,7 @@ its first trial (`assign_replicates`), with the params fixed.
 Interrupted trials (and queued trials a changed spec cancelled) end FAIL with a
 `failure_reason` and do not count against the budget: the next `fill` re-queues their points.
 
-A spec with `controls: true` also queues a control trial (`study.sweep.controls`) for every
+A spec with `controls: true` also queues a control trial (`study.sweep.control_trials`) for every
 forgetting point × replicate — by `fill` for a grid, by the point's first trial when sampled —
 outside the budget: `n_trials` counts points.
 """
@@ -26,7 +26,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-from study.sweep.controls import Control, control_for
+from study.sweep.control_trials import Control, control_for
 from study.sweep.space import grid_points, replicate_group
 from study.sweep.spec import SweepSpec
 

@@ -13,9 +13,9 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from study.credentials import without_password
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.spec import SpecError
+from study.tracking.credentials import without_password
 
 TIME = re.compile(r"^(\d+-)?\d{1,2}(:\d{2}){0,2}$|^\d+$")  # SLURM's --time forms
 NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")

@@ -22,11 +22,11 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
-from study.credentials import redact
 from study.errors import ConfigError, RuntimeFailure
 from study.sweep.mlflow_link import PARENT_ATTR
 from study.sweep.space import build_pruner, build_sampler, directions, objective_names
 from study.sweep.spec import SweepSpec, spec_hash
+from study.tracking.credentials import redact
 from study.tracking.store import Store
 from study.tracking.uninterrupted import uninterrupted
 

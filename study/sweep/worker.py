@@ -24,7 +24,7 @@ from study.errors import ConfigError
 from study.metric_names import current
 from study.presets import build_config
 from study.sweep import mlflow_link, queue
-from study.sweep.controls import control_for
+from study.sweep.control_trials import control_for
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.space import (
     MissingMetric,
@@ -40,7 +40,7 @@ from study.tracking.store import Store
 from study.tracking.uninterrupted import held_interrupts
 
 if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
-    from study.tracking.run import CurveFigure, TrialResult
+    from study.tracking.trial_run import CurveFigure, TrialResult
     from study.trial.lane import OnEval, OnStep
 
 
@@ -228,7 +228,7 @@ def hooks(sweep: Sweep, begun: Begun) -> tuple[OnEval, OnStep]:
 
 def run_trial_for(sweep: Sweep, begun: Begun) -> TrialResult:
     """`run_trial` with the sweep's deadline and pruning hooked into its callbacks."""
-    from study.tracking.run import run_trial  # torch loads here, not when the CLI starts
+    from study.tracking.trial_run import run_trial  # torch loads here, not when the CLI starts
 
     on_eval, on_step = hooks(sweep, begun)
     return run_trial(

@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.credentials import password_of, redact, scrub
 from study.errors import ConfigError, RuntimeFailure
+from study.tracking.credentials import password_of, redact, scrub
 
 DEFAULT_ROOT = "mlruns"
 SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")

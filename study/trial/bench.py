@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from study.config import TrialConfig
-from study.device import tune_allocator
+from study.trial.device import tune_allocator
 from study.trial.draws import Draws
 from study.trial.lane import Lane
 from study.trial.loss_window import LossWindow
@@ -35,7 +35,7 @@ class BenchResult:
     device: str
     threads: int
     precision: str
-    allocator_tuned: bool  # `study.device.tune_allocator` (off with DPL_MALLOC_TUNE=0)
+    allocator_tuned: bool  # `study.trial.device.tune_allocator` (off with DPL_MALLOC_TUNE=0)
     step_s: float
     steps_per_s: float
     eval_s: float

@@ -26,7 +26,7 @@ from torch import Tensor
 from torch.func import functional_call, stack_module_state, vmap
 
 from study.config import TrialConfig
-from study.device import tune_allocator
+from study.trial.device import tune_allocator
 from study.trial.draws import Draws
 from study.trial.forgetting import cleared_state
 from study.trial.lane import Lane, OnEval, OnStep

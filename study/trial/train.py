@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from study.config import TrialConfig
-from study.device import tune_allocator
 from study.features import Curve
+from study.trial.device import tune_allocator
 from study.trial.draws import Draws
 from study.trial.forgetting import forget
 from study.trial.lane import Lane, OnEval, OnStep

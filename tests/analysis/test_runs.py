@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from analysis.regimes import classify
+from analysis.classify import classify
 from analysis.runs import StudyNotFound, load_curves, load_trials, open_runs, resolve_study
 from benchmarks.synthetic import write_synthetic_study
 from study.tracking.store import Store
@@ -105,7 +105,7 @@ def test_study_by_experiment_or_parent_run_and_unknown(study_store):
 
 def test_frames_from_a_real_tiny_sweep(store, tmp_path):
     """The trial and sweep code write what the loader reads: a 2 × 2 grid, 12 steps each."""
-    from study.sweep.runner import finish, prepare, run_sweep
+    from study.sweep.launch import finish, prepare, run_sweep
     from study.sweep.spec import parse_spec
 
     spec = parse_spec(

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analysis.axes import PhaseError
-from analysis.regimes import classify
+from analysis.classify import classify
 from analysis.time_axis import (
     STEP,
     aligned,

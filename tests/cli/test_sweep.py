@@ -36,12 +36,12 @@ def in_store(tmp_path, store, monkeypatch):
     """Commands run in tmp_path, whose ./mlruns is the test's MLflow store (and journal)."""
     import torch
 
-    import study.tracking.run
+    import study.tracking.trial_run
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setattr(
-        study.tracking.run, "_log_artifacts", lambda *args: None
+        study.tracking.trial_run, "_log_artifacts", lambda *args: None
     )  # figure: slow, not ours
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # shared CPUs: one thread is faster than two contending
@@ -165,7 +165,7 @@ def test_with_controls_then_analyze_effects_reads_run_minus_control(tmp_path, in
 
 
 def test_default_workers_are_one_per_core():
-    from study.device import default_workers
+    from study.trial.device import default_workers
 
     assert default_workers("cpu") == len(os.sched_getaffinity(0))
     assert default_workers("cuda:0") == 1

@@ -72,9 +72,9 @@ def test_a_worker_whose_every_trial_fails_stops_after_n(here, store, max_failure
 def test_a_machine_fault_gives_the_trial_back_and_its_point_reruns(tmp_path, store, monkeypatch):
     import torch
 
-    import study.tracking.run
+    import study.tracking.trial_run
 
-    real_train, calls = study.tracking.run.train, []
+    real_train, calls = study.tracking.trial_run.train, []
 
     def train(cfg, device, on_eval=None, on_step=None):
         calls.append(cfg.task.zipf_exponent)
@@ -82,7 +82,7 @@ def test_a_machine_fault_gives_the_trial_back_and_its_point_reruns(tmp_path, sto
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_train(cfg, device, on_eval=on_eval, on_step=on_step)
 
-    monkeypatch.setattr(study.tracking.run, "train", train)
+    monkeypatch.setattr(study.tracking.trial_run, "train", train)
     spec = parse_spec({**copy.deepcopy(GRID6), "name": "oom"})
     _, study_ = sweep_in(tmp_path, store, spec)
     trials = study_.get_trials()
@@ -99,13 +99,13 @@ def test_a_machine_fault_gives_the_trial_back_and_its_point_reruns(tmp_path, sto
 def test_a_write_error_fails_that_trial_and_the_study_stays_consistent(
     tmp_path, store, monkeypatch
 ):
-    import study.tracking.run
+    import study.tracking.trial_run
 
     def full_disk(log, cfg, curve, figure, context):
         if cfg.task.zipf_exponent == 1.5 and cfg.forgetting.forget_every == 5:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(study.tracking.run, "_log_artifacts", full_disk)
+    monkeypatch.setattr(study.tracking.trial_run, "_log_artifacts", full_disk)
     spec = parse_spec({**copy.deepcopy(GRID6), "name": "full"})
     _, study_ = sweep_in(tmp_path, store, spec)
     trials = study_.get_trials()

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from study.sweep.runner import finish, prepare, run_sweep
+from study.sweep.launch import finish, prepare, run_sweep
 from study.sweep.spec import parse_spec
 from study.sweep.storage import load, open_storage
 
@@ -26,11 +26,11 @@ def _lean_trials(monkeypatch):
     (matplotlib layout is most of a tiny trial's time); runs, params and metrics stay real."""
     import torch
 
-    import study.tracking.run
+    import study.tracking.trial_run
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    monkeypatch.setattr(study.tracking.run, "_log_artifacts", lambda *args: None)
+    monkeypatch.setattr(study.tracking.trial_run, "_log_artifacts", lambda *args: None)
     yield
     torch.set_num_threads(threads)
 

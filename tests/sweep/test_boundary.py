@@ -136,7 +136,7 @@ BOUNDARY = {
 @pytest.mark.processes
 def test_a_boundary_study_resumes_after_an_interrupt_and_workers_share_no_point(tmp_path, store):
     spec = spec_of(name="boundary8", **BOUNDARY)
-    from study.sweep.runner import prepare
+    from study.sweep.launch import prepare
     from study.sweep.storage import load, open_storage
 
     prepared = prepare(spec, store, str(tmp_path / "optuna.journal"))
@@ -176,7 +176,7 @@ def test_boundary_refuses_listed_axes_and_too_many_axes():
 
 def test_a_pack_of_boundary_proposals_is_k_distinct_points(tmp_path, store):
     """A pack claims its trials one after another; each proposal sees the ones before running."""
-    from study.sweep.runner import finish, prepare, run_sweep
+    from study.sweep.launch import finish, prepare, run_sweep
     from study.sweep.storage import load, open_storage
 
     spec = spec_of(name="boundary-pack", **{**BOUNDARY, "n_trials": 6})

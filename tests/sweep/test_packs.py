@@ -9,8 +9,8 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
+from study.sweep.launch import finish, prepare, resolve_pack, run_sweep
 from study.sweep.mlflow_link import RUN_ATTR
-from study.sweep.runner import finish, prepare, resolve_pack, run_sweep
 from study.sweep.spec import parse_spec
 from study.sweep.storage import load, open_storage
 from study.tracking.schema import FAILURE_REASON, PARENT
@@ -127,7 +127,7 @@ def test_pack_auto_is_one_on_the_cpu():
 
 def test_the_gpu_memory_estimate_counts_the_models_parameters():
     from study.presets import build_config
-    from study.sweep.runner import trial_bytes
+    from study.sweep.launch import trial_bytes
     from study.trial.lane import Lane
 
     for preset in ("paper", "small"):

@@ -36,8 +36,8 @@ from study.metric_names import (
 )
 from study.presets import build_config
 from study.tracking.logger import rounded
-from study.tracking.run import run_trial
 from study.tracking.store import Store
+from study.tracking.trial_run import run_trial
 from study.trial.schedule import eval_steps
 
 N = 300  # sequences per evaluation set: shares are multiples of 1/300, stored to 4 decimals

@@ -54,7 +54,7 @@ def test_a_run_made_while_an_interrupt_was_held_ends_killed(store, monkeypatch):
     from mlflow.tracking import MlflowClient
 
     from study.presets import build_config
-    from study.tracking.run import start_run
+    from study.tracking.trial_run import start_run
 
     made = []
     create = MlflowClient.create_run

@@ -1,11 +1,11 @@
-"""Devices (study/device.py) and the GPU each local worker sees (study/sweep/runner.py)."""
+"""Devices (study/trial/device.py) and the GPU each local worker sees (study/sweep/launch.py)."""
 
 from __future__ import annotations
 
 import torch
 
-from study.device import configure_cpu_threads
-from study.sweep.runner import worker_devices
+from study.sweep.launch import worker_devices
+from study.trial.device import configure_cpu_threads
 
 
 def test_a_gpu_device_of_any_index_keeps_torchs_threads(monkeypatch):

@@ -1,4 +1,4 @@
-"""study/trial/precision.py and study/device.py's allocator tuning: what they change and what
+"""study/trial/precision.py and study/trial/device.py's allocator tuning: what they change and what
 they must not."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_tf32_is_fp32_on_the_cpu_and_bf16_trains_to_finite_different_metrics():
 
 
 def test_the_allocator_is_tuned_on_linux_and_not_with_dpl_malloc_tune_0():
-    probe = "from study.device import tune_allocator; print(tune_allocator())"
+    probe = "from study.trial.device import tune_allocator; print(tune_allocator())"
     run = lambda env: subprocess.run(  # noqa: E731
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     ).stdout.strip()

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from analysis.figures.save import save_trial_figure
-from study.sweep.runner import finish, prepare, run_sweep
+from study.sweep.launch import finish, prepare, run_sweep
 from study.sweep.spec import parse_spec
 from tests.cluster.workers import env
 from tests.servers import skip_or_fail

@@ -1,4 +1,4 @@
-"""One trial = one MLflow run (study/tracking/run.py), against a real SQLite store: what is logged, and
+"""One trial = one MLflow run (study/tracking/trial_run.py), against a real SQLite store: what is logged, and
 that the run always ends FINISHED, FAILED or KILLED — never RUNNING."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from study.metric_names import (
 )
 from study.presets import build_config
 from study.regimes import CALLS
-from study.tracking.run import run_trial
+from study.tracking.trial_run import run_trial
 from study.trial.lane import NonFiniteLoss
 from study.trial.schedule import eval_steps
 

@@ -20,12 +20,12 @@ import yaml
 
 from study import __version__
 from study.config import TrialConfig
-from study.device import resolve_device
 from study.features import Curve
 from study.tracking import schema
 from study.tracking.logger import RunLogger, git_commit
 from study.tracking.store import Store
 from study.tracking.uninterrupted import held_interrupts
+from study.trial.device import resolve_device
 from study.trial.forgetting import reset_steps
 from study.trial.lane import OnEval, OnStep
 from study.trial.pack import Member, train_pack

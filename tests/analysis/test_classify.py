@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from analysis.regimes import classify, regime_counts, regime_expr, transient_expr
+from analysis.classify import classify, regime_counts, regime_expr, transient_expr
 from study.config import Thresholds
 
 

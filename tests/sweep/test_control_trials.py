@@ -1,4 +1,4 @@
-"""Sweeps with controls (study/sweep/controls.py, queue.py, worker.py): every forgetting point ×
+"""Sweeps with controls (study/sweep/control_trials.py, queue.py, worker.py): every forgetting point ×
 replicate gets its control trial, linked by tags, outside the budget; real journal storage, a
 real MLflow store and tiny real trials."""
 

@@ -1,4 +1,4 @@
-"""study/sweep/runner.py, worker.py, queue.py, mlflow_link.py: real journal storage and a real MLflow
+"""study/sweep/launch.py, worker.py, queue.py, mlflow_link.py: real journal storage and a real MLflow
 SQLite store in tmp_path, the `tiny` preset trained for a few steps on the CPU."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from optuna.trial import TrialState
 
 from study.sweep import queue
+from study.sweep.launch import prepare, run_sweep
 from study.sweep.mlflow_link import RUN_ATTR
-from study.sweep.runner import prepare, run_sweep
 from study.sweep.spec import parse_spec
 from study.sweep.status import status, trials_frame
 from study.sweep.storage import StudyError, create_or_continue, open_storage
@@ -112,11 +112,11 @@ def test_objective_spec_has_a_best_trial_and_replicates(tmp_path, store):
 
 def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store, monkeypatch):
     import study.sweep.worker
-    import study.tracking.run
+    import study.tracking.trial_run
     from study.errors import ConfigError
     from study.trial.lane import NonFiniteLoss
 
-    real_train, real_build = study.tracking.run.train, study.sweep.worker.build_config
+    real_train, real_build = study.tracking.trial_run.train, study.sweep.worker.build_config
 
     def train(cfg, device, on_eval=None, on_step=None):
         if cfg.model.init_std == 0.03:
@@ -130,7 +130,7 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
             raise ConfigError("config: model.init_std: got 0.06 — not today")
         return real_build(preset, sets=sets)
 
-    monkeypatch.setattr(study.tracking.run, "train", train)
+    monkeypatch.setattr(study.tracking.trial_run, "train", train)
     monkeypatch.setattr(study.sweep.worker, "build_config", build_config)
     monkeypatch.setattr(
         optuna.Trial, "should_prune", lambda self: self.params["model.init_std"] == 0.05

@@ -20,8 +20,6 @@ import optuna
 from optuna.trial import TrialState
 
 from study.config import TrialConfig
-from study.credentials import redact
-from study.device import configure_cpu_threads
 from study.errors import ConfigError, RuntimeFailure
 from study.sweep import liveness, mlflow_link, queue
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
@@ -39,10 +37,12 @@ from study.sweep.storage import (
     wait_ready,
 )
 from study.sweep.worker import Sweep
+from study.tracking.credentials import redact
 from study.tracking.store import Store
+from study.trial.device import configure_cpu_threads
 
 if TYPE_CHECKING:
-    from study.tracking.run import CurveFigure
+    from study.tracking.trial_run import CurveFigure
 
 
 class WorkerFailed(RuntimeFailure):
