@@ -25,8 +25,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from study import states
 from study.tracking import schema
 from study.tracking.metric_view import current_curves, final_metrics, stored_keys, with_headlines
+from study.tracking.runs_reader import RunsReader
 from study.tracking.store import Store
 from study.tracking.store_client import ClientRuns
 from study.tracking.store_sql import SqliteRuns
@@ -41,13 +43,6 @@ FIRST_COLUMNS = (
     "protocol",
     "replicate_group",
 )
-STATES = {
-    "FINISHED": "complete",
-    "FAILED": "failed",
-    "KILLED": "killed",
-    "RUNNING": "running",
-    "SCHEDULED": "running",
-}
 
 
 class StudyNotFound(LookupError):
@@ -69,7 +64,7 @@ class StudyRef:
 
 
 @contextlib.contextmanager
-def open_runs(store: Store, *, client: bool = False) -> Iterator[SqliteRuns | ClientRuns]:
+def open_runs(store: Store, *, client: bool = False) -> Iterator[RunsReader]:
     """The direct SQLite reader for a local SQLite store, else (or with `client=True`) MLflow's."""
     path = store.sqlite_path
     reader = SqliteRuns(path) if path is not None and not client else ClientRuns(store.tracking_uri)
@@ -79,7 +74,7 @@ def open_runs(store: Store, *, client: bool = False) -> Iterator[SqliteRuns | Cl
         reader.close()
 
 
-def resolve_study(reader: SqliteRuns | ClientRuns, study: str) -> StudyRef:
+def resolve_study(reader: RunsReader, study: str) -> StudyRef:
     """Find the trial runs of `study`: a `study` tag, else an experiment name, else a parent run."""
     tagged = reader.runs(tag=(schema.STUDY, study))
     if tagged.height:
@@ -94,7 +89,7 @@ def resolve_study(reader: SqliteRuns | ClientRuns, study: str) -> StudyRef:
     raise StudyNotFound(_not_found_message(reader, study, experiments))
 
 
-def _split_parent(reader: SqliteRuns | ClientRuns, name: str, runs: pl.DataFrame) -> StudyRef:
+def _split_parent(reader: RunsReader, name: str, runs: pl.DataFrame) -> StudyRef:
     """Trials are the runs with a parent; the parent is the run they point to (or, in a study
     whose trials were logged without parents, none)."""
     parents = reader.tags(runs["run_id"]).filter(pl.col("key") == schema.PARENT)
@@ -111,9 +106,7 @@ def _split_parent(reader: SqliteRuns | ClientRuns, name: str, runs: pl.DataFrame
     return StudyRef(name, trials, parent, tuple(runs["experiment_id"].unique().sort()))
 
 
-def _not_found_message(
-    reader: SqliteRuns | ClientRuns, study: str, experiments: pl.DataFrame
-) -> str:
+def _not_found_message(reader: RunsReader, study: str, experiments: pl.DataFrame) -> str:
     names = ", ".join(experiments["name"].to_list()[:20]) or "none"
     return (
         f"no study, experiment or parent run named {study!r} in this store (experiments: {names})"
@@ -137,7 +130,7 @@ class LoadedStudy:
         return {key: scale == "log" for key, scale in self.axes.items() if scale != "categorical"}
 
 
-def study_axes(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> dict[str, str]:
+def study_axes(reader: RunsReader, ref: StudyRef) -> dict[str, str]:
     """The `schema.AXES` tag of the study's parent run, or {} when there is none."""
     if ref.parent_run_id is None:
         return {}
@@ -185,7 +178,7 @@ def load_curves(
         return curves_frame(reader, ref, metrics)
 
 
-def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame:
+def trials_frame(reader: RunsReader, ref: StudyRef) -> pl.DataFrame:
     run_ids = ref.run_ids
     runs = ref.runs.select(
         "run_id", "experiment_id", "status", "start_time", "end_time", "artifact_uri"
@@ -210,8 +203,8 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
             transient=pl.col("transient").str.to_lowercase() == "true",
             pruned=pl.col("pruned").str.to_lowercase() == "true",
             state=pl.when(pl.col("pruned").str.to_lowercase() == "true")
-            .then(pl.lit("pruned"))
-            .otherwise(pl.col("status").replace_strict(STATES, default="unknown")),
+            .then(pl.lit(states.PRUNED))
+            .otherwise(pl.col("status").replace_strict(states.OF_RUN_STATUS, default="unknown")),
         )
     )
     if frame["trial"].null_count() == frame.height:  # not a sweep: number runs by start time
@@ -224,7 +217,7 @@ def trials_frame(reader: SqliteRuns | ClientRuns, ref: StudyRef) -> pl.DataFrame
 
 
 def curves_frame(
-    reader: SqliteRuns | ClientRuns, ref: StudyRef, metrics: Iterable[str] | None = None
+    reader: RunsReader, ref: StudyRef, metrics: Iterable[str] | None = None
 ) -> pl.DataFrame:
     tags = _wide(
         reader.tags(ref.run_ids).filter(

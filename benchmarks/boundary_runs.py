@@ -17,8 +17,9 @@ from threadpoolctl import threadpool_limits
 
 from benchmarks.boundary_error import reference, study_errors
 from benchmarks.boundary_maps import AXES, MAPS, REGIMES, SyntheticMap, cell_centres, jitter
-from study.sweep.boundary import PROPOSAL_ATTR, BoundarySampler
-from study.sweep.sampler import SobolOptions, TPEOptions
+from study.sweep.attrs import PROPOSAL as PROPOSAL_ATTR
+from study.sweep.boundary import BoundarySampler
+from study.sweep.sampler_specs import SobolOptions, TPEOptions
 
 BATCH = 4  # trials asked before any is told: 4 parallel workers
 # the boundary sampler with its defaults, and with the information score (issue 20) beside it
@@ -31,7 +32,7 @@ def search_space(dims: int) -> dict[str, FloatDistribution]:
 
 
 def optuna_sampler(name: str, dims: int, seed: int) -> optuna.samplers.BaseSampler:
-    """The sampler a sweep spec of this kind builds (`study.sweep.space.build_sampler`)."""
+    """The sampler a sweep spec of this kind builds (`study.sweep.samplers.build_sampler`)."""
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "sobol":

@@ -33,7 +33,7 @@ from optuna.trial import TrialState
 
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.regimes import UNCERTAIN
-from study.sweep.status import summary_of
+from study.sweep.attrs import summary_of
 
 X, Y = "task.zipf_exponent", "forgetting.forget_until"
 DUAL_SCORE = "summary/dual_score"

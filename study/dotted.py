@@ -29,6 +29,11 @@ def nest(assignments: Mapping[str, Any]) -> dict[str, Any]:
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"{dotted}: {part!r} is a value, not a section")
+                raise ConfigError(
+                    dotted,
+                    value,
+                    f"{part!r} is a value, not a section",
+                    message=f"{dotted}: {part!r} is a value, not a section",
+                )
         node[leaf] = value
     return tree

@@ -13,13 +13,49 @@ the message points at the key the user typed.
 from __future__ import annotations
 
 from types import UnionType
-from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
+from typing import Annotated, Any, NoReturn, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import Self
+
+E = TypeVar("E", bound="UsageError")
 
 
 class UsageError(ValueError):
-    """A usage or config error: the message names the key, the value and what is allowed."""
+    """A usage or config error, with what it is about as fields: the `key` (a config key, a spec
+    path, an option), the `value` given and what is `allowed`; `source` names the file or
+    command it came from. Code routes on the fields, never on the message; the CLI prints the
+    message without a traceback and exits 2."""
+
+    def __init__(
+        self,
+        key: str,
+        value: object,
+        allowed: str,
+        *,
+        source: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.key, self.value, self.allowed, self.source = key, value, allowed, source
+        prefix = f"{source}: " if source else ""
+        super().__init__(message or f"{prefix}{key}: got {value!r} — {allowed}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled across worker processes
+        fields = {"source": self.source, "message": str(self)}
+        return (_rebuild, (type(self), self.key, self.value, self.allowed, fields))
+
+    @classmethod
+    def of(cls, err: UsageError, **changes: Any) -> Self:
+        """This kind of error with `err`'s fields, some changed (`key=`, `source=`, …)."""
+        fields = dict(key=err.key, value=err.value, allowed=err.allowed, source=err.source)
+        fields |= changes
+        return cls(**fields)
+
+
+def _rebuild(
+    cls: type[UsageError], key: str, value: object, allowed: str, fields: dict[str, Any]
+) -> UsageError:
+    return cls(key, value, allowed, **fields)
 
 
 class ConfigError(UsageError):
@@ -32,7 +68,16 @@ class SpecError(ConfigError):
 
 def fail_spec(source: str, key: str, value: Any, allowed: str) -> NoReturn:
     """Raise the `SpecError` that names the file, the key path, the value and what is allowed."""
-    raise SpecError(f"{source}: {key}: got {value!r} — {allowed}")
+    raise SpecError(key, value, allowed, source=source)
+
+
+def validation_error(
+    cls: type[E], err: ValidationError, tree: Any, schema: type[BaseModel], source: str
+) -> E:
+    """A pydantic error as a usage error: its first problem as the fields, every problem a line
+    of the message (`describe`)."""
+    first = problems(err, tree, schema)[0]
+    return cls(*first, source=source, message=describe(err, tree, schema, source))
 
 
 class RuntimeFailure(RuntimeError):
@@ -40,22 +85,37 @@ class RuntimeFailure(RuntimeError):
     prints the message (passwords masked) and exits 1."""
 
 
-def describe(err: ValidationError, tree: Any, schema: type[BaseModel], source: str) -> str:
-    """One line per problem: `source: key.path: got value — what is allowed`."""
-    lines: list[str] = []
+def problems(
+    err: ValidationError, tree: Any, schema: type[BaseModel]
+) -> list[tuple[str, object, str]]:
+    """(key, value, what is allowed) per problem, the key as the file spells it."""
+    out: list[tuple[str, object, str]] = []
     for problem in err.errors():
         loc, kind = problem["loc"], problem["type"]
         key = key_path(loc, tree, keep_last=kind == "missing") or "(top level)"
         value = problem.get("input")
         if kind == "extra_forbidden":
-            allowed = ", ".join(allowed_keys(schema, loc[:-1])) or "(none)"
-            line = f"{source}: unknown key {key!r} (value {value!r}); allowed here: {allowed}"
+            allowed = "allowed here: " + (", ".join(allowed_keys(schema, loc[:-1])) or "(none)")
         elif kind == "missing":
+            value, allowed = None, "required"
+        else:
+            allowed = problem["msg"].removeprefix("Value error, ")
+        out.append((key, value, allowed))
+    return out
+
+
+def describe(err: ValidationError, tree: Any, schema: type[BaseModel], source: str) -> str:
+    """One line per problem: `source: key.path: got value — what is allowed`."""
+    lines: list[str] = []
+    for (key, value, allowed), problem in zip(
+        problems(err, tree, schema), err.errors(), strict=True
+    ):
+        if problem["type"] == "extra_forbidden":
+            line = f"{source}: unknown key {key!r} (value {value!r}); {allowed}"
+        elif problem["type"] == "missing":
             line = f"{source}: {key}: missing — required"
         else:
-            line = (
-                f"{source}: {key}: got {value!r} — {problem['msg'].removeprefix('Value error, ')}"
-            )
+            line = f"{source}: {key}: got {value!r} — {allowed}"
         if line not in lines:
             lines.append(line)
     return "\n".join(lines)

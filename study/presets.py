@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from study.config import TrialConfig
 from study.dotted import nest
-from study.errors import ConfigError, describe
+from study.errors import ConfigError, validation_error
 
 PRESET_DIR = resources.files("study") / "presets"
 
@@ -31,7 +31,8 @@ def preset_overrides(name: str) -> dict[str, Any]:
     """The nested overrides of a preset, with its `inherit:` chain resolved."""
     names = preset_names()
     if name not in names:
-        raise ConfigError(f"preset: got {name!r}; allowed: {', '.join(names)}")
+        allowed = f"allowed: {', '.join(names)}"
+        raise ConfigError("preset", name, allowed, message=f"preset: got {name!r}; {allowed}")
     tree = read_yaml(PRESET_DIR / f"{name}.yaml")
     parent = tree.pop("inherit", None)
     return deep_merge(preset_overrides(parent), tree) if parent else tree
@@ -51,11 +52,21 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """`'task.zipf_exponent=1.5'` → `('task.zipf_exponent', 1.5)`; the value is read as YAML."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set: got {text!r}; expected dotted.key=value")
+        raise ConfigError(
+            "--set",
+            text,
+            "dotted.key=value",
+            message=f"--set: got {text!r}; expected dotted.key=value",
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as err:
-        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({err})") from None
+        raise ConfigError(
+            f"--set {key}",
+            raw,
+            f"a YAML value ({err})",
+            message=f"--set {key}: value {raw!r} is not valid YAML ({err})",
+        ) from None
     return key.strip(), value
 
 
@@ -81,23 +92,28 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         tree = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506
     except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+        raise _file_error(path, "does not exist") from None
     except IsADirectoryError:
-        raise ConfigError(f"config file {str(path)!r} is a directory, not a YAML file") from None
+        raise _file_error(path, "is a directory, not a YAML file") from None
     except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"config file {str(path)!r} is not UTF-8 text (byte {err.start}: {err.reason}); "
-            "expected a YAML file"
-        ) from None
+        why = f"is not UTF-8 text (byte {err.start}: {err.reason}); expected a YAML file"
+        raise _file_error(path, why) from None
     except OSError as err:  # permissions, a device that fails
-        raise ConfigError(f"config file {str(path)!r} cannot be read: {err.strerror}") from None
+        raise _file_error(path, f"cannot be read: {err.strerror}") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {err}") from None
+        raise _file_error(path, f"is not valid YAML: {err}") from None
     if tree is None:
         return {}
     if not isinstance(tree, dict):
-        raise ConfigError(f"config file {str(path)!r}: expected a mapping of sections")
+        raise _file_error(path, "expected a mapping of sections", sep=":")
     return tree
+
+
+def _file_error(path: Path, why: str, sep: str = "") -> ConfigError:
+    """`config file 'x.yaml' does not exist`: the file is the value, a readable YAML mapping
+    what is allowed."""
+    message = f"config file {str(path)!r}{sep} {why}"
+    return ConfigError("config file", str(path), "a readable YAML mapping", message=message)
 
 
 def build_config(
@@ -119,4 +135,4 @@ def validate(tree: Mapping[str, Any], source: str = "config") -> TrialConfig:
     try:
         return TrialConfig.model_validate(tree)
     except ValidationError as err:
-        raise ConfigError(describe(err, tree, TrialConfig, source)) from None
+        raise validation_error(ConfigError, err, tree, TrialConfig, source) from None

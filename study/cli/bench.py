@@ -1,16 +1,33 @@
 """`dpl bench train`: one trial's steps/s, evaluation and sampling time; trial-steps/s by pack
-size; and the paper sweeps' wall time projected from those measurements."""
+size; and the paper sweeps' wall time projected from those measurements.
+
+A study's wall time is projected from the measured pieces — the step time of a pack at each
+size and the time of one evaluation — for one worker on one device, sampling inside the step:
+
+    seconds = ⌈trials / K⌉ · steps · step_s(K) + trials · evaluations · eval_s
+
+at the pack size K with the most trial-steps per second that the study can fill. Evaluation is
+per trial inside a pack, so it does not shrink with K.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import glob
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from study.cli.common import echo_json, usage_errors
 from study.cli.options import config_options
 from study.trial.device import DEVICE_CHOICES
+
+if TYPE_CHECKING:
+    from study.config import TrialConfig
+    from study.sweep.spec import SweepSpec
 
 PAPER_SPECS = "sweeps/paper/*.yaml"
 
@@ -72,7 +89,6 @@ def bench_train(
 
         loaded = [load_spec(p) for p in (specs or sorted(glob.glob(PAPER_SPECS)))]
 
-    from study.sweep.projection import project
     from study.trial.bench import bench as run_bench
     from study.trial.bench import bench_packs
     from study.trial.device import configure_cpu_threads, resolve_device
@@ -153,3 +169,43 @@ def _pack_row(p, base: float | None, alone_steps_per_s: float) -> str:
 
 
 COMMANDS = [bench]
+
+
+@dataclass(frozen=True)
+class Projection:
+    study: str
+    trials: int
+    steps: int
+    evaluations: int  # per trial
+    pack: int
+    seconds: float | None  # None when the study's trials are not the benched shape
+    note: str = ""
+
+
+def project(
+    spec: SweepSpec,
+    step_s: Mapping[int, float],
+    eval_s: float,
+    benched: TrialConfig,
+) -> Projection:
+    """Project `spec` from pack step times {K: seconds} and the evaluation time measured on the
+    config `benched`, at its precision; a study of another shape is not projected."""
+    from study.sweep.points import first_config
+    from study.trial.pack import pack_key
+    from study.trial.schedule import eval_steps
+
+    first = first_config(spec)
+    if first is None:
+        return Projection(spec.name, spec.budget, 0, 0, 0, None, "its first point does not build")
+    train = first.train.model_copy(update={"precision": benched.train.precision})
+    cfg = first.model_copy(update={"train": train})
+    benched_key = pack_key(benched)
+    trials, steps, evals = spec.budget, cfg.train.steps, len(eval_steps(cfg))
+    if pack_key(cfg) != benched_key:
+        return Projection(spec.name, trials, steps, evals, 0, None, "not the benched shape")
+    # the pack sizes the study can fill, else the smallest measured
+    fits = {k: s for k, s in step_s.items() if k <= max(trials, 1)}
+    fits = fits or {min(step_s): step_s[min(step_s)]}
+    best = max(fits, key=lambda k: k / fits[k])
+    seconds = math.ceil(trials / best) * steps * fits[best] + trials * evals * eval_s
+    return Projection(spec.name, trials, steps, evals, best, seconds)

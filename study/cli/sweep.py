@@ -143,7 +143,7 @@ def _after_sweep(spec, study, store) -> None:
         return
     from analysis.effects_report import effects_report
     from analysis.report import phase_report
-    from study.sweep.space import axes
+    from study.sweep.points import axes
 
     varied = list(axes(spec))  # the report reads their scales from the parent run
     if len(varied) >= 2:
@@ -248,7 +248,9 @@ def _load(name: str, storage: str | None):
 
     url = _url(storage)
     if not has_storage(url):
-        raise StudyError(f"no study named {name!r}: no Optuna storage at {redact(url)}")
+        where = redact(url)
+        message = f"no study named {name!r}: no Optuna storage at {where}"
+        raise StudyError("study", name, f"no Optuna storage at {where}", message=message)
     return load(name, open_storage(url))
 
 

@@ -123,7 +123,7 @@ def repair_cmd(study_name, grace, storage, tracking_uri, as_json):
     on this host, or silent for --grace seconds on any host) end FAIL `lost`, their points
     queued again, their MLflow runs KILLED; child runs left RUNNING by a finished trial too."""
     from study.cli.sweep import _load
-    from study.sweep.repair import repair
+    from study.sweep.liveness import repair
     from study.tracking.store import Store
 
     with usage_errors(), runtime_failures():

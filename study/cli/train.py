@@ -93,7 +93,7 @@ def _resolve(tracking_uri, device):
     try:
         resolve_device(device)
     except ValueError as err:
-        raise ConfigError(str(err)) from None
+        raise ConfigError("--device", device, str(err), message=str(err)) from None
     return Store.resolve(tracking_uri), device
 
 

@@ -26,18 +26,18 @@ from optuna.trial import FrozenTrial, TrialState
 from study.config import TrialConfig
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.regimes import REGIMES, UNCERTAIN, presence_probability, soft_targets
+from study.sweep import attrs
+from study.sweep import optuna_private as private
+from study.sweep.attrs import is_control, point_of, summary_of
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
 from study.sweep.proposals import seed_size, sobol_point
-from study.sweep.queue import is_control, point_of
-from study.sweep.status import summary_of
 
-PROPOSAL_ATTR = "proposal"  # user attr: why the sampler chose the trial's point
 Label = dict[str, float]  # regime → probability
 
 
 def distributions(space: Mapping[str, Any]) -> dict[str, BaseDistribution]:
-    """The varied numeric axes of a spec's space, as the distributions `space.suggest` asks for."""
+    """The varied numeric axes of a spec's space, as the distributions `ask_tell.suggest` asks for."""
     out: dict[str, BaseDistribution] = {}
     for name, param in space.items():
         if isinstance(param, FloatParam) and param.high > param.low:
@@ -71,7 +71,7 @@ def from_unit(dist: BaseDistribution, u: float) -> float | int:
 
 def regime_label(trial: FrozenTrial) -> Label | None:
     """The decided regime of a finished trial, without soft labels (for studies outside a spec)."""
-    return decided_label(trial.user_attrs.get("regime"))
+    return decided_label(trial.user_attrs.get(attrs.REGIME))
 
 
 def decided_label(call: str | None) -> Label | None:
@@ -96,7 +96,7 @@ class Labeller:
     def __call__(self, trial: FrozenTrial) -> Label | None:
         summary = summary_of(trial)  # keyed by metric name
         return self.label(
-            trial.user_attrs.get("regime"), summary.get(ICL_STRUCTURAL), summary.get(IWL_HEAD)
+            trial.user_attrs.get(attrs.REGIME), summary.get(ICL_STRUCTURAL), summary.get(IWL_HEAD)
         )
 
     def label(self, call: str | None, icl: float | None, iwl: float | None) -> Label | None:
@@ -152,10 +152,11 @@ class BoundarySampler(optuna.samplers.BaseSampler):
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        if not search_space or trial.system_attrs.get("fixed_params"):
+        if not search_space or trial.system_attrs.get(attrs.FIXED_PARAMS):
             return {}  # a replicate, a control or a re-run: its point is fixed
         params, reason = self.propose(study.get_trials(deepcopy=False), trial)
-        study._storage.set_trial_user_attr(trial._trial_id, PROPOSAL_ATTR, reason)
+        # the trial is not yet an `optuna.Trial` here: its attribute is set through the storage
+        private.set_user_attr(study, private.trial_id(trial), attrs.PROPOSAL, reason)
         return params
 
     def sample_independent(

@@ -18,7 +18,7 @@ from typing import Any
 from study.controls import control_overrides
 from study.errors import ConfigError
 from study.presets import build_config
-from study.sweep.space import replicate_group
+from study.sweep.points import replicate_group
 from study.sweep.spec import SweepSpec
 
 FORGETTING = "forgetting."  # the config section a control drops

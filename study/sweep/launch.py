@@ -21,13 +21,12 @@ from optuna.trial import TrialState
 
 from study.config import TrialConfig
 from study.errors import ConfigError, RuntimeFailure
-from study.sweep import liveness, mlflow_link, queue
+from study.sweep import attrs, liveness, mlflow_link, queue
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.loop import OnProgress, WorkerGaveUp, work
-from study.sweep.space import first_config
+from study.sweep.points import first_config
 from study.sweep.spec import SpecError, SweepSpec, spec_hash
 from study.sweep.storage import (
-    READY_ATTR,
     StudyError,
     create_or_continue,
     describe_study,
@@ -76,7 +75,7 @@ def prepare(
     queue.fill(study, spec)
     if created:
         describe_study(study, spec)
-        study.set_user_attr(READY_ATTR, True)
+        study.set_user_attr(attrs.READY, True)
     pack = resolve_pack(pack, device, first_config(spec))
     return Sweep(
         spec, store, storage_url, parent, device, curve_figure, pack, heartbeat_s, max_failures
@@ -100,22 +99,28 @@ def attach(
     """A worker's view of a study that `prepare` (`dpl sweep run` or `dpl sweep create`) made:
     nothing is created, the spec must be the study's, its parent run must be in this store."""
     if not has_storage(storage_url):
-        raise StudyError(f"no Optuna storage at {redact(storage_url)}; {CREATE_FIRST}")
+        where = redact(storage_url)
+        message = f"no Optuna storage at {where}; {CREATE_FIRST}"
+        raise StudyError("--storage", where, CREATE_FIRST, message=message)
     try:
         study, stored = load(spec.name, open_storage(storage_url))
     except StudyError as err:
-        raise StudyError(f"{err}; {CREATE_FIRST}") from None
+        raise StudyError.of(err, message=f"{err}; {CREATE_FIRST}") from None
     if stored is None or spec_hash(stored) != spec_hash(spec):
-        raise StudyError(
-            f"study {spec.name!r} was created from another spec; run `dpl sweep create SPEC "
-            "--force` once to adopt this one, then start the workers"
+        allowed = (
+            "run `dpl sweep create SPEC --force` once to adopt this one, then start the workers"
         )
-    parent = study.user_attrs.get(mlflow_link.PARENT_ATTR)
+        message = f"study {spec.name!r} was created from another spec; {allowed}"
+        raise StudyError("study", spec.name, allowed, message=message)
+    parent = study.user_attrs.get(attrs.PARENT_RUN)
     if parent is None or not mlflow_link.has_run(store, parent):
-        raise StudyError(
-            f"study {spec.name!r}: its parent run {parent} is not in the tracking store "
-            f"{redact(store.tracking_uri)}; give the workers the --tracking-uri it was created with"
+        uri = redact(store.tracking_uri)
+        allowed = "give the workers the --tracking-uri it was created with"
+        message = (
+            f"study {spec.name!r}: its parent run {parent} is not in the tracking store {uri}; "
+            + allowed
         )
+        raise StudyError("--tracking-uri", uri, allowed, message=message)
     mlflow_link.mark_parent(store, parent, "RUNNING")
     pack = resolve_pack(pack, device, first_config(spec))
     return Sweep(
@@ -233,7 +238,12 @@ def run_workers(
         raise
     codes = [p.exitcode for p in procs]
     if 2 in codes:
-        raise SpecError(f"sweep {sweep.spec.name!r}: a worker stopped on a spec error (above)")
+        raise SpecError(
+            "sweep",
+            sweep.spec.name,
+            "see the spec error above",
+            message=f"sweep {sweep.spec.name!r}: a worker stopped on a spec error (above)",
+        )
     if any(codes):
         raise WorkerFailed(f"worker exit codes {codes}; see the messages above")
 

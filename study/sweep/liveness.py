@@ -10,6 +10,10 @@ last beat is older than the grace period (any host). A lost trial ends FAIL with
 distinct from a failed trial, whose configuration failed and which counts.
 
 The host name a worker records is `queue.hostname()`.
+
+`dpl sweep repair` (`repair`) does at once what a waiting worker does every beat, plus the
+MLflow side of a kill that landed between the two systems: a child run left RUNNING whose trial
+has ended (killed after Optuna was told, before MLflow was).
 """
 
 from __future__ import annotations
@@ -18,23 +22,23 @@ import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from study.sweep import mlflow_link, queue
+from study.sweep import attrs, mlflow_link, queue
+from study.sweep import optuna_private as private
 from study.sweep.defaults import GRACE_BEATS
 from study.sweep.queue import hostname
 from study.sweep.storage import open_storage
+from study.tracking import schema
 
 if TYPE_CHECKING:
     from study.sweep.spec import SweepSpec
     from study.tracking.store import Store
-
-BEAT = "dpl.beat"  # system attr on a journal: time.time() of the last beat
 
 
 def grace_s(heartbeat_s: int) -> int:
@@ -45,7 +49,7 @@ class Heartbeat:
     """Beats for the trials in `held` from a daemon thread; `hold` beats once at once."""
 
     def __init__(self, storage_url: str, heartbeat_s: int) -> None:
-        self._storage = open_storage(storage_url, heartbeat_s=heartbeat_s)
+        self.storage = open_storage(storage_url, heartbeat_s=heartbeat_s)
         self._interval = heartbeat_s
         self._held: set[int] = set()
         self._lock = threading.Lock()
@@ -78,10 +82,10 @@ class Heartbeat:
 
     def _beat(self, trial_id: int) -> None:
         try:
-            if isinstance(self._storage, RDBStorage):
-                self._storage.record_heartbeat(trial_id)
+            if isinstance(self.storage, RDBStorage):
+                self.storage.record_heartbeat(trial_id)
             else:
-                self._storage.set_trial_system_attr(trial_id, BEAT, time.time())
+                self.storage.set_trial_system_attr(trial_id, attrs.BEAT, time.time())
         except UpdateFinishedTrialError:
             self.drop(trial_id)
         except Exception as err:  # a storage hiccup: the next beat tries again
@@ -95,17 +99,20 @@ def lost_trials(study: optuna.Study, storage_url: str, grace: int) -> list[Froze
         return []
     storage = open_storage(storage_url, heartbeat_s=max(1, grace // GRACE_BEATS))
     if isinstance(storage, RDBStorage):
-        storage.grace_period = grace
-        stale = set(storage._get_stale_trial_ids(study._study_id))  # Optuna's own staleness
+        stale = private.stale_trial_ids(storage, study, grace)  # Optuna's own staleness
     else:
         now = time.time()
-        stale = {t._trial_id for t in running if now - t.system_attrs.get(BEAT, now) > grace}
+        stale = {
+            private.trial_id(t)
+            for t in running
+            if now - t.system_attrs.get(attrs.BEAT, now) > grace
+        }
     here = hostname()
     return [
         t
         for t in running
-        if t._trial_id in stale
-        or ((w := t.system_attrs.get(queue.WORKER)) and w["host"] == here and not _alive(w["pid"]))
+        if private.trial_id(t) in stale
+        or ((w := t.system_attrs.get(attrs.WORKER)) and w["host"] == here and not _alive(w["pid"]))
     ]
 
 
@@ -121,14 +128,36 @@ def reap(
     runs (KILLED); returns the trials this call ended (a racing reaper ends each only once)."""
     ended = []
     for t in lost_trials(study, storage_url, grace):
-        worker = t.system_attrs.get(queue.WORKER, {})
-        if not queue.end(study, t._trial_id, queue.LOST):
+        worker = t.system_attrs.get(attrs.WORKER, {})
+        if not queue.end(study, private.trial_id(t), attrs.LOST):
             continue  # ended meanwhile: by its worker, or by another reaper
         queue.requeue(study, t)
-        detail = f"{queue.LOST}: worker {worker.get('host', '?')}:{worker.get('pid', '?')} stopped"
+        detail = f"{attrs.LOST}: worker {worker.get('host', '?')}:{worker.get('pid', '?')} stopped"
         mlflow_link.end_lost_run(store, spec, parent_run_id, t.number, detail)
         ended.append(t)
     return ended
+
+
+def repair(
+    study: optuna.Study, spec: SweepSpec | None, store: Store, storage_url: str, grace: int
+) -> dict[str, Any]:
+    """End lost trials (FAIL `lost`, point queued again, run KILLED) and orphaned RUNNING child
+    runs; returns {"lost": trial numbers, "runs_killed": run ids}."""
+    parent = study.user_attrs.get(attrs.PARENT_RUN)
+    if spec is None or parent is None:
+        return {"lost": [], "runs_killed": []}
+    lost = reap(study, store, spec, parent, storage_url, grace)
+    killed = []
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    for run in mlflow_link.running_children(store, spec, parent):
+        number = run.data.tags.get(schema.TRIAL_NUMBER)
+        trial = trials.get(int(number)) if number is not None else None
+        if trial is None or trial.state != TrialState.RUNNING:
+            ended = trial.state.name if trial is not None else "missing"
+            reason = f"{attrs.LOST}: its trial ended ({ended}) but the run was left RUNNING"
+            mlflow_link.kill_run(store, run.info.run_id, reason)
+            killed.append(run.info.run_id)
+    return {"lost": [t.number for t in lost], "runs_killed": killed}
 
 
 def _alive(pid: int) -> bool:

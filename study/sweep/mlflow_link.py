@@ -18,16 +18,14 @@ from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
 from study.param_names import point_text
-from study.sweep.space import axes
+from study.sweep import attrs
+from study.sweep.points import axes
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking import schema
 from study.tracking.credentials import redact
 from study.tracking.logger import RunLogger
 from study.tracking.store import Store
 from study.tracking.uninterrupted import uninterrupted
-
-PARENT_ATTR = "mlflow_parent_run_id"  # study user attribute
-RUN_ATTR = "mlflow_run_id"  # trial user attribute
 
 
 @uninterrupted
@@ -42,14 +40,14 @@ def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_ur
         schema.NOTE: spec.description,
         schema.AXES: json.dumps(axes(spec)),
     }
-    run_id = study.user_attrs.get(PARENT_ATTR)
+    run_id = study.user_attrs.get(attrs.PARENT_RUN)
     if run_id is not None and _exists(client, run_id):
         client.update_run(run_id, status="RUNNING")
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     else:  # a new study, or a study now tracked in another store
         experiment_id = store.experiment_id(spec.experiment_name)
         run_id = client.create_run(experiment_id, run_name=spec.name, tags=tags).info.run_id
-        study.set_user_attr(PARENT_ATTR, run_id)
+        study.set_user_attr(attrs.PARENT_RUN, run_id)
     # the spec is the parent's artifact, not a flattened copy in params; the experiment says
     # what it holds
     client.log_dict(run_id, spec.to_json(), schema.SPEC_ARTIFACT)
@@ -191,7 +189,7 @@ def fail_run(store: Store, run_id: str, reason: str) -> None:
 def link(trial: optuna.Trial, run_id: str | None) -> None:
     """The run id on the Optuna trial; the run already names the trial by its tags."""
     if run_id is not None:
-        trial.set_user_attr(RUN_ATTR, run_id)
+        trial.set_user_attr(attrs.RUN, run_id)
 
 
 def run_name(point: Mapping[str, Any], seed: int, *, control: bool = False) -> str:

@@ -15,7 +15,8 @@ from datetime import datetime
 
 import optuna
 
-from study.sweep.queue import REASON, WORKER, counts, hostname
+from study.sweep.attrs import REASON, WORKER, counts
+from study.sweep.queue import hostname
 
 SHOWN_REASONS = 5  # distinct kinds of failure printed; the rest are counted
 

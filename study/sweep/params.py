@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from study.sweep.sampler import BOUNDARY_MAX_AXES, SpecPart
+from study.sweep.sampler_specs import BOUNDARY_MAX_AXES, SpecPart
 
 Scalar = bool | int | float | str | None
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")

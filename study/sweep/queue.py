@@ -23,40 +23,27 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import optuna
-from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
+from study.sweep import optuna_private as private
+from study.sweep.attrs import (
+    CANCELLED,
+    CONTROL,
+    DUPLICATE,
+    GROUP,
+    INTERRUPTED,
+    REASON,
+    REPLICATE,
+    WORKER,
+    counts,
+    is_control,
+    key_of,
+    point_of,
+    used,
+)
 from study.sweep.control_trials import Control, control_for
-from study.sweep.space import grid_points, replicate_group
+from study.sweep.points import grid_points, replicate_group
 from study.sweep.spec import SweepSpec
-
-REPLICATE, GROUP, REASON = "replicate", "replicate_group", "failure_reason"
-INTERRUPTED, CANCELLED, DUPLICATE, LOST = "interrupted", "cancelled", "duplicate", "lost"
-MACHINE = "machine: "  # + the error: released for a fault of the machine, not of the point
-# failure reasons that give the budget back ("worker died": what `lost` was called before)
-NOT_COUNTED = (INTERRUPTED, CANCELLED, DUPLICATE, LOST, "worker died")
-WORKER = "worker"  # system attr of a claimed trial: {"host": …, "pid": …}
-CONTROL = "control"  # user attr of a control trial: the config overrides that make it one
-
-
-def point_of(trial: FrozenTrial) -> dict[str, Any]:
-    """Params of a trial, including a WAITING one whose params are only fixed so far."""
-    return {**trial.system_attrs.get("fixed_params", {}), **trial.params}
-
-
-def fixed_params(trial: optuna.Trial) -> dict[str, Any]:
-    """The params a live trial was queued with."""
-    return trial.storage.get_trial_system_attrs(trial._trial_id).get("fixed_params", {})
-
-
-def counts(trial: FrozenTrial) -> bool:
-    """Whether the trial uses budget: all do but interrupted, cancelled, duplicate, lost and
-    machine-faulted ones."""
-    return not (trial.state == TrialState.FAIL and gives_back(trial.user_attrs.get(REASON)))
-
-
-def gives_back(reason: str | None) -> bool:
-    return reason is not None and (reason in NOT_COUNTED or reason.startswith(MACHINE))
 
 
 def hostname() -> str:
@@ -65,27 +52,11 @@ def hostname() -> str:
     return os.environ.get("DPL_HOST") or socket.gethostname()
 
 
-def is_control(trial: FrozenTrial) -> bool:
-    return CONTROL in trial.user_attrs
-
-
 def control_of(trial: FrozenTrial) -> Control | None:
     """The `Control` a control trial runs (to queue it again), else None."""
     if not is_control(trial):
         return None
     return Control(point_of(trial), trial.user_attrs[CONTROL], trial.user_attrs[GROUP])
-
-
-def key_of(trial: FrozenTrial) -> tuple[str, int] | None:
-    """(replicate group, replicate) of a trial with a known point, else None (an empty slot)."""
-    if GROUP not in trial.user_attrs:
-        return None
-    return trial.user_attrs[GROUP], int(trial.user_attrs.get(REPLICATE, 0))
-
-
-def used(trials: Iterable[FrozenTrial]) -> int:
-    """Budget used: counted trials of points (controls are outside the budget)."""
-    return sum(counts(t) and not is_control(t) for t in trials)
 
 
 def fill(study: optuna.Study, spec: SweepSpec) -> int:
@@ -189,32 +160,29 @@ def claim(
 ) -> optuna.Trial | None:
     """Pop a WAITING trial, atomically across processes; None when the queue is empty.
 
-    Like `Study._pop_waiting_trial_id`, but never creating a trial: the queue is the budget. A
+    Like Optuna's own pop of a waiting trial, but never creating a trial: the queue is the budget. A
     point queued twice (two invocations filling at once) is claimed once; the copy is cancelled.
     `on_claim(trial_id)` runs as soon as the trial is ours (the worker's heartbeat)."""
-    storage, study_id = study._storage, study._study_id  # Optuna's queue API is private; see above
     while True:
-        waiting = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))
-        if not waiting:
+        queued = private.waiting(study)
+        if not queued:
             return None
-        for frozen in waiting:
+        for frozen in queued:
+            trial_id = private.trial_id(frozen)
+            if not private.take(study, trial_id):
+                continue  # another worker took it
             try:
-                if not storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
-                    continue  # another worker took it
-            except UpdateFinishedTrialError:
-                continue
-            try:
-                storage.set_trial_system_attr(
-                    frozen._trial_id, WORKER, {"host": hostname(), "pid": os.getpid()}
+                private.set_system_attr(
+                    study, trial_id, WORKER, {"host": hostname(), "pid": os.getpid()}
                 )
                 if on_claim is not None:
-                    on_claim(frozen._trial_id)
+                    on_claim(trial_id)
                 if _is_duplicate(study, frozen):
-                    end(study, frozen._trial_id, DUPLICATE)
+                    end(study, trial_id, DUPLICATE)
                     break  # look at the queue afresh
-                return optuna.Trial(study, frozen._trial_id)
+                return private.live(study, trial_id)
             except KeyboardInterrupt:  # claimed but not yet handed over: give it back
-                release(study, frozen._trial_id)
+                release(study, trial_id)
                 raise
 
 
@@ -245,12 +213,12 @@ def release(
     """End a trial FAIL with `reason` (and user `attrs`) so that it neither stays RUNNING nor
     uses budget, and queue its point again for whichever worker comes next."""
     if end(study, trial_id, reason, attrs):
-        requeue(study, study._storage.get_trial(trial_id))
+        requeue(study, private.frozen(study, trial_id))
 
 
 def _cancel(study: optuna.Study, trials: Iterable[FrozenTrial]) -> None:
     for t in trials:
-        end(study, t._trial_id, CANCELLED)
+        end(study, private.trial_id(t), CANCELLED)
 
 
 def end(
@@ -258,10 +226,4 @@ def end(
 ) -> bool:
     """End a trial FAIL with `reason`; False when it had finished meanwhile (then nothing is
     changed: of two processes ending one trial, exactly one does)."""
-    storage = study._storage
-    try:
-        for key, value in {**(attrs or {}), REASON: reason}.items():
-            storage.set_trial_user_attr(trial_id, key, value)
-        return storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
-    except UpdateFinishedTrialError:
-        return False
+    return private.fail(study, trial_id, {**(attrs or {}), REASON: reason})

@@ -39,13 +39,9 @@ class SlurmJob:
 
     def __post_init__(self) -> None:
         if not TIME.match(self.time):
-            raise SpecError(
-                f"--time: got {self.time!r} — expected minutes, MM:SS, HH:MM:SS or D-HH:MM:SS"
-            )
+            raise SpecError("--time", self.time, "expected minutes, MM:SS, HH:MM:SS or D-HH:MM:SS")
         if self.partition is not None and not NAME.match(self.partition):
-            raise SpecError(
-                f"--partition: got {self.partition!r} — letters, digits, '_', '.', '-' only"
-            )
+            raise SpecError("--partition", self.partition, "letters, digits, '_', '.', '-' only")
 
 
 def script(job: SlurmJob) -> str:

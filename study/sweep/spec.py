@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from study.config import TrialConfig
-from study.errors import SpecError, describe, fail_spec
+from study.errors import SpecError, fail_spec, validation_error
 from study.metric_names import EVALUATED, SUMMARIZED, closest, current
 from study.presets import read_yaml
 from study.sweep.params import (
@@ -30,7 +30,7 @@ from study.sweep.params import (
     boundary_space_problem,
     param_values,
 )
-from study.sweep.sampler import (
+from study.sweep.sampler_specs import (
     MAP_SAMPLERS,
     HyperbandPrunerSpec,
     MedianPrunerSpec,
@@ -166,7 +166,7 @@ def parse_spec(tree: dict[str, Any], source: str = "spec") -> SweepSpec:
     try:
         spec = SweepSpec.model_validate(tree)
     except ValidationError as err:
-        raise SpecError(describe(err, tree, SweepSpec, source)) from None
+        raise validation_error(SpecError, err, tree, SweepSpec, source) from None
     _check(spec, source)
     return spec
 

@@ -21,27 +21,27 @@ def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], so
             try:
                 build_config(preset, sets={**base, name: value})
             except ConfigError as err:
-                if str(err).startswith("preset:"):
-                    fail_spec(source, "base.preset", preset, str(err).split("; ", 1)[-1])
-                if f"{name}:" in str(err):
-                    fail_spec(source, f"space.{name}", value, str(err).split(" — ", 1)[-1])
+                if err.key == "preset":
+                    fail_spec(source, "base.preset", preset, err.allowed)
+                if err.key == name:
+                    fail_spec(source, f"space.{name}", value, err.allowed)
     try:
         build_config(preset, sets={**base, **first}, source=f"{source}: base.set")
     except ConfigError as err:
-        if str(err).startswith("preset:"):
-            fail_spec(source, "base.preset", preset, str(err).split("; ", 1)[-1])
-        raise SpecError(str(err)) from None
+        if err.key == "preset":
+            fail_spec(source, "base.preset", preset, err.allowed)
+        raise SpecError.of(err, message=str(err)) from None
     for name, param in space.items():
         for value in _ends(param):
             try:
                 build_config(preset, sets={**base, **first, name: value})
             except ConfigError as err:
-                msg = str(err).removeprefix("config: ")
+                clash = f"{err.key}: got {err.value!r} — {err.allowed}"
                 fail_spec(
                     source,
                     f"space.{name}",
                     value,
-                    f"clashes with the base and the other axes' first values: {msg}",
+                    f"clashes with the base and the other axes' first values: {clash}",
                 )
 
 

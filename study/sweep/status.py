@@ -15,21 +15,19 @@ import optuna
 import polars as pl
 from optuna.trial import FrozenTrial, TrialState
 
-from study.metric_names import OLD_SUMMARY_PREFIX, current, is_metric
+from study import states
 from study.regimes import CALLS
-from study.sweep.mlflow_link import RUN_ATTR
-from study.sweep.queue import GROUP, REASON, REPLICATE, counts, is_control, point_of, used
+from study.sweep import attrs
+from study.sweep.attrs import counts, is_control, point_of, summary_of, used
 from study.sweep.spec import SweepSpec
-from study.sweep.storage import FILE_ATTR
 
 STATE_NAMES = {
-    TrialState.COMPLETE: "complete",
-    TrialState.PRUNED: "pruned",
-    TrialState.FAIL: "failed",
-    TrialState.RUNNING: "running",
-    TrialState.WAITING: "waiting",
+    TrialState.COMPLETE: states.COMPLETE,
+    TrialState.PRUNED: states.PRUNED,
+    TrialState.FAIL: states.FAILED,
+    TrialState.RUNNING: states.RUNNING,
+    TrialState.WAITING: states.WAITING,
 }
-RELEASED = "released"  # interrupted (or superseded) trials: their budget went back to the queue
 
 
 @dataclass(frozen=True)
@@ -47,45 +45,43 @@ class StudyStatus:
 
     @property
     def finished(self) -> bool:
-        pending = self.states.get("running", 0) + self.controls.get("running", 0)
-        return self.budget_left == 0 and pending + self.controls.get("waiting", 0) == 0
+        pending = self.states.get(states.RUNNING, 0) + self.controls.get(states.RUNNING, 0)
+        return self.budget_left == 0 and pending + self.controls.get(states.WAITING, 0) == 0
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "finished": self.finished}
 
 
 def state_name(trial: FrozenTrial) -> str:
-    return STATE_NAMES[trial.state] if counts(trial) else RELEASED
-
-
-def summary_of(trial: FrozenTrial) -> dict[str, float]:
-    """The trial's summary metrics under today's names: the user attrs named by a metric
-    (`icl/structural` …). Older studies hold them as `summary.<dotted name>` attrs or, from
-    before they were scalars, as one `summary` dict."""
-    attrs = trial.user_attrs
-    old = {current(k): v for k, v in (attrs.get("summary") or {}).items()}
-    old |= {current(k): v for k, v in attrs.items() if k.startswith(OLD_SUMMARY_PREFIX)}
-    return old | {k: v for k, v in attrs.items() if is_metric(k)}
+    return STATE_NAMES[trial.state] if counts(trial) else states.RELEASED
 
 
 def status(study: optuna.Study, spec: SweepSpec | None) -> StudyStatus:
     everything = study.get_trials(deepcopy=False)
     trials = [t for t in everything if not is_control(t)]
-    states = Counter(state_name(t) for t in trials)
+    by_state = Counter(state_name(t) for t in trials)
     controls = Counter(state_name(t) for t in everything if is_control(t))
     budget = spec.budget if spec is not None else None
-    regimes = Counter(t.user_attrs.get("regime") for t in trials if t.state == TrialState.COMPLETE)
+    regimes = Counter(
+        t.user_attrs.get(attrs.REGIME) for t in trials if t.state == TrialState.COMPLETE
+    )
     return StudyStatus(
         name=study.study_name,
         budget=budget,
-        states={name: states[name] for name in (*STATE_NAMES.values(), RELEASED) if states[name]},
-        budget_left=None if budget is None else max(budget - used(trials) + states["waiting"], 0),
+        states={
+            name: by_state[name]
+            for name in (*STATE_NAMES.values(), states.RELEASED)
+            if by_state[name]
+        },
+        budget_left=None
+        if budget is None
+        else max(budget - used(trials) + by_state[states.WAITING], 0),
         regimes={r: regimes[r] for r in CALLS if regimes[r]},
         controls=dict(controls),
         best=[_brief(t, spec) for t in best_trials(study, spec)],
         objective=_objective(spec),
         sampler=spec.sampler.kind if spec is not None else "?",
-        spec_file=study.user_attrs.get(FILE_ATTR, ""),
+        spec_file=study.user_attrs.get(attrs.SPEC_FILE, ""),
     )
 
 
@@ -112,9 +108,9 @@ def _brief(trial: FrozenTrial, spec: SweepSpec | None) -> dict[str, Any]:
         "number": trial.number,
         "values": dict(zip(metrics, trial.values, strict=False)) if metrics else trial.values,
         "params": trial.params,
-        "replicate": trial.user_attrs.get(REPLICATE),
-        "regime": trial.user_attrs.get("regime"),
-        "mlflow_run_id": trial.user_attrs.get(RUN_ATTR),
+        attrs.REPLICATE: trial.user_attrs.get(attrs.REPLICATE),
+        attrs.REGIME: trial.user_attrs.get(attrs.REGIME),
+        attrs.RUN: trial.user_attrs.get(attrs.RUN),
     }
 
 
@@ -129,14 +125,14 @@ def trial_rows(study: optuna.Study, spec: SweepSpec | None = None) -> list[dict[
             "study": study.study_name,
             "number": t.number,
             "state": state_name(t),
-            "failure_reason": t.user_attrs.get(REASON),
-            "replicate": t.user_attrs.get(REPLICATE),
-            "replicate_group": t.user_attrs.get(GROUP),
+            attrs.REASON: t.user_attrs.get(attrs.REASON),
+            attrs.REPLICATE: t.user_attrs.get(attrs.REPLICATE),
+            attrs.GROUP: t.user_attrs.get(attrs.GROUP),
             "control": is_control(t),
-            "seed": t.user_attrs.get("seed"),
-            "regime": t.user_attrs.get("regime"),
-            "transient": t.user_attrs.get("transient"),
-            "mlflow_run_id": t.user_attrs.get(RUN_ATTR),
+            attrs.SEED: t.user_attrs.get(attrs.SEED),
+            attrs.REGIME: t.user_attrs.get(attrs.REGIME),
+            attrs.TRANSIENT: t.user_attrs.get(attrs.TRANSIENT),
+            attrs.RUN: t.user_attrs.get(attrs.RUN),
             "datetime_start": t.datetime_start,
             "duration_s": t.duration.total_seconds() if t.duration is not None else None,
         }
@@ -148,8 +144,8 @@ def trial_rows(study: optuna.Study, spec: SweepSpec | None = None) -> list[dict[
     return rows
 
 
-def trials_frame(study: optuna.Study, spec: SweepSpec | None = None) -> pl.DataFrame:
-    """`trial_rows` as a frame: params under their dotted keys, metrics under their names."""
+def export_frame(study: optuna.Study, spec: SweepSpec | None = None) -> pl.DataFrame:
+    """What `dpl sweep export` writes, read from Optuna alone: `trial_rows` as a frame: params under their dotted keys, metrics under their names."""
     rows = trial_rows(study, spec)
     if not rows:
         return pl.DataFrame(schema={"study": pl.String, "number": pl.Int64, "state": pl.String})
@@ -157,7 +153,7 @@ def trials_frame(study: optuna.Study, spec: SweepSpec | None = None) -> pl.DataF
 
 
 def export(study: optuna.Study, spec: SweepSpec | None, out: str | Path) -> int:
-    frame = trials_frame(study, spec)
+    frame = export_frame(study, spec)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(out)
     return frame.height

@@ -23,15 +23,14 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
 from study.errors import ConfigError, RuntimeFailure
-from study.sweep.mlflow_link import PARENT_ATTR
-from study.sweep.space import build_pruner, build_sampler, directions, objective_names
+from study.sweep import attrs
+from study.sweep.ask_tell import directions, objective_names
+from study.sweep.samplers import build_pruner, build_sampler
 from study.sweep.spec import SweepSpec, spec_hash
 from study.tracking.credentials import redact
 from study.tracking.store import Store
 from study.tracking.uninterrupted import uninterrupted
 
-SPEC_ATTR, HASH_ATTR, FILE_ATTR = "spec", "spec_hash", "spec_file"  # study user attributes
-READY_ATTR = "ready"  # set by the study's creator once its parent run and queue exist
 READY_WAIT_S = 120  # how long a racing creator waits for the winner to finish setting up
 
 
@@ -99,7 +98,7 @@ def _rdb(url: str, heartbeat_s: int | None) -> RDBStorage:
             time.sleep(1.0)
             return RDBStorage(url, engine_kwargs=engine, **beats)
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as err:
-        raise StudyError(f"--storage: got {redact(url)!r} — {err}; expected {SCHEMES}") from None
+        raise StudyError("--storage", redact(url), f"{err}; expected {SCHEMES}") from None
     except sqlalchemy.exc.OperationalError as err:
         reason = str(err.orig or err).strip().splitlines()[0]
         raise StorageUnreachable(
@@ -148,21 +147,24 @@ def create_or_continue(
     except DuplicatedStudyError:
         study = optuna.load_study(study_name=spec.name, **kwargs)
         created = False
-    stored = study.user_attrs.get(HASH_ATTR)
+    stored = study.user_attrs.get(attrs.SPEC_HASH)
     if stored is not None and stored != spec_hash(spec):
         if not force:
             raise StudyError(
-                f"study {spec.name!r} exists with another spec (hash {stored}, this one {spec_hash(spec)}); "
-                "rerun with --force to adopt this spec, or give the spec a new name"
+                "study",
+                spec.name,
+                "rerun with --force to adopt this spec, or give the spec a new name",
+                message=f"study {spec.name!r} exists with another spec (hash {stored}, this one "
+                f"{spec_hash(spec)}); rerun with --force to adopt this spec, or give the spec a "
+                "new name",
             )
         if [d.name.lower() for d in study.directions] != directions(spec):
-            raise StudyError(
-                f"study {spec.name!r}: the objective's directions cannot change; give the spec a new name"
-            )
-    if stored != spec_hash(spec) or study.user_attrs.get(SPEC_ATTR) != spec.to_json():
-        study.set_user_attr(SPEC_ATTR, spec.to_json())
-        study.set_user_attr(HASH_ATTR, spec_hash(spec))
-        study.set_user_attr(FILE_ATTR, spec_file)
+            allowed = "the objective's directions cannot change; give the spec a new name"
+            raise StudyError("study", spec.name, allowed, message=f"study {spec.name!r}: {allowed}")
+    if stored != spec_hash(spec) or study.user_attrs.get(attrs.SPEC) != spec.to_json():
+        study.set_user_attr(attrs.SPEC, spec.to_json())
+        study.set_user_attr(attrs.SPEC_HASH, spec_hash(spec))
+        study.set_user_attr(attrs.SPEC_FILE, spec_file)
     return study, created
 
 
@@ -190,13 +192,13 @@ def describe_study(study: optuna.Study, spec: SweepSpec) -> None:
 
 
 def wait_ready(study: optuna.Study) -> None:
-    """Wait (up to READY_WAIT_S) for the creator to finish; a study from before `READY_ATTR`
+    """Wait (up to READY_WAIT_S) for the creator to finish; a study from before `attrs.READY`
     existed counts as ready once it has its spec. A creator that died meanwhile is waited for
     in vain, and then set-up goes on here (it is idempotent, bar a second parent run)."""
     deadline = time.monotonic() + READY_WAIT_S
     while time.monotonic() < deadline:
-        attrs = study.user_attrs
-        if attrs.get(READY_ATTR) or PARENT_ATTR in attrs:
+        study_attrs = study.user_attrs
+        if study_attrs.get(attrs.READY) or attrs.PARENT_RUN in study_attrs:
             return
         time.sleep(0.2)
 
@@ -207,7 +209,12 @@ def load(name: str, storage: BaseStorage, worker: int = 0) -> tuple[optuna.Study
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         names = ", ".join(optuna.get_all_study_names(storage)) or "none"
-        raise StudyError(f"no study named {name!r} in this storage (studies: {names})") from None
+        raise StudyError(
+            "study",
+            name,
+            f"studies: {names}",
+            message=f"no study named {name!r} in this storage (studies: {names})",
+        ) from None
     spec = stored_spec(study)
     if spec is not None:  # reload with the spec's sampler and pruner, for workers
         study = optuna.load_study(
@@ -220,5 +227,5 @@ def load(name: str, storage: BaseStorage, worker: int = 0) -> tuple[optuna.Study
 
 
 def stored_spec(study: optuna.Study) -> SweepSpec | None:
-    tree = study.user_attrs.get(SPEC_ATTR)
+    tree = study.user_attrs.get(attrs.SPEC)
     return SweepSpec.model_validate(tree) if tree is not None else None

@@ -23,16 +23,18 @@ from study.config import TrialConfig
 from study.errors import ConfigError
 from study.metric_names import current
 from study.presets import build_config
-from study.sweep import mlflow_link, queue
-from study.sweep.control_trials import control_for
-from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
-from study.sweep.space import (
+from study.states import COMPLETE, FAILED, PRUNED, RELEASED
+from study.sweep import attrs, mlflow_link, queue
+from study.sweep import optuna_private as private
+from study.sweep.ask_tell import (
     MissingMetric,
     all_finite,
     objective_names,
     objective_values,
     suggest,
 )
+from study.sweep.control_trials import control_for
+from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
 from study.tracking import schema
 from study.tracking.logger import rounded
@@ -58,7 +60,7 @@ class Sweep:
     parent_run_id: str
     device: str = "auto"
     curve_figure: CurveFigure | None = None  # each trial run's figure, drawn by the caller
-    pack: int = 1  # trials trained together (study.sweep.packs); 1: one at a time
+    pack: int = 1  # trials trained together (study.sweep.loop); 1: one at a time
     heartbeat_s: int = HEARTBEAT_S  # study.sweep.liveness
     max_failures: int = MAX_FAILURES  # consecutive failed trials before a worker stops
 
@@ -108,12 +110,12 @@ def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | End
     """Decide the trial's point (and replicate) and build its config; a config that does not
     validate fails the trial here (its `Ended`), with a FAILED run that says why."""
     spec, store = sweep.spec, sweep.store
-    control = trial.user_attrs.get(queue.CONTROL)  # the overrides of a control trial
-    point = suggest(trial, spec, only=queue.fixed_params(trial) if control else None)
+    control = trial.user_attrs.get(attrs.CONTROL)  # the overrides of a control trial
+    point = suggest(trial, spec, only=private.fixed_params(trial) if control else None)
     replicate = queue.assign_replicates(study, spec, trial, point)
-    group = trial.user_attrs[queue.GROUP]
+    group = trial.user_attrs[attrs.GROUP]
     seed = spec.seed + replicate
-    trial.set_user_attr("seed", seed)
+    trial.set_user_attr(attrs.SEED, seed)
     tags = mlflow_link.child_tags(spec, trial.number, group, replicate, control=bool(control))
     if spec.controls and not control and (its := control_for(spec, point)) is not None:
         tags[schema.CONTROL] = its.group
@@ -145,12 +147,12 @@ def conclude(
     except SpecError:  # a ValueError too, but this worker's own finding: its trial it ended
         raise
     except (UpdateFinishedTrialError, ValueError) as err:
-        frozen = study._storage.get_trial(begun.trial._trial_id)
+        frozen = private.frozen(study, private.trial_id(begun.trial))
         if not frozen.state.is_finished() or isinstance(outcome, KeyboardInterrupt):
             raise
-        reason = f"ended elsewhere ({frozen.user_attrs.get(queue.REASON, frozen.state.name)})"
+        reason = f"ended elsewhere ({frozen.user_attrs.get(attrs.REASON, frozen.state.name)})"
         print(f"trial {begun.trial.number}: {reason}; {err}", file=sys.stderr)
-        return Ended("released", reason)
+        return Ended(RELEASED, reason)
 
 
 def _conclude(
@@ -159,18 +161,17 @@ def _conclude(
     spec, store, trial = sweep.spec, sweep.store, begun.trial
     if isinstance(outcome, optuna.TrialPruned):
         mlflow_link.link(trial, _child(sweep, trial))
-        trial.set_user_attr("pruned", True)
+        trial.set_user_attr(attrs.PRUNED, True)
         study.tell(trial, state=TrialState.PRUNED)
-        return Ended("pruned")
+        return Ended(PRUNED)
     if isinstance(outcome, KeyboardInterrupt):
         run_id = None
         try:
             run_id = _child(sweep, trial)  # run_trial ended it KILLED
         finally:  # even on a second Ctrl-C: the trial must not stay RUNNING
-            queue.release(
-                study, trial._trial_id, attrs={mlflow_link.RUN_ATTR: run_id} if run_id else {}
-            )
-        return Ended("released", queue.INTERRUPTED)
+            run_attrs = {attrs.RUN: run_id} if run_id else {}
+            queue.release(study, private.trial_id(trial), attrs=run_attrs)
+        return Ended(RELEASED, attrs.INTERRUPTED)
     if isinstance(outcome, BaseException) and is_machine_fault(outcome):
         return _release_for_machine(sweep, study, trial, failure_reason(outcome))
     if isinstance(outcome, BaseException):  # the trial failed, the sweep goes on
@@ -181,8 +182,8 @@ def _conclude(
     n = begun.cfg.eval.n_examples
     for key, value in rounded(result.summary, n).items():
         trial.set_user_attr(key, value)
-    trial.set_user_attr("regime", result.regime)
-    trial.set_user_attr("transient", result.transient)
+    trial.set_user_attr(attrs.REGIME, result.regime)
+    trial.set_user_attr(attrs.TRANSIENT, result.transient)
     note = mlflow_link.outcome_note(begun.point, begun.seed, result.regime, result.summary)
     mlflow_link.describe(store, result.run_id, note)
     try:
@@ -197,7 +198,7 @@ def _conclude(
         mlflow_link.fail_run(store, result.run_id, reason)
         return _fail(study, trial, result.run_id, reason)
     study.tell(trial, values)
-    return Ended("complete")
+    return Ended(COMPLETE)
 
 
 def hooks(sweep: Sweep, begun: Begun) -> tuple[OnEval, OnStep]:
@@ -280,19 +281,19 @@ def _release_for_machine(
     try:
         run_id = _child(sweep, trial)
         if run_id is not None:
-            mlflow_link.kill_run(sweep.store, run_id, queue.MACHINE + reason, ended_too=True)
+            mlflow_link.kill_run(sweep.store, run_id, attrs.MACHINE + reason, ended_too=True)
     except Exception:  # the server is what failed: the Optuna side is what must stay right
         pass
-    attrs = {mlflow_link.RUN_ATTR: run_id} if run_id else {}
-    queue.release(study, trial._trial_id, (queue.MACHINE + reason)[:2000], attrs)
-    return Ended("released", queue.MACHINE + reason, machine=True)
+    run_attrs = {attrs.RUN: run_id} if run_id else {}
+    queue.release(study, private.trial_id(trial), (attrs.MACHINE + reason)[:2000], run_attrs)
+    return Ended(RELEASED, attrs.MACHINE + reason, machine=True)
 
 
 def _fail(study: optuna.Study, trial: optuna.Trial, run_id: str | None, reason: str) -> Ended:
     mlflow_link.link(trial, run_id)
-    trial.set_user_attr(queue.REASON, reason[:2000])
+    trial.set_user_attr(attrs.REASON, reason[:2000])
     study.tell(trial, state=TrialState.FAIL)
-    return Ended("failed", reason)
+    return Ended(FAILED, reason)
 
 
 def _child(sweep: Sweep, trial: optuna.Trial) -> str | None:

@@ -22,10 +22,7 @@ from study.metric_names import (
     headline_of,
     structural,
 )
-from study.tracking.store_client import ClientRuns
-from study.tracking.store_sql import SqliteRuns
-
-Reader = SqliteRuns | ClientRuns
+from study.tracking.runs_reader import RunsReader
 
 
 def stored_keys(metrics: Iterable[str]) -> list[str]:
@@ -70,7 +67,7 @@ def _renamed(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(column).replace(RENAMED))
 
 
-def final_metrics(reader: Reader, run_ids: list[str]) -> pl.DataFrame:
+def final_metrics(reader: RunsReader, run_ids: list[str]) -> pl.DataFrame:
     """Each run's final values and features, long (run_id, key, value), under today's names. An
     older store's `summary.<curve>` wins over the curve's last point: it was the aligned final."""
     latest = reader.latest_metrics(run_ids)
@@ -86,7 +83,7 @@ def final_metrics(reader: Reader, run_ids: list[str]) -> pl.DataFrame:
     return _at_final_step(reader, named).select("run_id", "key", "value")
 
 
-def _at_final_step(reader: Reader, latest: pl.DataFrame) -> pl.DataFrame:
+def _at_final_step(reader: RunsReader, latest: pl.DataFrame) -> pl.DataFrame:
     """Curves whose last point lies past the run's final step take their point at it instead."""
     finals = latest.filter(pl.col("key") == FINAL_STEP).select(
         "run_id", final=pl.col("value").cast(pl.Int64)

@@ -46,10 +46,9 @@ class Store:
             uri = Path(uri).resolve().as_uri()
         scheme = uri.split("://", 1)[0].split("+", 1)[0]
         if scheme not in SCHEMES:
-            raise ConfigError(
-                f"--tracking-uri: got {redact(uri)!r} — expected one of "
-                f"{', '.join(s + '://' for s in SCHEMES)} or a folder"
-            )
+            schemes = ", ".join(s + "://" for s in SCHEMES)
+            allowed = f"expected one of {schemes} or a folder"
+            raise ConfigError("--tracking-uri", redact(uri), allowed)
         return cls(tracking_uri=uri, root=root_path)
 
     def relative(self, path_or_url: str) -> str:

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from optuna.trial import TrialState
 
 from study.cli.main import cli
-from study.sweep import queue
+from study.sweep import attrs, queue
+from study.sweep import optuna_private as private
 from study.sweep.spec import parse_spec
 from study.sweep.status import status
 from tests.sweep.conftest import GRID6, runs_of, sweep_in
@@ -88,7 +89,7 @@ def test_a_machine_fault_gives_the_trial_back_and_its_point_reruns(tmp_path, sto
     trials = study_.get_trials()
     [released] = [t for t in trials if t.state == TrialState.FAIL]
     assert released.user_attrs["failure_reason"].startswith("machine: OutOfMemoryError")
-    assert not queue.counts(released)  # the budget went back …
+    assert not attrs.counts(released)  # the budget went back …
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) == 6  # … and the point ran again
     assert status(study_, spec).finished
@@ -111,7 +112,7 @@ def test_a_write_error_fails_that_trial_and_the_study_stays_consistent(
     trials = study_.get_trials()
     [failed] = [t for t in trials if t.state == TrialState.FAIL]
     assert "No space left on device" in failed.user_attrs["failure_reason"]
-    assert queue.counts(failed)  # the configuration ran: it counts, it is not re-run
+    assert attrs.counts(failed)  # the configuration ran: it counts, it is not re-run
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 5
     runs = {r.info.run_id: r for r in runs_of(store, spec)}
     bad = runs[failed.user_attrs["mlflow_run_id"]]
@@ -125,16 +126,16 @@ def test_repair_ends_a_silent_hosts_trial_and_an_orphaned_run(here, store):
     assert CliRunner().invoke(cli, ["sweep", "create", str(spec)]).exit_code == 0
     study_ = _journal_study("fix")
     gone = queue.claim(study_)  # a worker on another host that then went silent
-    storage = study_._storage
-    storage.set_trial_system_attr(gone._trial_id, "worker", {"host": "node-b", "pid": 1})
-    storage.set_trial_system_attr(gone._trial_id, "dpl.beat", time.time() - 600)
+    gone_id = private.trial_id(gone)
+    private.set_system_attr(study_, gone_id, attrs.WORKER, {"host": "node-b", "pid": 1})
+    private.set_system_attr(study_, gone_id, attrs.BEAT, time.time() - 600)
     done = queue.claim(study_)  # a trial whose worker ended it, but died before its run did
     client = store.client()
     experiment = client.get_experiment_by_name("fix").experiment_id
-    parent = study_.user_attrs["mlflow_parent_run_id"]
+    parent = study_.user_attrs[attrs.PARENT_RUN]
     tags = {"study": "fix", "trial_number": str(done.number), "mlflow.parentRunId": parent}
     orphan = client.create_run(experiment, tags=tags).info.run_id
-    queue.release(study_, done._trial_id)
+    queue.release(study_, private.trial_id(done))
 
     result = CliRunner().invoke(cli, ["sweep", "repair", "fix", "--grace", "60", "--json"])
     assert result.exit_code == 0, result.output

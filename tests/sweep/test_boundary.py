@@ -17,10 +17,12 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from study.sweep import queue
-from study.sweep.boundary import PROPOSAL_ATTR, BoundarySampler, from_unit, to_unit
+from study.sweep import attrs, queue
+from study.sweep import optuna_private as private
+from study.sweep.ask_tell import suggest
+from study.sweep.attrs import PROPOSAL as PROPOSAL_ATTR
+from study.sweep.boundary import BoundarySampler, from_unit, to_unit
 from study.sweep.proposals import propose, seed_size, sobol_point
-from study.sweep.space import suggest
 from study.sweep.spec import SpecError
 
 from .conftest import FAST, spec_of, sweep_in
@@ -143,12 +145,12 @@ def test_a_boundary_study_resumes_after_an_interrupt_and_workers_share_no_point(
     study, _ = load(spec.name, open_storage(prepared.storage_url))
     interrupted = queue.claim(study)
     suggest(interrupted, spec)  # proposed, then interrupted before it trained
-    queue.release(study, interrupted._trial_id)
+    queue.release(study, private.trial_id(interrupted))
 
     _, study = sweep_in(tmp_path, store, spec, workers=2)
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert len(complete) == spec.n_trials
-    points = [tuple(sorted(queue.point_of(t).items())) for t in complete]
+    points = [tuple(sorted(attrs.point_of(t).items())) for t in complete]
     assert len(set(points)) == len(points)
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
     released = study.trials[interrupted.number]

@@ -9,8 +9,8 @@ from optuna.trial import TrialState
 
 from study.controls import control_overrides
 from study.presets import build_config
-from study.sweep import queue
-from study.sweep.mlflow_link import RUN_ATTR
+from study.sweep import attrs, queue
+from study.sweep.attrs import RUN as RUN_ATTR
 from study.sweep.spec import SpecError, parse_spec, spec_hash
 from study.sweep.status import status
 from study.tracking import schema
@@ -39,8 +39,8 @@ def test_grid_runs_a_control_per_forgetting_point_and_seed_linked_by_tags(tmp_pa
     spec = controlled(replicates=2)
     _, study = sweep_in(tmp_path, store, spec)
     trials = study.get_trials()
-    controls = [t for t in trials if queue.is_control(t)]
-    points = [t for t in trials if not queue.is_control(t)]
+    controls = [t for t in trials if attrs.is_control(t)]
+    points = [t for t in trials if not attrs.is_control(t)]
     assert len(points) == 8 and len(controls) == 4  # (2 α × 2 kinds) × 2 seeds; 2 α × 2 seeds
     assert all(t.state == TrialState.COMPLETE for t in trials)
     st = status(study, spec)
@@ -76,10 +76,10 @@ def test_points_that_differ_only_in_their_schedule_share_one_control(tmp_path, s
         space={"forgetting.forget_every": [3, 5, 7]},
     )
     _, study = sweep_in(tmp_path, store, spec)
-    controls = [t for t in study.get_trials() if queue.is_control(t)]
+    controls = [t for t in study.get_trials() if attrs.is_control(t)]
     assert len(controls) == 1 and controls[0].state == TrialState.COMPLETE
     cfg = build_config("tiny", sets={**FAST, "forgetting.kind": "active"})
-    assert controls[0].user_attrs[queue.CONTROL] == control_overrides(cfg)
+    assert controls[0].user_attrs[attrs.CONTROL] == control_overrides(cfg)
 
 
 def test_a_sampled_point_queues_its_controls_with_its_replicates(tmp_path, store):
@@ -92,8 +92,8 @@ def test_a_sampled_point_queues_its_controls_with_its_replicates(tmp_path, store
     )
     _, study = sweep_in(tmp_path, store, spec)
     trials = study.get_trials()
-    points = [t for t in trials if not queue.is_control(t)]
-    controls = [t for t in trials if queue.is_control(t)]
+    points = [t for t in trials if not attrs.is_control(t)]
+    controls = [t for t in trials if attrs.is_control(t)]
     assert len(points) == 4 and len(controls) == 4  # 2 points × 2 seeds, each with its control
     assert all(t.state == TrialState.COMPLETE for t in trials)
     alphas = {t.params["task.zipf_exponent"] for t in points}
@@ -112,5 +112,5 @@ def test_controls_turned_on_later_continue_the_study_and_add_only_controls(tmp_p
     assert len(first) == 4
     _, study = sweep_in(tmp_path, store, controlled())
     added = [t for t in study.get_trials() if t.number not in first]
-    assert len(added) == 2 and all(queue.is_control(t) for t in added)
+    assert len(added) == 2 and all(attrs.is_control(t) for t in added)
     assert all(t.state == TrialState.COMPLETE for t in added)

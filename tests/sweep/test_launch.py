@@ -11,11 +11,12 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from study.sweep import queue
+from study.sweep import attrs, queue
+from study.sweep import optuna_private as private
+from study.sweep.attrs import RUN as RUN_ATTR
 from study.sweep.launch import prepare, run_sweep
-from study.sweep.mlflow_link import RUN_ATTR
 from study.sweep.spec import parse_spec
-from study.sweep.status import status, trials_frame
+from study.sweep.status import export_frame, status
 from study.sweep.storage import StudyError, create_or_continue, open_storage
 from study.tracking.schema import PARENT
 from tests.sweep.conftest import FAST, GRID6, runs_of, spec_of, sweep_in
@@ -62,7 +63,7 @@ def test_grid_of_6_end_to_end(tmp_path, store):
     st = status(study, spec)
     assert st.finished and st.states == {"complete": 6} and sum(st.regimes.values()) == 6
 
-    frame = trials_frame(study, spec)
+    frame = export_frame(study, spec)
     assert frame.height == 6 and {"task.zipf_exponent", "icl/structural", RUN_ATTR} <= set(
         frame.columns
     )
@@ -127,7 +128,7 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
 
     def build_config(preset, sets):
         if sets["model.init_std"] == 0.06:  # a sampled point the trial config rejects
-            raise ConfigError("config: model.init_std: got 0.06 — not today")
+            raise ConfigError("model.init_std", 0.06, "not today", source="config")
         return real_build(preset, sets=sets)
 
     monkeypatch.setattr(study.tracking.trial_run, "train", train)
@@ -193,11 +194,11 @@ def test_fill_queues_each_point_once_and_requeues_released_trials(tmp_path):
     first = queue.claim(study)
     second = queue.claim(study)
     assert first.number != second.number
-    queue.release(study, first._trial_id)  # an interrupt: its point goes back in the queue
+    queue.release(study, private.trial_id(first))  # an interrupt: its point goes back in the queue
     assert queue.fill(study, spec) == 0  # … once
     requeued = study.get_trials(states=(TrialState.WAITING,))[-1]
-    assert queue.key_of(requeued) == queue.key_of(study.trials[first.number])
-    keys = [queue.key_of(t) for t in study.get_trials() if queue.counts(t)]
+    assert attrs.key_of(requeued) == attrs.key_of(study.trials[first.number])
+    keys = [attrs.key_of(t) for t in study.get_trials() if attrs.counts(t)]
     assert len(keys) == len(set(keys)) == 10
 
 

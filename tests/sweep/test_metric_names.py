@@ -9,9 +9,9 @@ import optuna
 from optuna.trial import TrialState
 
 from study.metric_names import DUAL_SCORE, ICL_STRUCTURAL, IWL_HEAD, transience
-from study.sweep.space import objective_names, objective_values
+from study.sweep.ask_tell import objective_names, objective_values
+from study.sweep.attrs import summary_of
 from study.sweep.spec import parse_spec
-from study.sweep.status import summary_of
 from tests.sweep.conftest import GRID6, sweep_in
 
 

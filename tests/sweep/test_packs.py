@@ -9,8 +9,8 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
+from study.sweep.attrs import RUN as RUN_ATTR
 from study.sweep.launch import finish, prepare, resolve_pack, run_sweep
-from study.sweep.mlflow_link import RUN_ATTR
 from study.sweep.spec import parse_spec
 from study.sweep.storage import load, open_storage
 from study.tracking.schema import FAILURE_REASON, PARENT

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from study.cli.main import cli
-from study.sweep.space import grid_points, replicate_group
+from study.sweep.points import grid_points, replicate_group
 from study.sweep.spec import SpecError, load_spec, parse_spec, spec_hash
 
 REPO = Path(__file__).resolve().parents[2]
