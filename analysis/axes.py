@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from analysis.scalars import to_float
 from study.errors import UsageError
 
 # Params that vary between trials but are not axes of the science (replicates).
@@ -74,9 +75,10 @@ def make_axis(trials: pl.DataFrame, key: str, log: bool | None = None) -> Axis:
         shown = values[0] if values.len() else None
         raise PhaseError(f"axis {key!r} was not varied: every trial here has {key} = {shown}")
     log = is_log_scaled(values) if log is None else log
-    if log and values.min() <= 0:
+    low, high = to_float(values.min()), to_float(values.max())
+    if log and low <= 0:
         raise PhaseError(f"axis {key!r} cannot be log-scaled: it has values ≤ 0")
-    return Axis(key, bool(log), float(values.min()), float(values.max()))
+    return Axis(key, bool(log), low, high)
 
 
 def select_trials(
@@ -95,7 +97,7 @@ def select_trials(
             raise PhaseError(f"--at {key}: no such param in these trials")
         column = out.get_column(key)
         if column.dtype.is_numeric():
-            target = float(value)
+            target = to_float(value)
             match = (pl.col(key).cast(pl.Float64) - target).abs() <= 1e-6 * max(abs(target), 1e-12)
         else:
             match = pl.col(key).cast(pl.String) == str(value)
@@ -153,7 +155,10 @@ def is_log_scaled(values: pl.Series) -> bool:
     evenly in log space (about half below the geometric midpoint) — N from 100 to 10,000 sampled
     log-uniformly is log; α uniform on [0.01, 2] is not."""
     values = values.drop_nulls().cast(pl.Float64)
-    if values.n_unique() < 3 or values.min() <= 0 or values.max() / values.min() < 50:
+    if values.n_unique() < 3:
         return False
-    midpoint = (values.min() * values.max()) ** 0.5
-    return 0.2 <= (values < midpoint).mean() <= 0.8
+    low, high = to_float(values.min()), to_float(values.max())
+    if low <= 0 or high / low < 50:
+        return False
+    midpoint = (low * high) ** 0.5
+    return 0.2 <= to_float((values < midpoint).mean()) <= 0.8

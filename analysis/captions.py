@@ -7,6 +7,7 @@ import polars as pl
 
 from analysis.axes import swept_params
 from analysis.figures.labels import condition_text
+from analysis.scalars import to_float, to_int
 from study.config import Thresholds
 from study.param_names import PARAMS
 
@@ -39,7 +40,8 @@ def phase_caption(
         lines.append("fixed: " + condition_text(fixed))
     if {x, y} <= set(trials.columns) and trials.height:
         per = trials.group_by(x, y).len().get_column("len")
-        n = f"{per.min()}" if per.min() == per.max() else f"{per.min()}–{per.max()}"
+        low, high = to_int(per.min()), to_int(per.max())
+        n = f"{low}" if low == high else f"{low}–{high}"
         n_trials = trials["run_id"].n_unique() if "run_id" in trials.columns else trials.height
         lines.append(f"n per point: {n} (seeds); {n_trials} trials")
     return "\n".join(lines)
@@ -54,4 +56,4 @@ def _one(trials: pl.DataFrame, key: str) -> object | None:
 
 def _stored_thresholds(trials: pl.DataFrame) -> Thresholds:
     found = {k: _one(trials, f"eval.thresholds.{k}") for k in ("icl", "iwl", "confidence")}
-    return Thresholds(**{k: float(v) for k, v in found.items() if v is not None})
+    return Thresholds(**{k: to_float(v) for k, v in found.items() if v is not None})

@@ -32,8 +32,8 @@ CELL_METRICS = (ICL_STRUCTURAL, IWL_HEAD, TRANSIENCE)
 class CellMap:
     x: str
     y: str
-    x_values: list  # axis order
-    y_values: list
+    x_values: list[object]  # axis order
+    y_values: list[object]
     frame: pl.DataFrame  # one row per (x, y) cell with trials
     points: pl.DataFrame  # run_id, trial, x, y, regime
     conditions: dict[str, object]
@@ -59,7 +59,9 @@ class CellMap:
         )
 
 
-def axis_order(trials: pl.DataFrame, key: str, order: Sequence | None = None) -> list:
+def axis_order(
+    trials: pl.DataFrame, key: str, order: Sequence[object] | None = None
+) -> list[object]:
     present = trials.get_column(key).drop_nulls().unique().to_list()
     if order is None and key in KNOWN_ORDERS:
         order = KNOWN_ORDERS[key]
@@ -74,7 +76,7 @@ def fit_cells(
     y: str,
     *,
     at: Mapping[str, object] | None = None,
-    orders: Mapping[str, Sequence] | None = None,
+    orders: Mapping[str, Sequence[object]] | None = None,
     regime: str = "regime",
 ) -> CellMap:
     """Cells of the finished trials over params `x` and `y` (any type); raises PhaseError for an

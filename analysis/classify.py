@@ -63,7 +63,9 @@ def regime_expr(
     )
 
 
-def presence_probabilities(thresholds: Thresholds | None = None, protocol: str | None = None):
+def presence_probabilities(
+    thresholds: Thresholds | None = None, protocol: str | None = None
+) -> dict[str, pl.Expr]:
     """`p_icl`, `p_iwl`: the chance that each accuracy truly clears its threshold."""
     n = pl.col(N_EXAMPLES).cast(pl.Float64)
     return {

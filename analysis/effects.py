@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from analysis.time_axis import SCHEDULE, STEP, aligned
 from study.controls import CONTRAST_MARGIN, CONTRASTS, beats_control
@@ -125,7 +126,7 @@ def _at_one_step(
 def _beats(icl: pl.Expr, iwl: pl.Expr) -> pl.Expr:
     """The contrast rule of each row's forgetting kind (`study.controls.CONTRASTS`)."""
     first, *rest = CONTRASTS
-    rule = pl.when(pl.col(KIND) == first).then(beats_control(first, icl, iwl))
+    rule: Then | ChainedThen = pl.when(pl.col(KIND) == first).then(beats_control(first, icl, iwl))
     for name in rest:
         rule = rule.when(pl.col(KIND) == name).then(beats_control(name, icl, iwl))
     return rule.otherwise(None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.cells import axis_order
@@ -104,7 +105,7 @@ def effects_report(
     )
     for name, frame in (("effects", points), ("pairs", pairs)):
         path = out_dir / f"{name}.csv"
-        frame.drop(pl.col(pl.List, pl.Struct, pl.Object)).write_csv(path)
+        frame.drop(cs.by_dtype(pl.List, pl.Struct, pl.Object)).write_csv(path)
         report.files.append(path)
     report.lines = _lines(report, pairs, x, y, metrics, loaded.controls.height)
     (out_dir / "summary.txt").write_text(report.text + "\n")
@@ -119,7 +120,14 @@ def effects_report(
     return report
 
 
-def _lines(report, pairs, x, y, metrics, n_controls) -> list[str]:
+def _lines(
+    report: EffectsReport,
+    pairs: pl.DataFrame,
+    x: str,
+    y: str | None,
+    metrics: tuple[str, str],
+    n_controls: int,
+) -> list[str]:
     icl, iwl = metrics
     points = report.points
     lines = [

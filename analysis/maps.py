@@ -15,13 +15,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no types
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials
 from analysis.classify import structural_column, transience_column
@@ -124,7 +125,7 @@ def fit_maps(
     metrics: Sequence[str] | None = None,
     *,
     protocol: str | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> dict[str, ContinuousMap]:
     """A map per metric (default: structural ICL, head IWL, transience under `protocol`); metrics
     the trials lack are skipped."""

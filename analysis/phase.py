@@ -31,12 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import contourpy
 import numpy as np
 import polars as pl
 from scipy.interpolate import RegularGridInterpolator
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no types
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
 from study.phase_model import fit_classifier
@@ -76,7 +77,8 @@ class PhaseFit:
     @property
     def most_likely(self) -> np.ndarray:
         """(ny, nx) regime names."""
-        return np.asarray(self.regimes)[self.proba.argmax(-1)]
+        names: np.ndarray = np.asarray(self.regimes)[self.proba.argmax(-1)]
+        return names
 
     @property
     def uncertain(self) -> np.ndarray:
@@ -125,7 +127,9 @@ class PhaseFit:
         frames, segment = [], 0
         for k in range(len(self.regimes)):
             generator = contourpy.contour_generator(self.grid_x, self.grid_y, margins[..., k])
-            for line in generator.lines(0.0):
+            lines = generator.lines(0.0)
+            assert isinstance(lines, list)  # the default line type: one (n, 2) array per line
+            for line in lines:
                 if len(line) < 2:
                     continue
                 p = np.column_stack([f(line[:, ::-1]) for f in interpolators])
@@ -276,14 +280,17 @@ def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...
     """(n, K) targets from a frame of trials (`study.regimes.soft_targets`: an `uncertain`
     trial counts by its presence probabilities `p_icl`, `p_iwl`, where the frame has them)."""
     has_p = {"p_icl", "p_iwl"} <= set(data.columns)
-    p_icl = data["p_icl"].fill_null(float("nan")).to_numpy() if has_p else None
-    p_iwl = data["p_iwl"].fill_null(float("nan")).to_numpy() if has_p else None
+    p_icl = data["p_icl"].fill_null(float("nan")).to_list() if has_p else None
+    p_iwl = data["p_iwl"].fill_null(float("nan")).to_list() if has_p else None
     rows = soft_targets(list(labels), p_icl, p_iwl, observed)
-    return np.nan_to_num(np.asarray(rows, dtype=float).reshape(len(labels), len(observed)))
+    targets: np.ndarray = np.nan_to_num(
+        np.asarray(rows, dtype=float).reshape(len(labels), len(observed))
+    )
+    return targets
 
 
 def fit_phase_slices(
-    trials: pl.DataFrame, x: str, y: str, by: str, **kwargs
+    trials: pl.DataFrame, x: str, y: str, by: str, **kwargs: Any
 ) -> dict[object, PhaseFit]:
     """One fit per value of param `by` (a third swept axis), each with `by` fixed."""
     at = dict(kwargs.pop("at", None) or {})

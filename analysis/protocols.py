@@ -11,6 +11,8 @@ about the representation of unseen tokens, not about what the model learnt.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from analysis.axes import PhaseError
@@ -102,10 +104,11 @@ def transience_by_protocol(
 
 
 def phase_by_protocol(
-    trials: pl.DataFrame, x: str, y: str, thresholds: Thresholds | None = None, **kwargs
+    trials: pl.DataFrame, x: str, y: str, thresholds: Thresholds | None = None, **kwargs: Any
 ) -> tuple[dict[str, PhaseFit], dict[str, str]]:
     """A phase fit per protocol, and for protocols that cannot be fitted (e.g. one regime) why."""
-    fits, skipped = {}, {}
+    fits: dict[str, PhaseFit] = {}
+    skipped: dict[str, str] = {}
     for protocol in PROTOCOLS:
         try:
             fits[protocol] = fit_phase(classify(trials, thresholds, protocol), x, y, **kwargs)

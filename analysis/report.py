@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.captions import phase_caption
@@ -29,7 +30,7 @@ from analysis.figures.save import save_figure
 from analysis.maps import fit_maps
 from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
 from analysis.runs import load_study
-from analysis.spec_bounds import study_bounds
+from analysis.spec_bounds import Bounds, study_bounds
 from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations
 from analysis.transitions import time_lines, transitions
 from study.config import Thresholds
@@ -89,8 +90,9 @@ def phase_report(
     loaded = load_study(store, study)
     timed = y == STEP or step is not None
     evals = study_evaluations(store, study, loaded.trials, protocol) if timed else None
-    trials = classify(loaded.trials if step is None else at_step(evals, step), thresholds, protocol)
-    classified = classify(evals, thresholds, protocol) if y == STEP else None
+    ended = loaded.trials if step is None or evals is None else at_step(evals, step)
+    trials = classify(ended, thresholds, protocol)
+    classified = classify(evals, thresholds, protocol) if y == STEP and evals is not None else None
     points = fit_points(classified) if classified is not None else trials
     scales = {
         STEP: True,
@@ -131,7 +133,16 @@ def phase_report(
 
 
 def _fitted(
-    trials, x, y, at, protocol, scales, out_dir: Path, n_draws: int, caption: str, bounds=None
+    trials: pl.DataFrame,
+    x: str,
+    y: str,
+    at: Mapping[str, object] | None,
+    protocol: str | None,
+    scales: Mapping[str, bool],
+    out_dir: Path,
+    n_draws: int,
+    caption: str,
+    bounds: Bounds | None = None,
 ) -> PhaseReport:
     """The smooth regime map and continuous maps (numeric axes, enough trials)."""
     log_x, log_y = scales.get(x), scales.get(y)
@@ -166,7 +177,14 @@ def _fitted(
     return PhaseReport("", out_dir, files, {}, fit, note, lines=lines)
 
 
-def _cells(trials, x, y, at, out_dir: Path, caption: str) -> PhaseReport:
+def _cells(
+    trials: pl.DataFrame,
+    x: str,
+    y: str,
+    at: Mapping[str, object] | None,
+    out_dir: Path,
+    caption: str,
+) -> PhaseReport:
     """One cell per grid point (categorical axes, or too few trials for a smooth fit)."""
     cells = fit_cells(trials, x, y, at=at)
     files = save_figure(cell_diagram(cells), out_dir / "phase", caption=caption)
@@ -216,11 +234,18 @@ def _write(frame: pl.DataFrame, path: Path) -> Path:
 
 def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     """Without the nested columns a CSV cannot hold."""
-    return frame.drop(pl.col(pl.List, pl.Struct, pl.Object))
+    return frame.drop(cs.by_dtype(pl.List, pl.Struct, pl.Object))
 
 
 def _summary(
-    report: PhaseReport, trials: pl.DataFrame, x: str, y: str, protocol, thresholds, at, step=None
+    report: PhaseReport,
+    trials: pl.DataFrame,
+    x: str,
+    y: str,
+    protocol: str | None,
+    thresholds: Thresholds | None,
+    at: Mapping[str, object] | None,
+    step: int | None = None,
 ) -> list[str]:
     done = trials.filter(pl.col("state") == "complete").height
     t = thresholds or Thresholds()

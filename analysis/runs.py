@@ -265,14 +265,16 @@ def _column(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 def _typed(column: pl.Series) -> pl.Series:
     """MLflow stores params as strings: 'None' → null, then the narrowest of int, float, bool, str."""
-    values = column.replace("None", None)
+    # Annotated: under python_version 3.10 polars' `Self`-returning methods read as Any.
+    values: pl.Series = column.replace("None", None)
     present = values.is_not_null().sum()
     if present == 0:
-        return values.cast(pl.String)
+        as_str: pl.Series = values.cast(pl.String)
+        return as_str
     as_int = values.str.to_integer(strict=False)
     if as_int.is_not_null().sum() == present:
         return as_int.alias(column.name)
-    as_float = values.cast(pl.Float64, strict=False)
+    as_float: pl.Series = values.cast(pl.Float64, strict=False)
     if as_float.is_not_null().sum() == present:
         return as_float.alias(column.name)
     if set(values.drop_nulls().unique().to_list()) <= {"True", "False"}:

@@ -19,6 +19,8 @@ no regime that training made; `fit_points` leaves it off (`at_step(…, 0)` stil
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -26,6 +28,7 @@ from analysis.axes import PhaseError
 from analysis.captions import LAST_EVALUATION
 from analysis.phase import PhaseFit, fit_phase
 from analysis.runs import FIRST_COLUMNS, load_curves
+from analysis.scalars import optional_int
 from study import reset_cycle
 from study.config import TrialConfig
 from study.metric_names import IWL_HEAD, PEAK, START, structural, transience
@@ -114,7 +117,7 @@ def at_step(evals: pl.DataFrame, step: int) -> pl.DataFrame:
         raise PhaseError(f"--at-step {step}: expected a training step ≥ 0")
     chosen = evals.filter(pl.col(STEP) <= step)
     if not chosen.height:
-        first = evals.get_column(STEP).min()
+        first = optional_int(evals.get_column(STEP).min())
         raise PhaseError(
             f"--at-step {step}: no trial has an evaluation at or before step {step} "
             f"(the first is at step {first}); expected a step ≥ {first}"
@@ -142,10 +145,11 @@ def _thin(one: pl.DataFrame, n: int) -> pl.DataFrame:
         return one
     targets = np.linspace(steps.min(), steps.max(), n)
     nearest = np.unique(np.abs(steps[None, :] - targets[:, None]).argmin(1))
-    return one[nearest.tolist()]
+    thinned: pl.DataFrame = one[nearest.tolist()]
+    return thinned
 
 
-def fit_over_time(points: pl.DataFrame, x: str, **kwargs) -> PhaseFit:
+def fit_over_time(points: pl.DataFrame, x: str, **kwargs: Any) -> PhaseFit:
     """The regime map over param `x` × training step (log), from classified `evaluations`;
     keyword arguments go to `analysis.phase.fit_phase`."""
     return fit_phase(fit_points(points), x, STEP, log_y=kwargs.pop("log_y", True), **kwargs)

@@ -82,7 +82,8 @@ def time_lines(fit: PhaseFit | None, n_evaluations: int) -> list[str]:
 
 def _values(fit: PhaseFit, values: Sequence[float] | None) -> list[float]:
     chosen = fit.points.get_column(fit.x.key).unique() if values is None else pl.Series(values)
-    return chosen.cast(pl.Float64).sort().to_list()
+    sorted_values: list[float] = chosen.cast(pl.Float64).sort().to_list()
+    return sorted_values
 
 
 def _column(fit: PhaseFit, value: float) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 import seaborn as sns
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from analysis.cells import CellMap
 
 
-def _cell_axes(ax, cells: CellMap) -> None:
+def _cell_axes(ax: Axes, cells: CellMap) -> None:
     ax.set_xticks(range(len(cells.x_values)), [format_value(v) for v in cells.x_values])
     ax.set_yticks(range(len(cells.y_values)), [format_value(v) for v in cells.y_values])
     ax.set_xlim(-0.5, len(cells.x_values) - 0.5)
@@ -46,7 +48,7 @@ def _cell_axes(ax, cells: CellMap) -> None:
     ax.grid(False)
 
 
-def _ink(rgba) -> str:
+def _ink(rgba: Sequence[float]) -> str:
     """Black text on a light cell, white on a dark one."""
     r, g, b = rgba[:3]
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
@@ -112,7 +114,7 @@ def cell_diagram(cells: CellMap, *, title: str | None = None) -> Figure:
                 )
         _cell_axes(ax, cells)
         present = [r for r in CALLS if r in set(cells.points["regime"].to_list())]
-        handles = [
+        handles: list[Artist] = [
             Patch(facecolor=REGIME_COLORS[r], alpha=0.6, label=REGIME_LABELS[r]) for r in present
         ]
         handles += [Line2D([], [], color="black", lw=3, label="boundary (regimes differ)")]

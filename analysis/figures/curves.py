@@ -13,6 +13,7 @@ from matplotlib.lines import Line2D
 
 from analysis.figures.labels import REGIME_LABELS, metric_label, symbol
 from analysis.figures.style import REGIME_COLORS, STYLE, new_figure, side_legend
+from analysis.scalars import to_float, to_int
 from study.config import PROTOCOLS
 from study.metric_names import (
     DECILE_PREFIX,
@@ -39,13 +40,14 @@ MAX_SETTINGS = 8  # more distinct values than this are binned into BINS ranges
 BINS = 5
 
 
-def settings(trials: pl.DataFrame, by: str) -> tuple[pl.DataFrame, list, dict]:
+def settings(trials: pl.DataFrame, by: str) -> tuple[pl.DataFrame, list[object], dict[object, str]]:
     """(run_id, _by) with `by` binned into ranges when it takes many values (a random or Sobol
     sweep), the ordered settings, and a legend label per setting."""
     column = trials.get_column(by)
     frame = trials.select("run_id", pl.col(by).alias("_by"))
+    labels: dict[object, str]
     if column.dtype.is_numeric() and column.n_unique() > MAX_SETTINGS:
-        edges = np.linspace(float(column.min()), float(column.max()), BINS + 1)
+        edges = np.linspace(to_float(column.min()), to_float(column.max()), BINS + 1)
         index = np.clip(np.searchsorted(edges, column.to_numpy(), side="right") - 1, 0, BINS - 1)
         frame = frame.with_columns(_by=pl.Series(index, dtype=pl.Int64))
         labels = {i: f"{symbol(by)} ∈ [{edges[i]:.3g}, {edges[i + 1]:.3g}]" for i in range(BINS)}
@@ -93,7 +95,7 @@ def learning_curves(
                         continue
                     step, mean, sd = (one[c].to_numpy() for c in ("step", "mean", "sd"))
                     ax.plot(step, mean, color=colors[value], dashes=dashes, lw=1.6)
-                    if one["n"].max() > 1:
+                    if to_int(one["n"].max()) > 1:
                         ax.fill_between(
                             step, mean - sd, mean + sd, color=colors[value], alpha=0.15, lw=0
                         )
@@ -151,7 +153,7 @@ def accuracy_by_frequency(
             ax.errorbar(
                 x,
                 mean,
-                yerr=sd if one["n"].max() > 1 else None,
+                yerr=sd if to_int(one["n"].max()) > 1 else None,
                 color=colors[value],
                 marker="o",
                 ms=4,

@@ -15,6 +15,7 @@ from matplotlib.patches import Rectangle
 
 from analysis.figures.labels import axis_label, format_value, metric_label, symbol
 from analysis.figures.style import STYLE, new_figure
+from analysis.scalars import optional_float
 from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
 
@@ -27,7 +28,7 @@ def effect_map(
     y: str | None,
     metrics: Sequence[str],
     *,
-    orders: dict[str, list] | None = None,
+    orders: dict[str, list[object]] | None = None,
     title: str = "",
 ) -> Figure:
     """Cells over `x` (× `y`), one panel per metric of `metrics` (run − control)."""
@@ -35,7 +36,7 @@ def effect_map(
     xs = orders.get(x) or sorted(points[x].unique().to_list())
     ys = (orders.get(y) or sorted(points[y].unique().to_list())) if y else [None]
     margin = float(points["margin"][0])
-    top = max(SCALE_MIN, *(points[m + EFFECT].abs().max() or 0.0 for m in metrics))
+    top = max(SCALE_MIN, *(optional_float(points[m + EFFECT].abs().max()) or 0.0 for m in metrics))
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top)
     with sns.axes_style(STYLE):
         fig, panels = new_figure(

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 import seaborn as sns
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from analysis.phase import PhaseFit
 
 
-def _scale_axes(ax, fit: PhaseFit | ContinuousMap) -> None:
+def _scale_axes(ax: Axes, fit: PhaseFit | ContinuousMap) -> None:
     set_scale(ax, "x", fit.x.log)
     set_scale(ax, "y", fit.y.log)
     ax.set_xlim(fit.x.low, fit.x.high)
@@ -50,7 +52,7 @@ def _scale_axes(ax, fit: PhaseFit | ContinuousMap) -> None:
     ax.grid(False)
 
 
-def _draw_boundaries(ax, fit: PhaseFit, color: str = "black") -> LineCollection | None:
+def _draw_boundaries(ax: Axes, fit: PhaseFit, color: str = "black") -> LineCollection | None:
     """The edges between the most-likely regions (`PhaseFit.boundaries`): one field, so they
     meet at triple points and end on the frame."""
     lines = fit.boundaries()
@@ -67,7 +69,7 @@ def _draw_boundaries(ax, fit: PhaseFit, color: str = "black") -> LineCollection 
     return collection
 
 
-def _draw_trials(ax, points: pl.DataFrame, x: str, y: str, *, size: float = 36) -> None:
+def _draw_trials(ax: Axes, points: pl.DataFrame, x: str, y: str, *, size: float = 36) -> None:
     """One marker per trial, colour and shape by its observed regime."""
     for regime in CALLS:
         one = points.filter(pl.col("regime") == regime)
@@ -125,7 +127,7 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
         _draw_boundaries(ax, fit)
         _draw_trials(ax, fit.points, fit.x.key, fit.y.key)
         _scale_axes(ax, fit)
-        handles = [
+        handles: list[Artist] = [
             Patch(facecolor=REGIME_COLORS[r], alpha=0.6, label=REGIME_LABELS.get(r, r))
             for r in fit.regimes
         ]

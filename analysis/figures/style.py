@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import seaborn as sns
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -12,7 +16,7 @@ from study.metric_names import TRANSIENCE
 
 STYLE = "whitegrid"
 _PALETTE = sns.color_palette("colorblind")
-REGIME_COLORS: dict[str, tuple] = {
+REGIME_COLORS: dict[str, tuple[float, float, float]] = {
     "dual": _PALETTE[4],
     "icl": _PALETTE[0],
     "iwl": _PALETTE[1],
@@ -34,7 +38,7 @@ def new_figure(ncols: int, width: float = 4.2, height: float = 3.6) -> tuple[Fig
     return fig, fig.subplots(1, ncols, squeeze=False)[0]
 
 
-def set_scale(ax, which: str, log: bool) -> None:
+def set_scale(ax: Axes, which: str, log: bool) -> None:
     """Log axes read in plain numbers (100, 1000), not 10^k, with unlabelled minor ticks."""
     getattr(ax, f"set_{which}scale")("log" if log else "linear")
     axis = getattr(ax, f"{which}axis")
@@ -57,7 +61,7 @@ def trial_marker(regime: str, label: str) -> Line2D:
     )
 
 
-def side_legend(ax, handles: list) -> None:
+def side_legend(ax: Axes, handles: Sequence[Artist]) -> None:
     """The legend outside the axes, to the right, top-aligned."""
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 
 import polars as pl
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from analysis.figures.labels import metric_label
 from analysis.figures.style import STYLE
+from analysis.scalars import to_float, to_int
 from study.config import PROTOCOLS
 from study.metric_names import (
     ACC_TAIL,
@@ -78,8 +80,8 @@ def trial_learning_curves(
             _mark_resets(ax, resets)
             ax.set_title(name, fontsize=10)
             ax.set_ylim(-0.03, 1.07)
-            if steps.len() and steps.max() > 0:
-                ax.set_xscale("symlog", linthresh=max(1, int(steps.filter(steps > 0).min())))
+            if steps.len() and to_float(steps.max()) > 0:
+                ax.set_xscale("symlog", linthresh=max(1, to_int(steps.filter(steps > 0).min())))
             if metrics:
                 ax.legend(fontsize=7, loc="best")
         for ax in grid[-1]:
@@ -91,7 +93,7 @@ def trial_learning_curves(
     return fig
 
 
-def _mark_resets(ax, resets: Sequence[int]) -> None:
+def _mark_resets(ax: Axes, resets: Sequence[int]) -> None:
     """Every reset as a faint line; a long schedule as ticks along the top."""
     if not resets:
         return
