@@ -66,18 +66,38 @@ def make_axis(trials: pl.DataFrame, key: str, log: bool | None = None) -> Axis:
     """Check `key` is a varied numeric param of `trials`; `log` None guesses from the values."""
     if key not in trials.columns:
         swept = ", ".join(swept_params(trials)) or "none"
-        raise PhaseError(f"no param {key!r} in these trials (params that vary: {swept})")
+        raise PhaseError(
+            "axis",
+            key,
+            f"params that vary: {swept}",
+            message=f"no param {key!r} in these trials (params that vary: {swept})",
+        )
     column = trials.get_column(key)
     if not column.dtype.is_numeric():
-        raise PhaseError(f"param {key!r} is not numeric ({column.dtype}); it cannot be an axis")
+        raise PhaseError(
+            "axis",
+            key,
+            "a numeric param",
+            message=f"param {key!r} is not numeric ({column.dtype}); it cannot be an axis",
+        )
     values = column.drop_nulls().cast(pl.Float64)
     if values.n_unique() < 2:
         shown = values[0] if values.len() else None
-        raise PhaseError(f"axis {key!r} was not varied: every trial here has {key} = {shown}")
+        raise PhaseError(
+            "axis",
+            key,
+            "a param the trials vary",
+            message=f"axis {key!r} was not varied: every trial here has {key} = {shown}",
+        )
     log = is_log_scaled(values) if log is None else log
     low, high = to_float(values.min()), to_float(values.max())
     if log and low <= 0:
-        raise PhaseError(f"axis {key!r} cannot be log-scaled: it has values ≤ 0")
+        raise PhaseError(
+            "axis",
+            key,
+            "a log scale needs values > 0",
+            message=f"axis {key!r} cannot be log-scaled: it has values ≤ 0",
+        )
     return Axis(key, bool(log), low, high)
 
 
@@ -94,7 +114,12 @@ def select_trials(
     )
     for key, value in (at or {}).items():
         if key not in out.columns:
-            raise PhaseError(f"--at {key}: no such param in these trials")
+            raise PhaseError(
+                "--at",
+                key,
+                "a param of these trials",
+                message=f"--at {key}: no such param in these trials",
+            )
         column = out.get_column(key)
         if column.dtype.is_numeric():
             target = to_float(value)
@@ -104,7 +129,12 @@ def select_trials(
         fixed = out.filter(match)
         if not fixed.height:
             have = ", ".join(str(v) for v in column.drop_nulls().unique().sort().to_list()[:20])
-            raise PhaseError(f"no finished trial has {key} = {value} (values: {have})")
+            raise PhaseError(
+                f"--at {key}",
+                value,
+                f"values: {have}",
+                message=f"no finished trial has {key} = {value} (values: {have})",
+            )
         out = fixed
     return out
 
@@ -116,7 +146,9 @@ def parse_at(pairs: list[str] | tuple[str, ...]) -> dict[str, object]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise PhaseError(f"--at expects KEY=VALUE, got {pair!r}")
+            raise PhaseError(
+                "--at", pair, "KEY=VALUE", message=f"--at expects KEY=VALUE, got {pair!r}"
+            )
         try:
             value: object = int(raw)
         except ValueError:
@@ -144,8 +176,12 @@ def default_axes(trials: pl.DataFrame) -> tuple[str, str]:
     swept = [p for p in swept_params(trials) if trials.schema[p].is_numeric()]
     ordered = [p for p in PAPER_AXES if p in swept] + [p for p in swept if p not in PAPER_AXES]
     if len(ordered) < 2:
+        varied = ordered or "none"
         raise PhaseError(
-            f"a phase diagram needs two varied numeric params; these trials vary {ordered or 'none'}"
+            "axes",
+            varied,
+            "two varied numeric params",
+            message=f"a phase diagram needs two varied numeric params; these trials vary {varied}",
         )
     return ordered[0], ordered[1]
 

@@ -84,14 +84,23 @@ def fit_cells(
     chosen = select_trials(trials, at)
     for key in (x, y):
         if key not in chosen.columns:
-            raise PhaseError(f"no param {key!r} in these trials")
+            raise PhaseError(
+                "axis", key, "a param of these trials", message=f"no param {key!r} in these trials"
+            )
         if chosen.get_column(key).drop_nulls().n_unique() < 2:
-            raise PhaseError(f"axis {key!r} was not varied in these trials")
+            raise PhaseError(
+                "axis",
+                key,
+                "a param the trials vary",
+                message=f"axis {key!r} was not varied in these trials",
+            )
     data = chosen.filter(pl.col(regime).is_not_null()).with_columns(
         pl.col(regime).cast(pl.String).alias("regime")
     )
     if not data.height:
-        raise PhaseError("no finished trial has a regime")
+        raise PhaseError(
+            "trials", 0, "a finished trial with a regime", message="no finished trial has a regime"
+        )
     metrics = [m for m in CELL_METRICS if m in data.columns]
     frame = (
         data.group_by(x, y)

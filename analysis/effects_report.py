@@ -93,7 +93,9 @@ def effects_report(
     y = y or (dy if dy != x else None)
     for key in (k for k in (x, y) if k):
         if key not in pairs.columns:
-            raise PhaseError(f"no param {key!r} in these trials")
+            raise PhaseError(
+                "axis", key, "a param of these trials", message=f"no param {key!r} in these trials"
+            )
     points = forgetting_effects(pairs, [k for k in (x, y) if k], protocol)
     metrics = effect_metrics(protocol)
     out_dir = Path(out) if out is not None else Path("figures") / study / "effects"

@@ -22,7 +22,7 @@ import polars as pl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no types
+from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials
 from analysis.classify import structural_column, transience_column
@@ -80,7 +80,12 @@ def fit_map(
     chosen = select_trials(trials, at)
     ax, ay = make_axis(chosen, x, log_x), make_axis(chosen, y, log_y)
     if metric not in chosen.columns:
-        raise PhaseError(f"no metric {metric!r} in these trials")
+        raise PhaseError(
+            "metric",
+            metric,
+            "a metric of these trials",
+            message=f"no metric {metric!r} in these trials",
+        )
     data = (
         chosen.select(x, y, value=pl.col(metric).cast(pl.Float64))
         .drop_nulls()
@@ -89,7 +94,12 @@ def fit_map(
     if data.height > max_points:
         data = data.group_by(x, y).agg(pl.col("value").mean())
     if data.height < MIN_POINTS:
-        raise PhaseError(f"only {data.height} trials with {metric}; a map needs ≥ {MIN_POINTS}")
+        raise PhaseError(
+            "trials",
+            data.height,
+            f"≥ {MIN_POINTS}",
+            message=f"only {data.height} trials with {metric}; a map needs ≥ {MIN_POINTS}",
+        )
     unit = np.column_stack([ax.to_unit(data[x].to_numpy()), ay.to_unit(data[y].to_numpy())])
     kernel = ConstantKernel(0.1, (1e-3, 10.0)) * RBF([0.3, 0.3], (0.05, 5.0)) + WhiteKernel(
         0.01, (1e-6, 0.5)

@@ -37,7 +37,7 @@ import contourpy
 import numpy as np
 import polars as pl
 from scipy.interpolate import RegularGridInterpolator
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no types
+from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
 from study.phase_model import fit_classifier
@@ -211,7 +211,9 @@ def fit_phase(
     """
     chosen = select_trials(trials, at)
     if x == y:
-        raise PhaseError(f"x and y are the same param {x!r}")
+        raise PhaseError(
+            "y", y, f"a param other than x ({x!r})", message=f"x and y are the same param {x!r}"
+        )
     ax, ay = (widen(make_axis(chosen, k, log), bounds) for k, log in ((x, log_x), (y, log_y)))
     data = chosen.filter(
         pl.col(x).is_not_null() & pl.col(y).is_not_null() & pl.col(regime).is_not_null()
@@ -219,15 +221,22 @@ def fit_phase(
     where = f" at {', '.join(f'{k}={v}' for k, v in at.items())}" if at else ""
     if data.height < min_trials:
         raise PhaseError(
-            f"only {data.height} finished trials with a regime{where}; a phase fit needs ≥ {min_trials}"
+            "trials",
+            data.height,
+            f"≥ {min_trials}",
+            message=f"only {data.height} finished trials with a regime{where}; "
+            f"a phase fit needs ≥ {min_trials}",
         )
     labels = data.get_column(regime).cast(pl.String).to_numpy()
     decided = set(labels) - {UNCERTAIN}
     observed = tuple(r for r in REGIMES if r in decided) + tuple(sorted(decided - set(REGIMES)))
     if len(observed) < 2:
         raise PhaseError(
-            f"all {data.height} trials{where} are in regime {observed[0]!r}: there is no boundary to fit "
-            "(the continuous maps still show the gradients)"
+            "regimes",
+            observed,
+            "two regimes or more",
+            message=f"all {data.height} trials{where} are in regime {observed[0]!r}: there is no "
+            "boundary to fit (the continuous maps still show the gradients)",
         )
     target = soft_labels(data, labels, observed)
     keep = target.sum(1) > 0  # an uncertain trial with no observed regime to lean towards

@@ -69,7 +69,13 @@ def evaluations(
     )
     missing = [m for m in (icl, iwl) if m not in wide.columns]
     if missing:
-        raise PhaseError(f"no curves of {', '.join(missing)} logged for these trials")
+        shown = ", ".join(missing)
+        raise PhaseError(
+            "metric",
+            shown,
+            "a metric with logged curves",
+            message=f"no curves of {shown} logged for these trials",
+        )
     columns = [c for c in trials.columns if c in _IDENTITY or c.split(".")[0] in _PARTS]
     frame = wide.join(trials.select(columns), on="run_id", how="inner")
     frame = frame.filter(aligned(frame)).sort("trial", STEP)
@@ -114,13 +120,21 @@ def at_step(evals: pl.DataFrame, step: int) -> pl.DataFrame:
     earlier stands at its end), `step` saying which. Raises PhaseError for a negative step or
     one before every trial's first evaluation."""
     if step < 0:
-        raise PhaseError(f"--at-step {step}: expected a training step ≥ 0")
+        raise PhaseError(
+            "--at-step",
+            step,
+            "a training step ≥ 0",
+            message=f"--at-step {step}: expected a training step ≥ 0",
+        )
     chosen = evals.filter(pl.col(STEP) <= step)
     if not chosen.height:
         first = optional_int(evals.get_column(STEP).min())
         raise PhaseError(
-            f"--at-step {step}: no trial has an evaluation at or before step {step} "
-            f"(the first is at step {first}); expected a step ≥ {first}"
+            "--at-step",
+            step,
+            f"a step ≥ {first}",
+            message=f"--at-step {step}: no trial has an evaluation at or before step {step} "
+            f"(the first is at step {first}); expected a step ≥ {first}",
         )
     return chosen.group_by("run_id", maintain_order=True).last().sort("trial")
 

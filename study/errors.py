@@ -45,11 +45,22 @@ class UsageError(ValueError):
         return (_rebuild, (type(self), self.key, self.value, self.allowed, fields))
 
     @classmethod
-    def of(cls, err: UsageError, **changes: Any) -> Self:
-        """This kind of error with `err`'s fields, some changed (`key=`, `source=`, …)."""
-        fields = dict(key=err.key, value=err.value, allowed=err.allowed, source=err.source)
-        fields |= changes
-        return cls(**fields)
+    def of(
+        cls,
+        err: UsageError,
+        *,
+        key: str | None = None,
+        source: str | None = None,
+        message: str | None = None,
+    ) -> Self:
+        """This kind of error with `err`'s fields, some changed."""
+        return cls(
+            err.key if key is None else key,
+            err.value,
+            err.allowed,
+            source=err.source if source is None else source,
+            message=message,
+        )
 
 
 def _rebuild(
