@@ -15,7 +15,7 @@ import optuna
 
 from study.metric_names import DUAL_SCORE, current
 from study.sweep.params import CategoricalParam, FloatParam, GridParam, IntParam
-from study.sweep.spec import SweepSpec
+from study.sweep.spec import Direction, SweepSpec
 
 
 def suggest(
@@ -52,7 +52,7 @@ def one_type(values: list[Any]) -> list[Any]:
     return values
 
 
-def directions(spec: SweepSpec) -> list[str]:
+def directions(spec: SweepSpec) -> list[Direction]:
     """Optuna needs a direction even for a map: one `maximize` of the dual score (see
     `objective_values`)."""
     return [t.direction for t in spec.targets] or ["maximize"]

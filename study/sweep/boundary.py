@@ -14,8 +14,8 @@ workers proposing at the same instant draw different candidates.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -34,11 +34,12 @@ from study.sweep.proposals import propose as propose_unit
 from study.sweep.proposals import seed_size, sobol_point
 
 Label = dict[str, float]  # regime → probability
+Numeric = FloatDistribution | IntDistribution  # an axis the sampler maps onto [0, 1]
 
 
-def distributions(space: Mapping[str, Any]) -> dict[str, BaseDistribution]:
+def distributions(space: Mapping[str, Any]) -> dict[str, Numeric]:
     """The varied numeric axes of a spec's space, as the distributions `ask_tell.suggest` asks for."""
-    out: dict[str, BaseDistribution] = {}
+    out: dict[str, Numeric] = {}
     for name, param in space.items():
         if isinstance(param, FloatParam) and param.high > param.low:
             out[name] = FloatDistribution(param.low, param.high, log=param.log, step=param.step)
@@ -47,16 +48,16 @@ def distributions(space: Mapping[str, Any]) -> dict[str, BaseDistribution]:
     return out
 
 
-def to_unit(dist: BaseDistribution, value: float) -> float:
-    low, high = dist.low, dist.high
+def to_unit(dist: Numeric, value: float) -> float:
+    low, high = float(dist.low), float(dist.high)
     if dist.log:
         return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
     return (value - low) / (high - low)
 
 
-def from_unit(dist: BaseDistribution, u: float) -> float | int:
+def from_unit(dist: Numeric, u: float) -> float | int:
     u = min(max(float(u), 0.0), 1.0)
-    low, high = dist.low, dist.high
+    low, high = float(dist.low), float(dist.high)
     value = (
         math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
         if dist.log
@@ -113,6 +114,17 @@ class Labeller:
         return dict(zip(REGIMES, row, strict=True))
 
 
+@dataclass(frozen=True)
+class ProposalOptions:
+    """What `proposals.propose` is asked with, beyond the data (its keyword arguments)."""
+
+    exploration: float
+    spread: float
+    n_candidates: int
+    score: str
+    replicates: bool
+
+
 class BoundarySampler(optuna.samplers.BaseSampler):
     """Sobol for the first `n_init` sampled points (and until two regimes are seen; None: 2^(d+1),
     `proposals.seed_size`), then the phase model's least certain point
@@ -120,7 +132,7 @@ class BoundarySampler(optuna.samplers.BaseSampler):
 
     def __init__(
         self,
-        space: Mapping[str, BaseDistribution],
+        space: Mapping[str, Numeric],
         *,
         labeller: Callable[[FrozenTrial], Label | None] = regime_label,
         seed: int = 0,
@@ -135,13 +147,7 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         self._labeller = labeller
         self._seed = seed
         self._n_init = seed_size(len(self._space)) if n_init is None else n_init
-        self._options = dict(
-            exploration=exploration,
-            spread=spread,
-            n_candidates=n_candidates,
-            score=score,
-            replicates=replicates,
-        )
+        self._options = ProposalOptions(exploration, spread, n_candidates, score, replicates)
         self._independent = optuna.samplers.RandomSampler(seed=seed)
 
     def infer_relative_search_space(
@@ -168,7 +174,9 @@ class BoundarySampler(optuna.samplers.BaseSampler):
     ) -> Any:
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
-    def propose(self, trials: Sequence[FrozenTrial], trial: FrozenTrial) -> tuple[dict, str]:
+    def propose(
+        self, trials: Sequence[FrozenTrial], trial: FrozenTrial
+    ) -> tuple[dict[str, float | int], str]:
         """The params for `trial` given the study's `trials`, and the reason."""
         names = list(self._space)
         rank = _rank(trials, trial)
@@ -190,14 +198,15 @@ class BoundarySampler(optuna.samplers.BaseSampler):
                 pending,
                 rng,
                 explore_at=sobol_point(rank, len(names), self._seed),
-                **self._options,
+                **asdict(self._options),
             )
             unit, reason = chosen.unit, chosen.reason
         params = {n: from_unit(self._space[n], u) for n, u in zip(names, unit, strict=True)}
         return params, reason
 
-    def _labelled(self, trials: Sequence[FrozenTrial]) -> tuple[list[dict], list[Label]]:
-        points, labels = [], []
+    def _labelled(self, trials: Sequence[FrozenTrial]) -> tuple[list[dict[str, Any]], list[Label]]:
+        points: list[dict[str, Any]] = []
+        labels: list[Label] = []
         for t in trials:
             if t.state != TrialState.COMPLETE or not all(n in t.params for n in self._space):
                 continue
@@ -211,7 +220,7 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         rows = [[to_unit(d, p[n]) for n, d in self._space.items()] for p in points]
         return np.asarray(rows, dtype=float).reshape(-1, len(self._space))
 
-    def _units(self, trials) -> np.ndarray:
+    def _units(self, trials: Iterable[FrozenTrial]) -> np.ndarray:
         points = [point_of(t) for t in trials]
         return self._to_units([p for p in points if all(n in p for n in self._space)])
 

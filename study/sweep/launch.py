@@ -20,12 +20,12 @@ import optuna
 from optuna.trial import TrialState
 
 from study.config import TrialConfig
-from study.errors import ConfigError, RuntimeFailure
+from study.errors import ConfigError, RuntimeFailure, SpecError
 from study.sweep import attrs, liveness, mlflow_link, queue
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.loop import OnProgress, WorkerGaveUp, work
 from study.sweep.points import first_config
-from study.sweep.spec import SpecError, SweepSpec, spec_hash
+from study.sweep.spec import SweepSpec, spec_hash
 from study.sweep.storage import (
     StudyError,
     create_or_continue,
@@ -231,7 +231,7 @@ def run_workers(
                 p.join(timeout=1.0 / len(procs))
     except KeyboardInterrupt:
         for p in procs:  # workers ignore SIGINT; SIGTERM makes each release its trial once
-            if p.is_alive():
+            if p.is_alive() and p.pid is not None:
                 os.kill(p.pid, signal.SIGTERM)
         for p in procs:
             p.join()

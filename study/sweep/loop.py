@@ -26,13 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
-from study.errors import RuntimeFailure
+from study.errors import RuntimeFailure, SpecError
 from study.states import COMPLETE, PRUNED, RELEASED
 from study.sweep import liveness, queue
 from study.sweep import optuna_private as private
-from study.sweep.spec import SpecError
 from study.sweep.storage import load, open_storage
 from study.sweep.worker import Begun, Ended, Sweep, begin, conclude, hooks, run_begun, run_one
 
@@ -86,7 +85,7 @@ class Claimer:
                 return None
             time.sleep(min(self.sweep.heartbeat_s, POLL_S))
 
-    def reap(self) -> list:
+    def reap(self) -> list[FrozenTrial]:
         s = self.sweep
         grace = liveness.grace_s(s.heartbeat_s)
         return liveness.reap(self.study, s.store, s.spec, s.parent_run_id, s.storage_url, grace)

@@ -13,14 +13,18 @@ from typing import Any
 from study.config import TrialConfig
 from study.errors import ConfigError
 from study.presets import build_config
-from study.sweep.params import FloatParam, IntParam, param_values
+from study.sweep.params import FloatParam, IntParam, Scalar, param_values
 from study.sweep.spec import SweepSpec
 
 
 def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
     """Every point of a grid spec, shuffled by the sampler seed so that a budget smaller than the
     grid still spreads over the whole space (as Optuna's GridSampler does)."""
-    axes = {name: param_values(param) for name, param in spec.space.items()}
+    axes: dict[str, list[Scalar]] = {}
+    for name, param in spec.space.items():
+        values = param_values(param)
+        assert values is not None, "a grid spec's axes are finite (checked with the spec)"
+        axes[name] = values
     points = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
     random.Random(spec.sampler_seed).shuffle(points)
     return points

@@ -43,17 +43,19 @@ def sobol_point(index: int, dims: int, seed: int) -> np.ndarray:
     """The `index`-th point of a scrambled Sobol sequence in [0, 1)^dims, the same for every
     process with the same seed (so parallel workers share one seed design)."""
     m = max(1, int(np.ceil(np.log2(index + 1))))
-    return qmc.Sobol(dims, scramble=True, seed=seed).random_base2(m)[index]
+    point: np.ndarray = qmc.Sobol(dims, scramble=True, seed=seed).random_base2(m)[index]
+    return point
 
 
 def seed_size(dims: int) -> int:
     """The seed design's default size: 2^(d+1) Sobol points (8 in 2-D, 16 in 3-D), a balanced
     Sobol block that grows with the axes (8 points in 3-D left the first fit blind to corners)."""
-    return 2 ** (dims + 1)
+    return int(2 ** (dims + 1))
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
-    return -(p * np.log(np.clip(p, 1e-12, None))).sum(-1)
+    out: np.ndarray = -(p * np.log(np.clip(p, 1e-12, None))).sum(-1)
+    return out
 
 
 def length_scales(dims: int) -> tuple[float, ...]:
@@ -71,15 +73,18 @@ def acquisition(draws: np.ndarray, score: str) -> np.ndarray:
     outcome is a coin flip (its replicates split 50/50), every draw says p ≈ ½ and BALD is ≈ 0,
     while entropy and disagreement stay high — they spend trials on noise no trial can reduce."""
     k = draws.shape[-1]
+    out: np.ndarray
     if score == "entropy":
-        return _entropy(draws.mean(0)) / np.log(k)
-    if score == "bald":
-        return (_entropy(draws.mean(0)) - _entropy(draws).mean(0)) / np.log(k)
-    if score == "disagreement":
+        out = _entropy(draws.mean(0)) / np.log(k)
+    elif score == "bald":
+        out = (_entropy(draws.mean(0)) - _entropy(draws).mean(0)) / np.log(k)
+    elif score == "disagreement":
         votes = draws.argmax(-1)  # (S, n)
         consensus = draws.mean(0).argmax(-1)
-        return (votes != consensus[None]).mean(0)
-    raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+        out = (votes != consensus[None]).mean(0)
+    else:
+        raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+    return out
 
 
 def crowding(candidates: np.ndarray, near: np.ndarray, radius: float) -> np.ndarray:
@@ -88,7 +93,8 @@ def crowding(candidates: np.ndarray, near: np.ndarray, radius: float) -> np.ndar
     if near.size == 0:
         return np.ones(len(candidates))
     d2 = ((candidates[:, None, :] - near[None, :, :]) ** 2).sum(-1)
-    return np.prod(1 - np.exp(-d2 / (2 * radius**2)), axis=1)
+    factor: np.ndarray = np.prod(1 - np.exp(-d2 / (2 * radius**2)), axis=1)
+    return factor
 
 
 def propose(

@@ -68,8 +68,8 @@ def fill(study: optuna.Study, spec: SweepSpec) -> int:
         wanted = [(p, r) for r in range(spec.replicates) for p in grid_points(spec)][: spec.budget]
         wanted_keys = {(replicate_group(p), r) for p, r in wanted}
         if spec.controls:
-            controls = ((control_for(spec, p), r) for p, r in wanted)
-            wanted_keys |= {(c.group, r) for c, r in controls if c is not None}
+            their_controls = ((control_for(spec, p), r) for p, r in wanted)
+            wanted_keys |= {(c.group, r) for c, r in their_controls if c is not None}
         _cancel(
             study,
             [t for t in live if t.state == TrialState.WAITING and key_of(t) not in wanted_keys],

@@ -13,8 +13,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from study.errors import SpecError
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
-from study.sweep.spec import SpecError
 from study.tracking.credentials import without_password
 
 TIME = re.compile(r"^(\d+-)?\d{1,2}(:\d{2}){0,2}$|^\d+$")  # SLURM's --time forms

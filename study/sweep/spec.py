@@ -234,7 +234,7 @@ def _check(spec: SweepSpec, source: str) -> None:
                     param.model_dump(),
                     "a grid needs finite values: add step, or list them",
                 )
-        full = spec.grid_size() * spec.replicates
+        full = (spec.grid_size() or 0) * spec.replicates  # finite: each axis was checked above
         if spec.n_trials is not None and spec.n_trials > full:
             fail_spec(
                 source, "n_trials", spec.n_trials, f"at most the grid's {full} points × replicates"

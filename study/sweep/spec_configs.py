@@ -7,7 +7,7 @@ from typing import Any
 
 from study.errors import ConfigError, SpecError, fail_spec
 from study.presets import build_config
-from study.sweep.params import CategoricalParam, GridParam, Param, Scalar, param_values
+from study.sweep.params import CategoricalParam, GridParam, Param, Scalar
 
 
 def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], source: str) -> None:
@@ -48,6 +48,8 @@ def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], so
 def _ends(param: Param) -> list[Scalar]:
     """The values to validate: every listed value, or a range's two ends (field bounds are
     intervals, so the ends decide; an int axis 100–10000 is 2 checks, not 9,901)."""
-    if isinstance(param, GridParam | CategoricalParam):
-        return list(param_values(param))
+    if isinstance(param, GridParam):
+        return list(param.values)
+    if isinstance(param, CategoricalParam):
+        return list(param.choices)
     return [param.low, param.high]

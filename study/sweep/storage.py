@@ -85,18 +85,17 @@ def _rdb(url: str, heartbeat_s: int | None) -> RDBStorage:
     import sqlalchemy.exc
 
     url = _with_driver(url)
-    engine: dict = {"pool_pre_ping": True}
+    engine: dict[str, object] = {"pool_pre_ping": True}
     if url.startswith(("postgresql", "mysql")):
         engine["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
-    beats = {} if heartbeat_s is None else {"heartbeat_interval": heartbeat_s}
     try:
         try:
-            return RDBStorage(url, engine_kwargs=engine, **beats)
+            return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat_s)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
             # on a fresh database, workers that start together race to create Optuna's tables;
             # the loser finds them made
             time.sleep(1.0)
-            return RDBStorage(url, engine_kwargs=engine, **beats)
+            return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat_s)
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as err:
         raise StudyError("--storage", redact(url), f"{err}; expected {SCHEMES}") from None
     except sqlalchemy.exc.OperationalError as err:
@@ -137,15 +136,23 @@ def create_or_continue(
     spec is refused unless `force`, which adopts it."""
     from optuna.exceptions import DuplicatedStudyError
 
-    kwargs = dict(storage=storage, sampler=build_sampler(spec, worker), pruner=build_pruner(spec))
+    sampler, pruner = build_sampler(spec, worker), build_pruner(spec)
     try:
-        study = optuna.create_study(study_name=spec.name, directions=directions(spec), **kwargs)
+        study = optuna.create_study(
+            study_name=spec.name,
+            directions=directions(spec),
+            storage=storage,
+            sampler=sampler,
+            pruner=pruner,
+        )
         created = True
         with warnings.catch_warnings():  # "experimental": stable since Optuna 3.2
             warnings.simplefilter("ignore")
             study.set_metric_names(objective_names(spec))
     except DuplicatedStudyError:
-        study = optuna.load_study(study_name=spec.name, **kwargs)
+        study = optuna.load_study(
+            study_name=spec.name, storage=storage, sampler=sampler, pruner=pruner
+        )
         created = False
     stored = study.user_attrs.get(attrs.SPEC_HASH)
     if stored is not None and stored != spec_hash(spec):

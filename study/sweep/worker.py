@@ -20,7 +20,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from study.config import TrialConfig
-from study.errors import ConfigError
+from study.errors import ConfigError, SpecError
 from study.metric_names import current
 from study.presets import build_config
 from study.states import COMPLETE, FAILED, PRUNED, RELEASED
@@ -35,7 +35,7 @@ from study.sweep.ask_tell import (
 )
 from study.sweep.control_trials import control_for
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
-from study.sweep.spec import SEED_KEY, SpecError, SweepSpec
+from study.sweep.spec import SEED_KEY, SweepSpec
 from study.tracking import schema
 from study.tracking.logger import rounded
 from study.tracking.store import Store

@@ -17,13 +17,13 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
+from study.errors import SpecError
 from study.sweep import attrs, queue
 from study.sweep import optuna_private as private
 from study.sweep.ask_tell import suggest
 from study.sweep.attrs import PROPOSAL as PROPOSAL_ATTR
 from study.sweep.boundary import BoundarySampler, from_unit, to_unit
 from study.sweep.proposals import propose, seed_size, sobol_point
-from study.sweep.spec import SpecError
 
 from .conftest import FAST, spec_of, sweep_in
 

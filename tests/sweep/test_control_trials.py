@@ -8,10 +8,11 @@ import pytest
 from optuna.trial import TrialState
 
 from study.controls import control_overrides
+from study.errors import SpecError
 from study.presets import build_config
 from study.sweep import attrs, queue
 from study.sweep.attrs import RUN as RUN_ATTR
-from study.sweep.spec import SpecError, parse_spec, spec_hash
+from study.sweep.spec import parse_spec, spec_hash
 from study.sweep.status import status
 from study.tracking import schema
 from tests.sweep.conftest import FAST, runs_of, sweep_in

@@ -10,8 +10,9 @@ import yaml
 from click.testing import CliRunner
 
 from study.cli.main import cli
+from study.errors import SpecError
 from study.sweep.points import grid_points, replicate_group
-from study.sweep.spec import SpecError, load_spec, parse_spec, spec_hash
+from study.sweep.spec import load_spec, parse_spec, spec_hash
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "sweeps").rglob("*.yaml"))
