@@ -37,7 +37,8 @@ class SelfAttention(nn.Module):
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
         scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.n_heads)  # [b, heads, t, t]
         if self.causal:
-            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1), -math.inf)  # fmt: skip
+            future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(future, -math.inf)
         weights = scores.softmax(-1)
         if drop is not None:  # dropout on the attention probabilities, as BERT's
             weights = weights * drop

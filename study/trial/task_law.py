@@ -68,7 +68,9 @@ def _row(task: Task) -> tuple[Tensor, ...]:
             flags[c, ranks] = True
         lists = [x if len(x) else torch.zeros(1, dtype=torch.long, device=device) for x in lists]
     width = max(len(x) for x in lists)
-    list_cdf = torch.stack([_list_cdf(len(x), width, task.cfg.zipf_exponent, device) for x in lists])  # fmt: skip
+    list_cdf = torch.stack(
+        [_list_cdf(len(x), width, task.cfg.zipf_exponent, device) for x in lists]
+    )
     padded = torch.stack([torch.nn.functional.pad(x, (0, width - len(x))) for x in lists])
     last = torch.tensor([[len(x) - 1] for x in lists], device=device)
     paper = torch.tensor([task.cfg.ambiguity == "paper"], device=device)
