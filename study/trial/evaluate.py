@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from study.config import PROTOCOLS, EvalConfig
+from study.config import PROTOCOLS, EvalConfig, Protocol
 from study.metric_names import (
     ACC_TAIL,
     ACC_VAL,
@@ -50,7 +50,7 @@ def build_eval_sets(task: Task, n: int, seed: int) -> dict[Split, Batch]:
 
 
 # One forward pass over one evaluation set: (pass name, the set it reads, holdout protocol or None)
-PASSES: tuple[tuple[str, Split, str | None], ...] = (
+PASSES: tuple[tuple[str, Split, Protocol | None], ...] = (
     ("val", "val", None),
     ("tail", "tail", None),
     ("switch", "switch", None),

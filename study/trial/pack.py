@@ -56,7 +56,10 @@ class Member:
     on_step: OnStep | None = None
 
 
-def pack_key(cfg: TrialConfig) -> tuple:
+PackKey = tuple[int, int | None, str, int, int, str]
+
+
+def pack_key(cfg: TrialConfig) -> PackKey:
     """What trials of one pack share: the shapes (vocabulary, held-out ids, model, batch), the
     length and the precision. Everything else may differ between them."""
     t = cfg.task
@@ -215,8 +218,14 @@ class Pack:
         """inputs [K, b, 7] → logits [K, b, 3, vocab], each row with its own parameters."""
         if self.impl == "bmm":
             return stacked_forward(self.model_cfg, params, inputs, noise)
-        one = lambda p, x, n: functional_call(self.base, p, (x, n))  # noqa: E731
-        return vmap(one, in_dims=(0, 0, None if noise is None else 0))(params, inputs, noise)
+
+        def one(p: dict[str, Tensor], x: Tensor, n: Noise | None) -> Tensor:
+            logits: Tensor = functional_call(self.base, p, (x, n))
+            return logits
+
+        in_dims = (0, 0, None if noise is None else 0)  # masks, when any: one set per row
+        mapped: Tensor = vmap(one, in_dims=in_dims)(params, inputs, noise)
+        return mapped
 
     def step(self, inputs: Tensor, targets: Tensor, noise: Noise | None) -> Tensor:
         """One optimiser step of each trial on its batch (inputs [K, b, 7], targets [K, b, 3])
@@ -225,7 +234,8 @@ class Pack:
         losses = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
         per_trial = losses.view(inputs.shape[0], -1).mean(1)  # each trial's own mean loss
         self.optimizer.zero_grad()
-        per_trial.sum().backward()  # rows share no parameter: each gets its own gradient
+        # rows share no parameter: each gets its own gradient
+        per_trial.sum().backward()  # type: ignore[no-untyped-call]  # torch: unannotated
         self.optimizer.step()
         return per_trial.detach()
 
@@ -235,7 +245,7 @@ class Pack:
         self.params = self.optimizer.params
 
 
-def _forget(step: int, lanes, live, pack: Pack) -> None:
+def _forget(step: int, lanes: Sequence[Lane], live: Sequence[int], pack: Pack) -> None:
     """Each trial's reset, on its own row: its token embeddings re-drawn from its generator, and
     the Adam state its config names cleared (study.trial.forgetting.forget, row by row)."""
     params, optimizer = pack.params, pack.optimizer

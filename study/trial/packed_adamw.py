@@ -37,9 +37,11 @@ class PackedAdamW:
             self.flat = torch.cat([p.detach().reshape(k, -1) for p in params.values()], dim=1)
         self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
         self.step_counts = torch.zeros(k, len(sizes), dtype=torch.float64, device=device)
-        column = lambda name: torch.tensor(  # noqa: E731
-            [[getattr(c.train, name)] for c in cfgs], dtype=torch.float64, device=device
-        )
+
+        def column(name: str) -> Tensor:
+            values = [[getattr(c.train, name)] for c in cfgs]
+            return torch.tensor(values, dtype=torch.float64, device=device)
+
         self.lr, self.wd, self.eps = column("lr"), column("weight_decay"), column("eps")
         self.beta1, self.beta2 = column("beta1"), column("beta2")
         self._views()

@@ -40,7 +40,10 @@ class Law:
     def of(cls, tasks: Sequence[Task]) -> Law:
         rows = [_row(t) for t in tasks]
         width = max(r[3].shape[-1] for r in rows)
-        pad = lambda x, v: torch.nn.functional.pad(x, (0, width - x.shape[-1]), value=v)  # noqa: E731
+
+        def pad(x: Tensor, value: float) -> Tensor:
+            return torch.nn.functional.pad(x, (0, width - x.shape[-1]), value=value)
+
         return cls(
             torch.stack([r[0] for r in rows]),
             torch.stack([r[1] for r in rows]),
