@@ -115,5 +115,5 @@ def measure(cfg: TrialConfig, device: str = "cpu") -> Measured:
 def from_curve(curve: Curve, cfg: TrialConfig) -> Measured:
     """`Measured` of a trained curve (a saved one too): final and peaks over aligned points."""
     aligned = [(step, m) for step, m in curve if is_aligned(step, cfg)]
-    peaks = {p: peak(aligned, structural(p)) for p in PROTOCOLS}
+    peaks: dict[str, tuple[float, int]] = {p: peak(aligned, structural(p)) for p in PROTOCOLS}
     return Measured(curve, peaks, aligned[-1][1])
