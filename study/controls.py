@@ -9,7 +9,12 @@ findings (`study.science`), by sweeps with `controls: true` and by `analysis.eff
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, overload
+
 from study.config import TrialConfig
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # Forgetting beats its control when its final structural ICL is higher, or its head IWL lower,
 # by at least this much. Fixed before the contrast was first asserted; twice the standard error
@@ -41,7 +46,9 @@ MECHANISMS = {
 }
 
 
-def mechanism_overrides(cfg: TrialConfig, mechanism: str, embed_lr_scale: float = 10.0):
+def mechanism_overrides(
+    cfg: TrialConfig, mechanism: str, embed_lr_scale: float = 10.0
+) -> dict[str, object]:
     """The overrides that turn a forgetting run's config into one of its MECHANISMS controls."""
     if mechanism == "frozen":
         return {**control_overrides(cfg), "train.freeze_embeddings": True}
@@ -57,7 +64,13 @@ def mechanism_overrides(cfg: TrialConfig, mechanism: str, embed_lr_scale: float 
     raise ValueError(f"mechanism: got {mechanism!r}; allowed: {', '.join(MECHANISMS)}")
 
 
-def beats_control(kind: str, icl_effect, iwl_effect):
+@overload
+def beats_control(kind: str, icl_effect: float, iwl_effect: float) -> bool: ...
+@overload
+def beats_control(kind: str, icl_effect: pl.Expr, iwl_effect: pl.Expr) -> pl.Expr: ...
+def beats_control(
+    kind: str, icl_effect: float | pl.Expr, iwl_effect: float | pl.Expr
+) -> bool | pl.Expr:
     """Run − control differences (structural ICL, head IWL) of a `kind` forgetting run →
     whether forgetting did what it claims (`CONTRASTS`) beyond the embedding scale, each by at
     least CONTRAST_MARGIN. Floats give a bool, polars expressions a column."""

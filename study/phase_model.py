@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no types
 
 LENGTH_SCALES = (0.2, 0.35, 0.6)  # in units of the trials' range on each axis
 # Prior variance σ² of the RBF weights, capped at 2 (latent sd ≈ 2 logits): with larger priors a
@@ -73,7 +73,8 @@ class Basis:
 def _softmax(scores: np.ndarray) -> np.ndarray:
     scores = scores - scores.max(-1, keepdims=True)
     e = np.exp(scores)
-    return e / e.sum(-1, keepdims=True)
+    probabilities: np.ndarray = e / e.sum(-1, keepdims=True)
+    return probabilities
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,11 @@ class Classifier:
         return _softmax(scores.transpose(1, 0, 2))
 
 
-def _map_fit(features: np.ndarray, onehot: np.ndarray, precision: np.ndarray, iters: int = 100):
-    """Newton's method for the penalised softmax log-likelihood; returns (θ (D, K), H + Λ)."""
+def _map_fit(
+    features: np.ndarray, onehot: np.ndarray, precision: np.ndarray, iters: int = 100
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Newton's method for the penalised softmax log-likelihood; returns (θ (D, K), H + Λ, the
+    negative log posterior at θ)."""
     n, d = features.shape
     k = onehot.shape[1]
     theta = np.zeros((d, k))
@@ -145,7 +149,11 @@ def _hessian(features: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def fit_one(
-    unit: np.ndarray, target: np.ndarray, k: int, length_scale: float, amplitude: float
+    unit: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    length_scale: float | tuple[float, ...],  # one for every axis, or one per axis
+    amplitude: float,
 ) -> Classifier:
     basis = Basis(length_scale, unit.shape[1])
     features = basis(unit)

@@ -6,8 +6,7 @@ it into exit code 2.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from importlib import resources
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,9 @@ from study.config import TrialConfig
 from study.dotted import nest
 from study.errors import ConfigError, validation_error
 
-PRESET_DIR = resources.files("study") / "presets"
+# the package's own folder (what `importlib.resources.files("study")` gives a package on disk),
+# as a Path: `read_yaml` reads paths
+PRESET_DIR = Path(__file__).parent / "presets"
 
 
 def preset_names() -> list[str]:
@@ -74,7 +75,7 @@ class _UniqueKeys(yaml.SafeLoader):
     """PyYAML keeps the last of two equal keys without a word; a spec or preset that sets
     `task:` twice would lose the first block silently, so a repeated key is an error."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)

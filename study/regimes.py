@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
+from typing import TypeVar
 
 import polars as pl
 
@@ -48,22 +49,25 @@ def z_score(confidence: float) -> float:
 
 # The arithmetic below is written once for floats and polars expressions alike; only the
 # elementary functions differ.
-def _sqrt(x):
+Num = TypeVar("Num", float, pl.Expr)
+
+
+def _sqrt(x: Num) -> Num:
     return x.sqrt() if isinstance(x, pl.Expr) else math.sqrt(x)
 
 
-def _tanh(x):
+def _tanh(x: Num) -> Num:
     return x.tanh() if isinstance(x, pl.Expr) else math.tanh(x)
 
 
-def wilson_bounds(p, n, z):
+def wilson_bounds(p: Num, n: Num, z: Num) -> tuple[Num, Num]:
     """The Wilson score interval of a proportion `p` measured on `n` trials, at z."""
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * _sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return centre - half, centre + half
 
 
-def _difference_noise(a, b, n, z):
+def _difference_noise(a: Num, b: Num, n: Num, z: Num) -> Num:
     """z · the standard error of a − b, two proportions on n trials each."""
     return z * _sqrt((a * (1 - a) + b * (1 - b)) / n)
 
@@ -101,15 +105,15 @@ def regime(
 _LOGISTIC = 1.702
 
 
-def presence_probability(p, threshold, n):
+def presence_probability(p: Num, threshold: Num, n: Num) -> Num:
     """P(true accuracy ≥ threshold) given `p` measured on `n` sequences (floats or columns)."""
     adjusted = (p * n + 2) / (n + 4)
     se = _sqrt(adjusted * (1 - adjusted) / (n + 4))
     return 0.5 * (1 - _tanh(_LOGISTIC * (threshold - p) / se / 2))  # the logistic, stably
 
 
-def regime_probabilities(p_icl, p_iwl) -> dict[str, object]:
-    """{regime: probability} from independent presence probabilities (floats or arrays)."""
+def regime_probabilities(p_icl: Num, p_iwl: Num) -> dict[str, Num]:
+    """{regime: probability} from independent presence probabilities (floats or columns)."""
     return {
         name: (p_icl if icl else 1 - p_icl) * (p_iwl if iwl else 1 - p_iwl)
         for (icl, iwl), name in _BY_PRESENCE.items()
@@ -185,11 +189,11 @@ def regime_expr(
         presence_expr(icl, icl_threshold, n, z),
         presence_expr(iwl, iwl_threshold, n, z),
     )
-    out = pl.when(icl.is_null() | iwl.is_null()).then(pl.lit(None, pl.String))
-    out = out.when(has_icl.is_null() | has_iwl.is_null()).then(pl.lit(UNCERTAIN))
+    missing = pl.when(icl.is_null() | iwl.is_null()).then(pl.lit(None, pl.String))
+    out = missing.when(has_icl.is_null() | has_iwl.is_null()).then(pl.lit(UNCERTAIN))
     for (with_icl, with_iwl), name in _BY_PRESENCE.items():
-        out = out.when((has_icl if with_icl else ~has_icl) & (has_iwl if with_iwl else ~has_iwl))
-        out = out.then(pl.lit(name))
+        matches = (has_icl if with_icl else ~has_icl) & (has_iwl if with_iwl else ~has_iwl)
+        out = out.when(matches).then(pl.lit(name))
     return out.otherwise(pl.lit(None, pl.String)).cast(pl.Enum(CALLS))
 
 

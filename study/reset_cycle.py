@@ -21,12 +21,18 @@ def last_reset(kind: str, forget_every: int, forget_until: int | None) -> float:
     """The step after which the last reset happens (∞ for active forgetting)."""
     if kind == "active":
         return math.inf
-    return (forget_until - 1) // forget_every * forget_every
+    return (_until(kind, forget_until) - 1) // forget_every * forget_every
 
 
 def end_of_forgetting(kind: str, forget_until: int | None) -> float:
     """N for temporary forgetting (the last reset is always before it), ∞ for active."""
-    return math.inf if kind == "active" else forget_until
+    return math.inf if kind == "active" else _until(kind, forget_until)
+
+
+def _until(kind: str, forget_until: int | None) -> int:
+    """N of a run that stops forgetting: the config requires one (`ForgettingConfig`)."""
+    assert forget_until is not None, f"{kind} forgetting without forget_until"
+    return forget_until
 
 
 def is_aligned(
@@ -41,6 +47,7 @@ def is_aligned(
     if not aligns(kind, align_to_forgetting):
         return True
     k = forget_every
+    assert k is not None, f"{kind} forgetting without forget_every"
     if step <= last_reset(kind, k, forget_until):
         return step % k == 0
     return step >= end_of_forgetting(kind, forget_until)

@@ -48,15 +48,36 @@ def temporary_overrides(alpha: float, k: int, n: int) -> dict[str, object]:
     }
 
 
+def _row(
+    name: str,
+    overrides: dict[str, object],
+    lr: float,
+    icl_peak: float | None,
+    icl_end: float,
+    switch_end: float,
+    tail_switch_end: float | None,
+    val_end: float,
+) -> ReferenceRun:
+    """A row of the table: the released code's values for `overrides` at learning rate `lr`."""
+    return ReferenceRun(
+        name, {**overrides, "train.lr": lr}, icl_peak, icl_end, switch_end, tail_switch_end, val_end
+    )
+
+
+_VANILLA_A15, _VANILLA_A0 = vanilla_overrides(1.5), vanilla_overrides(0.0)
+_ACTIVE = active_overrides(0.0, 100)
+_TEMPORARY = temporary_overrides(1.5, 10, 2000)
+
+# name, overrides, lr, then icl_peak, icl_end, switch_end, tail_switch_end, val_end
 REFERENCE: tuple[ReferenceRun, ...] = (
-    ReferenceRun("vanilla a1.5 lr5e-5", {**vanilla_overrides(1.5), "train.lr": 5e-5}, 0.27, 0.00, 0.04, 0.04, 0.94),
-    ReferenceRun("vanilla a0 lr5e-5", {**vanilla_overrides(0.0), "train.lr": 5e-5}, 0.03, 0.00, 0.05, None, 1.00),
-    ReferenceRun("active k100 a0 lr5e-5", {**active_overrides(0.0, 100), "train.lr": 5e-5}, None, 0.47, 0.45, None, 0.44),
-    ReferenceRun("temporary k10 N2000 a1.5 lr5e-5", {**temporary_overrides(1.5, 10, 2000), "train.lr": 5e-5}, None, 0.40, 0.05, 0.53, 0.99),
-    ReferenceRun("vanilla a1.5 lr2e-4", {**vanilla_overrides(1.5), "train.lr": 2e-4}, 0.05, 0.00, 0.06, 0.43, 1.00),
-    ReferenceRun("active k100 a0 lr2e-4", {**active_overrides(0.0, 100), "train.lr": 2e-4}, None, 0.91, 0.88, None, 0.91),
-    ReferenceRun("temporary k10 N2000 a1.5 lr2e-4", {**temporary_overrides(1.5, 10, 2000), "train.lr": 2e-4}, None, 0.71, 0.06, 0.80, 1.00),
-)  # fmt: skip
+    _row("vanilla a1.5 lr5e-5", _VANILLA_A15, 5e-5, 0.27, 0.00, 0.04, 0.04, 0.94),
+    _row("vanilla a0 lr5e-5", _VANILLA_A0, 5e-5, 0.03, 0.00, 0.05, None, 1.00),
+    _row("active k100 a0 lr5e-5", _ACTIVE, 5e-5, None, 0.47, 0.45, None, 0.44),
+    _row("temporary k10 N2000 a1.5 lr5e-5", _TEMPORARY, 5e-5, None, 0.40, 0.05, 0.53, 0.99),
+    _row("vanilla a1.5 lr2e-4", _VANILLA_A15, 2e-4, 0.05, 0.00, 0.06, 0.43, 1.00),
+    _row("active k100 a0 lr2e-4", _ACTIVE, 2e-4, None, 0.91, 0.88, None, 0.91),
+    _row("temporary k10 N2000 a1.5 lr2e-4", _TEMPORARY, 2e-4, None, 0.71, 0.06, 0.80, 1.00),
+)
 
 
 def reference_config(run: ReferenceRun, seed: int = 42, **extra: object) -> TrialConfig:
@@ -94,5 +115,5 @@ def measure(cfg: TrialConfig, device: str = "cpu") -> Measured:
 def from_curve(curve: Curve, cfg: TrialConfig) -> Measured:
     """`Measured` of a trained curve (a saved one too): final and peaks over aligned points."""
     aligned = [(step, m) for step, m in curve if is_aligned(step, cfg)]
-    peaks = {p: peak(aligned, structural(p)) for p in PROTOCOLS}
+    peaks: dict[str, tuple[float, int]] = {p: peak(aligned, structural(p)) for p in PROTOCOLS}
     return Measured(curve, peaks, aligned[-1][1])

@@ -5,13 +5,21 @@ dependency: it is imported only when a model is built."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from study.trial.model import MaskedLM
+from study.trial.model import Block, MaskedLM
 from study.trial.tasks import SEQ_LEN, TARGETS
 
+if TYPE_CHECKING:  # (`transformers` is optional: without it, mypy takes these as `Any`)
+    from transformers import BertForMaskedLM
+    from transformers.models.bert.modeling_bert import BertLayer
 
-def released_model(cfg, vocab_size: int):
+    from study.config import TrialConfig
+
+
+def released_model(cfg: TrialConfig, vocab_size: int) -> BertForMaskedLM:
     """`BertForMaskedLM` as `toy_model.py` builds it, dropout and epsilons as our config's (the
     same values as HuggingFace's defaults: 0.1, 1e-12, init std 0.02)."""
     from transformers import BertConfig, BertForMaskedLM
@@ -32,7 +40,12 @@ def released_model(cfg, vocab_size: int):
     return BertForMaskedLM(config)
 
 
-def _pairs(ours: MaskedLM, hf) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _blocks(model: MaskedLM) -> list[Block]:
+    """Our model's blocks, as `Block`s (a ModuleList yields them as plain `Module`s)."""
+    return [block for block in model.blocks if isinstance(block, Block)]
+
+
+def _pairs(ours: MaskedLM, hf: BertForMaskedLM) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(our tensor, its HF counterpart) for every weight but the fused qkv and positions."""
     bert, head = hf.bert, hf.cls.predictions
     out = [
@@ -45,7 +58,7 @@ def _pairs(ours: MaskedLM, hf) -> list[tuple[torch.Tensor, torch.Tensor]]:
         (ours.ln_head.bias, head.transform.LayerNorm.bias),
         (ours.out_bias, head.bias),
     ]
-    for block, layer in zip(ours.blocks, bert.encoder.layer, strict=True):
+    for block, layer in zip(_blocks(ours), bert.encoder.layer, strict=True):
         att = layer.attention
         out += [
             (block.attn.out.weight, att.output.dense.weight),
@@ -62,13 +75,15 @@ def _pairs(ours: MaskedLM, hf) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return out
 
 
-def _qkv(layer) -> list[torch.nn.Linear]:
+def _qkv(layer: BertLayer) -> list[torch.nn.Linear]:
     s = layer.attention.self
     return [s.query, s.key, s.value]
 
 
 @torch.no_grad()
-def ours_into_released(ours: MaskedLM, hf, token_type: bool, padding: bool) -> None:
+def ours_into_released(
+    ours: MaskedLM, hf: BertForMaskedLM, token_type: bool, padding: bool
+) -> None:
     """Our weights into `hf`. Without `token_type` the token-type rows are zero and frozen;
     without `padding` token 0 is an ordinary row (HF's padding_idx off); with it, the row is
     zeroed as HF's init does."""
@@ -76,7 +91,7 @@ def ours_into_released(ours: MaskedLM, hf, token_type: bool, padding: bool) -> N
         theirs.copy_(mine)
     emb = hf.bert.embeddings
     emb.position_embeddings.weight[:SEQ_LEN] = ours.pos_emb.weight
-    for block, layer in zip(ours.blocks, hf.bert.encoder.layer, strict=True):
+    for block, layer in zip(_blocks(ours), hf.bert.encoder.layer, strict=True):
         d = block.attn.qkv.weight.shape[1]
         for i, lin in enumerate(_qkv(layer)):
             lin.weight.copy_(block.attn.qkv.weight[i * d : (i + 1) * d])
@@ -91,7 +106,7 @@ def ours_into_released(ours: MaskedLM, hf, token_type: bool, padding: bool) -> N
 
 
 @torch.no_grad()
-def released_into_ours(hf, ours: MaskedLM) -> None:
+def released_into_ours(hf: BertForMaskedLM, ours: MaskedLM) -> None:
     """`hf`'s weights into our model; the token-type row of type 0, added at every position,
     folds into the position rows exactly."""
     for mine, theirs in _pairs(ours, hf):
@@ -100,16 +115,17 @@ def released_into_ours(hf, ours: MaskedLM) -> None:
     ours.pos_emb.weight.copy_(
         emb.position_embeddings.weight[:SEQ_LEN] + emb.token_type_embeddings.weight[0]
     )
-    for block, layer in zip(ours.blocks, hf.bert.encoder.layer, strict=True):
+    for block, layer in zip(_blocks(ours), hf.bert.encoder.layer, strict=True):
         block.attn.qkv.weight.copy_(torch.cat([lin.weight for lin in _qkv(layer)]))
         block.attn.qkv.bias.copy_(torch.cat([lin.bias for lin in _qkv(layer)]))
 
 
-def released_logits(hf, inputs: torch.Tensor) -> torch.Tensor:
-    return hf(input_ids=inputs).logits[:, TARGETS]
+def released_logits(hf: BertForMaskedLM, inputs: torch.Tensor) -> torch.Tensor:
+    logits: torch.Tensor = hf(input_ids=inputs).logits
+    return logits[:, TARGETS]
 
 
-def released_optimizer(hf, cfg) -> torch.optim.AdamW:
+def released_optimizer(hf: BertForMaskedLM, cfg: TrialConfig) -> torch.optim.AdamW:
     t = cfg.train
     return torch.optim.AdamW(
         [p for p in hf.parameters() if p.requires_grad],

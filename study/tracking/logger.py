@@ -12,14 +12,13 @@ import functools
 import math
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from study.features import Curve
 from study.metric_names import HEADLINES, kind
 from study.tracking.schema import METRICS_PER_BATCH, PARAMS_PER_BATCH
 from study.tracking.uninterrupted import uninterrupted
@@ -64,8 +63,9 @@ class RunLogger:
         self.history([(step, values)])
 
     @uninterrupted
-    def history(self, curve: Curve) -> None:
-        """Many evaluations at once, in as few batched writes as MLflow allows."""
+    def history(self, curve: Sequence[tuple[int, Mapping[str, float]]]) -> None:
+        """Many evaluations at once (a `Curve`, or any such steps), in as few batched writes as
+        MLflow allows."""
         now = int(time.time() * 1000)
         items = [
             Metric(k, v, now, step)

@@ -13,9 +13,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from study.errors import ConfigError, RuntimeFailure
 from study.tracking.credentials import password_of, redact, scrub
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 DEFAULT_ROOT = "mlruns"
 SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")
@@ -104,7 +108,7 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         self.artifact_root.mkdir(parents=True, exist_ok=True)
 
-    def client(self):
+    def client(self) -> MlflowClient:
         """An `MlflowClient` on this store (imports mlflow lazily)."""
         from mlflow.tracking import MlflowClient
 

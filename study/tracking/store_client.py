@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -21,6 +22,9 @@ from study.tracking.store_sql import (
     RUN_SCHEMA,
 )
 
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+
 PAGE = 1000
 
 
@@ -32,7 +36,7 @@ class ClientRuns:
 
         self._client = MlflowClient(tracking_uri=tracking_uri)
         self._threads = threads
-        self._cache: dict = {}  # run_id → mlflow Run, filled by `runs`
+        self._cache: dict[str, Run] = {}  # run_id → mlflow Run, filled by `runs`
 
     def close(self) -> None:
         self._cache.clear()
@@ -129,7 +133,7 @@ class ClientRuns:
             if (key in wanted if wanted is not None else not key.startswith(skip_prefixes))
         ]
 
-        def fetch(job: tuple[str, str]) -> list[tuple]:
+        def fetch(job: tuple[str, str]) -> list[tuple[str, str, int, int, float]]:
             run_id, key = job
             history = self._client.get_metric_history(run_id, key)
             return [(run_id, key, m.step, m.timestamp, m.value) for m in history]
@@ -150,7 +154,7 @@ class ClientRuns:
             .select(list(HISTORY_SCHEMA))
         )
 
-    def _run(self, run_id: str):
+    def _run(self, run_id: str) -> Run:
         if run_id not in self._cache:
             self._cache[run_id] = self._client.get_run(run_id)
         return self._cache[run_id]

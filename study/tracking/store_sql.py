@@ -95,7 +95,8 @@ class SqliteRuns:
         run_ids: Iterable[str] | None = None,
     ) -> pl.DataFrame:
         """Active runs matching every given filter (one row per run, `RUN_SCHEMA`)."""
-        where, args = ["r.lifecycle_stage = 'active'"], []
+        where = ["r.lifecycle_stage = 'active'"]
+        args: list[int | str] = []
         if experiment_ids is not None:
             ids = [int(e) for e in experiment_ids]
             where.append(f"r.experiment_id IN ({','.join('?' * len(ids)) or 'NULL'})")
@@ -187,7 +188,8 @@ class SqliteRuns:
         history = history.drop("group")
         if repeated.any():
             history = self._keep_latest(history, repeated.fill_null(False))
-        return history.cast(HISTORY_SCHEMA)
+        # (polars types `cast`'s mapping with a union key type: a dict[str, …] is refused)
+        return history.cast(HISTORY_SCHEMA)  # type: ignore[arg-type]
 
     def _keep_latest(self, history: pl.DataFrame, repeated: pl.Series) -> pl.DataFrame:
         """Resolve steps logged more than once: the value with the latest timestamp wins."""
@@ -207,7 +209,7 @@ class SqliteRuns:
         )
         affected = pl.DataFrame(pairs, schema=["run_id", "metric"], orient="row")
         untouched = history.join(affected, on=["run_id", "metric"], how="anti")
-        return pl.concat([untouched, latest.cast(HISTORY_SCHEMA)])
+        return pl.concat([untouched, latest.cast(HISTORY_SCHEMA)])  # type: ignore[arg-type]
 
     # helpers ----------------------------------------------------------------------------------
     def _select(self, run_ids: Iterable[str]) -> None:

@@ -109,9 +109,14 @@ def run_pack(
     try:
         for r in runs:
             with held_interrupts():  # a run made is a run in `logs`, to be ended below
-                logs.append(start_run(store, r.cfg, experiment, str(dev), parent_run_id, r.tags, r.run_name))  # fmt: skip
+                logs.append(
+                    start_run(store, r.cfg, experiment, str(dev), parent_run_id, r.tags, r.run_name)
+                )
             log_config(logs[-1], r.cfg)
-        members = [Member(r.cfg, _logged(log, r.on_eval), r.on_step) for r, log in zip(runs, logs, strict=True)]  # fmt: skip
+        members = [
+            Member(r.cfg, _logged(log, r.on_eval), r.on_step)
+            for r, log in zip(runs, logs, strict=True)
+        ]
         outcomes = train_pack(members, dev)
     except BaseException as err:  # the pack as a whole: nothing of it is finished
         for log in logs:

@@ -16,7 +16,8 @@ import functools
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from types import FrameType
+from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Callable[..., Any])
 HELD = (signal.SIGINT, signal.SIGTERM)
@@ -28,8 +29,11 @@ def held_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught: list[tuple[int, Any]] = []
-    before = {sig: signal.signal(sig, lambda s, frame: caught.append((s, frame))) for sig in HELD}
+    caught: list[tuple[int, FrameType | None]] = []
+    # by number, as a handler is given its signal
+    before = {
+        int(sig): signal.signal(sig, lambda s, frame: caught.append((s, frame))) for sig in HELD
+    }
     try:
         yield
     finally:
@@ -51,4 +55,4 @@ def uninterrupted(fn: F) -> F:
         with held_interrupts():
             return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)  # `wraps` types its result as its own wrapper, not as `fn`'s type

@@ -126,8 +126,10 @@ def bench_packs(
             yield _pack_point(cfg, device, k, impl, steps)
 
 
-def _pack_point(cfg: TrialConfig, device: torch.device, k: int, impl: str, steps: int) -> PackPoint:  # fmt: skip
-    cfgs = [cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": i})}) for i in range(k)]  # fmt: skip
+def _pack_point(cfg: TrialConfig, device: torch.device, k: int, impl: str, steps: int) -> PackPoint:
+    cfgs = [
+        cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": i})}) for i in range(k)
+    ]
     lanes = [Lane.build(c, device) for c in cfgs]
     pack = Pack([lane.model() for lane in lanes], cfgs, impl)
     draws, window = Draws(lanes), LossWindow(k, device)
@@ -157,9 +159,17 @@ def _pack_point(cfg: TrialConfig, device: torch.device, k: int, impl: str, steps
     with Counter() as evaluated:
         evaluate()
     return PackPoint(
-        k, impl, step_s, k / step_s, eval_s, _peak_mb(device),
-        stepped.ops, stepped.syncs, evaluated.ops, evaluated.syncs,
-    )  # fmt: skip
+        pack=k,
+        impl=impl,
+        step_s=step_s,
+        trial_steps_per_s=k / step_s,
+        eval_s_per_trial=eval_s,
+        peak_memory_mb=_peak_mb(device),
+        step_ops=stepped.ops,
+        step_syncs=stepped.syncs,
+        eval_ops=evaluated.ops,
+        eval_syncs=evaluated.syncs,
+    )
 
 
 def _peak_mb(device: torch.device) -> float:

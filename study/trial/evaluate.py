@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from study.config import PROTOCOLS, EvalConfig
+from study.config import PROTOCOLS, EvalConfig, Protocol
 from study.metric_names import (
     ACC_TAIL,
     ACC_VAL,
@@ -44,11 +44,13 @@ from study.trial.tasks import EVAL_SPLITS, Batch, Split, Task
 def build_eval_sets(task: Task, n: int, seed: int) -> dict[Split, Batch]:
     """Each split from its own seed, so the sets never depend on training length or each other;
     drawn on the CPU, so they are the same sets on every device."""
-    return {split: task.sample(split, n, generator(derive_seed(seed, split))) for split in EVAL_SPLITS}  # fmt: skip
+    return {
+        split: task.sample(split, n, generator(derive_seed(seed, split))) for split in EVAL_SPLITS
+    }
 
 
 # One forward pass over one evaluation set: (pass name, the set it reads, holdout protocol or None)
-PASSES: tuple[tuple[str, Split, str | None], ...] = (
+PASSES: tuple[tuple[str, Split, Protocol | None], ...] = (
     ("val", "val", None),
     ("tail", "tail", None),
     ("switch", "switch", None),
@@ -108,7 +110,9 @@ class Evaluator:
         return read([self.values(preds, weight, bias)])[1][0]
 
     @torch.inference_mode()
-    def predict(self, model: MaskedLM, batch: Batch, with_loss: bool = False) -> tuple[Tensor, Tensor]:  # fmt: skip
+    def predict(
+        self, model: MaskedLM, batch: Batch, with_loss: bool = False
+    ) -> tuple[Tensor, Tensor]:
         """Predicted ids [n, 3] and, when asked (it costs a log-softmax), the mean cross-entropy
         (else NaN)."""
         preds, loss_sum = [], torch.zeros((), dtype=torch.float64, device=batch.inputs.device)
@@ -121,7 +125,9 @@ class Evaluator:
         return torch.cat(preds), loss_sum / (3 * len(batch)) if with_loss else loss_sum * math.nan
 
 
-def read(values: Sequence[dict[str, Tensor]], extra: Tensor | None = None) -> tuple[list[float], list[dict[str, float]]]:  # fmt: skip
+def read(
+    values: Sequence[dict[str, Tensor]], extra: Tensor | None = None
+) -> tuple[list[float], list[dict[str, float]]]:
     """(`extra`'s entries, each trial's metrics) in one host read."""
     device = next(iter(values[0].values())).device
     head = torch.zeros(0) if extra is None else extra.flatten()

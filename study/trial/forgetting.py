@@ -18,7 +18,10 @@ def should_forget(step: int, cfg: ForgettingConfig) -> bool:
     """True after steps k, 2k, … (active), and only while step < N (temporary)."""
     if cfg.kind == "none" or step % cfg.forget_every:
         return False
-    return cfg.kind == "active" or step < cfg.forget_until
+    if cfg.kind == "active":
+        return True
+    assert cfg.forget_until is not None  # temporary forgetting: the config requires N
+    return step < cfg.forget_until
 
 
 def reset_steps(cfg: ForgettingConfig, steps: int) -> list[int]:

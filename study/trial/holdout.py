@@ -52,7 +52,8 @@ class HoldoutProbe:
 
     def content_norm(self, weight: Tensor) -> Tensor:
         """Mean L2 norm of the trained content-token rows of the embedding matrix `weight`."""
-        return weight[: self.vocab.n_content].norm(dim=1).mean()
+        norms: Tensor = weight[: self.vocab.n_content].norm(dim=1)  # (torch: `norm` unannotated)
+        return norms.mean()
 
     def values(
         self, weight: Tensor, bias: Tensor, protocol: Protocol
@@ -99,7 +100,8 @@ class HoldoutProbe:
 
 def spread(rows: Tensor) -> Tensor:
     """Mean L2 distance of the rows [n, d] from their centroid."""
-    return (rows - rows.mean(dim=0)).norm(dim=1).mean()
+    distances: Tensor = (rows - rows.mean(dim=0)).norm(dim=1)  # (torch: `norm` unannotated)
+    return distances.mean()
 
 
 @contextlib.contextmanager

@@ -37,11 +37,13 @@ class SelfAttention(nn.Module):
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
         scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.n_heads)  # [b, heads, t, t]
         if self.causal:
-            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1), -math.inf)  # fmt: skip
+            future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(future, -math.inf)
         weights = scores.softmax(-1)
         if drop is not None:  # dropout on the attention probabilities, as BERT's
             weights = weights * drop
-        return self.out((weights @ v).transpose(1, 2).reshape(b, t, d))
+        out: Tensor = self.out((weights @ v).transpose(1, 2).reshape(b, t, d))
+        return out
 
 
 class FeedForward(nn.Module):
@@ -51,7 +53,8 @@ class FeedForward(nn.Module):
         self.down = nn.Linear(cfg.d_ff, cfg.d_model)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.down(F.gelu(self.up(x)))
+        down: Tensor = self.down(F.gelu(self.up(x)))
+        return down
 
 
 class Block(nn.Module):
@@ -67,7 +70,8 @@ class Block(nn.Module):
     def forward(self, x: Tensor, noise: Noise | None = None) -> Tensor:
         attn_drop, attn_out, ff_out = noise if noise is not None else (None, None, None)
         x = self.ln_attn(x + _apply(self.attn(x, attn_drop), attn_out))
-        return self.ln_ff(x + _apply(self.ff(x), ff_out))
+        out: Tensor = self.ln_ff(x + _apply(self.ff(x), ff_out))
+        return out
 
 
 def _apply(x: Tensor, mask: Tensor | None) -> Tensor:
@@ -112,7 +116,7 @@ def draw_noise(cfg: ModelConfig, batch: int, keys: Tensor, step: int) -> Noise |
     hidden, attn = (batch, SEQ_LEN, cfg.d_model), (batch, cfg.n_heads, SEQ_LEN, SEQ_LEN)
     parts = [(hidden, p)] + [(attn, p_attn), (hidden, p), (hidden, p)] * cfg.n_layers
     sizes = [math.prod(shape) for shape, _ in parts]
-    drawn = half_words(keys, step, sum(sizes)).split(sizes, dim=1)  # one draw for every mask
+    drawn = torch.split(half_words(keys, step, sum(sizes)), sizes, dim=1)  # one draw for every mask
     k = keys.shape[0]
     return tuple(
         keep_mask(h, 1 - rate).view(k, *shape)

@@ -12,10 +12,19 @@ difference, so setup, the step-0 evaluation and the end cancel out.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+
+if TYPE_CHECKING:
+    from torch._ops import OpOverload
+
+    from study.config import TrialConfig
+
+    Op = OpOverload[..., Any]  # an aten op as dispatched: any arguments, any result
 
 aten = torch.ops.aten
 # ops whose result size or value the host needs before it can go on
@@ -35,7 +44,9 @@ _HOST_READS = ("tolist", "numpy")
 _MASK_INDEXED = {aten.index.Tensor, aten.index_put_.default, aten.index_put.default}
 
 
-def _is_sync(func, args, kwargs) -> bool:
+# A dispatched op's arguments are whatever it takes (tensors, lists of them, numbers, devices),
+# hence `Any` for them below.
+def _is_sync(func: Op, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     if func in _SYNCS:
         return True
     if func in _MASK_INDEXED:  # a boolean mask becomes indices through nonzero
@@ -51,35 +62,47 @@ def _is_sync(func, args, kwargs) -> bool:
     return False
 
 
-class Counter(TorchDispatchMode):
+# torch leaves TorchDispatchMode's methods unannotated, so each call of one (subclassing calls
+# its __init_subclass__) is an untyped call under strict: the `type: ignore`s below
+class Counter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """`with Counter() as c: …` → c.ops, c.syncs (and c.by_op for a look inside)."""
 
-    def __init__(self):
-        super().__init__()
-        self.ops, self.syncs, self.by_op = 0, 0, {}
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.ops, self.syncs = 0, 0
+        self.by_op: dict[Op, int] = {}
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+    def __torch_dispatch__(
+        self,
+        func: Op,
+        types: Sequence[type],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> object:
         kwargs = kwargs or {}
         self.ops += 1
         self.by_op[func] = self.by_op.get(func, 0) + 1
         self.syncs += _is_sync(func, args, kwargs)
         return func(*args, **kwargs)
 
-    def __enter__(self):
+    def __enter__(self) -> Counter:
         # a CPU tensor's tolist() / numpy() read memory without dispatching an op (on a GPU
         # they copy to the host first): counted as syncs here
-        self._saved = {name: getattr(torch.Tensor, name) for name in _HOST_READS}
+        self._saved: dict[str, Callable[..., object]] = {
+            name: getattr(torch.Tensor, name) for name in _HOST_READS
+        }
         for name, method in self._saved.items():
             setattr(torch.Tensor, name, self._reading(method))
-        return super().__enter__()
+        entered: Counter = super().__enter__()  # type: ignore[no-untyped-call]
+        return entered
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         for name, method in self._saved.items():
             setattr(torch.Tensor, name, method)
-        return super().__exit__(*exc)
+        super().__exit__(*exc)  # type: ignore[no-untyped-call]
 
-    def _reading(self, method):
-        def read(tensor, *args, **kwargs):
+    def _reading(self, method: Callable[..., object]) -> Callable[..., object]:
+        def read(tensor: torch.Tensor, *args: object, **kwargs: object) -> object:
             self.syncs += 1
             return method(tensor, *args, **kwargs)
 
@@ -100,7 +123,9 @@ class PackCounts:
         return self.eval_syncs / self.pack
 
 
-def _counted(cfg, k: int, device: torch.device, steps: int, every: int) -> tuple[int, int]:
+def _counted(
+    cfg: TrialConfig, k: int, device: torch.device, steps: int, every: int
+) -> tuple[int, int]:
     from study.trial.pack import Member, train_pack
 
     sets = {"steps": steps}
@@ -118,7 +143,7 @@ def _counted(cfg, k: int, device: torch.device, steps: int, every: int) -> tuple
     return c.ops, c.syncs
 
 
-def pack_counts(cfg, k: int, device: torch.device, steps: int = 4) -> PackCounts:
+def pack_counts(cfg: TrialConfig, k: int, device: torch.device, steps: int = 4) -> PackCounts:
     """Ops and syncs per training step and per evaluation of a pack of `k` trials of `cfg`
     (seeds 0 … k-1; no forgetting resets fall in so few steps at the presets' k)."""
     a = _counted(cfg, k, device, steps, every=steps)  # evaluations at 0 and `steps`

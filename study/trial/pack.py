@@ -44,6 +44,7 @@ TOKENS = "tok_emb.weight"
 # CPU at the `small` shape, 60.0 against 42.4 trial-steps/s at pack 4, 62.9 against 56.7 at 16.
 PACK_IMPLS = ("vmap", "bmm")
 PACK_IMPL = "bmm"
+Evaluation = tuple[list[float], dict[str, float]]  # (training-loss window row, metrics)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,10 @@ class Member:
     on_step: OnStep | None = None
 
 
-def pack_key(cfg: TrialConfig) -> tuple:
+PackKey = tuple[int, int | None, str, int, int, str]
+
+
+def pack_key(cfg: TrialConfig) -> PackKey:
     """What trials of one pack share: the shapes (vocabulary, held-out ids, model, batch), the
     length and the precision. Everything else may differ between them."""
     t = cfg.task
@@ -81,74 +85,119 @@ def train_pack(
 ) -> list[Trained | Exception]:
     """Train the members together (`impl`: see PACK_IMPLS); each ends as its `Trained` or as the
     error it left with."""
-    cfgs = [m.cfg for m in members]
-    if len({pack_key(c) for c in cfgs}) > 1:
-        raise ValueError("a pack's trials must share vocabulary, model, batch, steps, precision")
-    lanes = [Lane.build(m.cfg, device, m.on_eval, m.on_step) for m in members]
-    models = [lane.model() for lane in lanes]
-    pack = Pack(models, cfgs, impl)
-    draws, window = Draws(lanes), LossWindow(len(members), device)
-    outcome: list[Trained | Exception | None] = [None] * len(members)
-    live = list(range(len(members)))  # member index of each row of the pack
+    return PackTrainer(members, device, impl).run()
 
-    def leave(rows_out: dict[int, Exception]) -> None:
-        for row, err in rows_out.items():
-            outcome[live[row]] = err
-        keep = [r for r in range(len(live)) if r not in rows_out]
-        if keep:  # (none left: the loop ends)
-            index = torch.tensor(keep, dtype=torch.long, device=device)
-            for part in (pack, draws, window):
-                part.keep(index)
-        live[:] = [live[r] for r in keep]
 
-    def each(call: Callable[[int, int], None]) -> None:
-        """`call(row, member)` for every live trial; the ones that raise leave the pack."""
+class PackTrainer:
+    """One run of `train_pack`. Row r of the pack (of its parameters, draws and loss window) is
+    member `live[r]`; a member that fails leaves, its rows are dropped and the rows behind it
+    move up, so `live` maps the rows back to the members."""
+
+    def __init__(self, members: Sequence[Member], device: torch.device, impl: str = PACK_IMPL):
+        cfgs = [m.cfg for m in members]
+        if len({pack_key(c) for c in cfgs}) > 1:
+            raise ValueError(
+                "a pack's trials must share vocabulary, model, batch, steps, precision"
+            )
+        self.device = device
+        self.train_cfg = cfgs[0].train  # steps and precision: shared (`pack_key`)
+        self.lanes = [Lane.build(m.cfg, device, m.on_eval, m.on_step) for m in members]
+        self.models = [lane.model() for lane in self.lanes]
+        self.pack = Pack(self.models, cfgs, impl)
+        self.draws = Draws(self.lanes)
+        self.window = LossWindow(len(members), device)
+        self.live = list(range(len(members)))  # member index of each row of the pack
+        self.ended: dict[int, Trained | Exception] = {}  # by member index
+
+    def run(self) -> list[Trained | Exception]:
+        """Every step of every live trial, then each member as it ended."""
+        tune_allocator()
+        with precision(self.train_cfg.precision, self.device):
+            self.evaluate(0)
+            for step in range(1, self.train_cfg.steps + 1):
+                if not self.live:
+                    break
+                self.train_step(step)
+                self.evaluate(step)  # evaluate first, then reset (docs/design.md §4)
+                self.forget(step)
+                self.after_step(step)
+        self.finish()
+        return [self.ended[i] for i in range(len(self.lanes))]
+
+    def train_step(self, step: int) -> None:
+        """One optimiser step of every trial on its own batch; the losses stay on the device."""
+        self.window.add(step, self.pack.step(*self.draws(step)))
+
+    def evaluate(self, step: int) -> None:
+        """The trials due at `step` add their evaluation to their curves and hand it to their
+        callbacks; one that fails there (diverged, pruned) leaves."""
+        found = self.evaluations(step)
+
+        def record(row: int, i: int) -> None:
+            if i in found:
+                loss, metrics = found[i]
+                lane = self.lanes[i]
+                lane.add(step, lane.train_loss(loss) | metrics)
+
+        self.each(record)
+
+    def evaluations(self, step: int) -> dict[int, Evaluation]:
+        """By member index, the evaluations of the trials due at `step`: one batched evaluation
+        (study.trial.pack_eval) per evaluation-set size, since a batch stacks sets of one size."""
+        lanes = self.lanes
+        due = [(row, i) for row, i in enumerate(self.live) if step in lanes[i].schedule]
+        found: dict[int, Evaluation] = {}
+        for size in sorted({lanes[i].cfg.eval.n_examples for _, i in due}):
+            group = [(row, i) for row, i in due if lanes[i].cfg.eval.n_examples == size]
+            rows = [row for row, _ in group]
+            evaluators = [lanes[i].evaluate for _, i in group]
+            evaluated = evaluate_rows(self.pack, rows, evaluators, self.window)
+            found |= {i: e for (_, i), e in zip(group, evaluated, strict=True)}
+        return found
+
+    def forget(self, step: int) -> None:
+        """The resets due at `step`, each trial on its own row (`_forget`)."""
+        _forget(step, self.lanes, self.live, self.pack)
+
+    def after_step(self, step: int) -> None:
+        """Each trial's `on_step` callback; one that raises (timed out) leaves."""
+
+        def call(row: int, i: int) -> None:
+            on_step = self.lanes[i].on_step
+            if on_step:
+                on_step(step)
+
+        self.each(call)
+
+    def each(self, call: Callable[[int, int], None]) -> None:
+        """`call(row, member)` for every live trial; the ones that raise leave the pack, after
+        the others have had their call."""
         failed = {}
-        for row, i in enumerate(live):
+        for row, i in enumerate(self.live):
             try:
                 call(row, i)
             except Exception as err:
                 failed[row] = err
         if failed:
-            leave(failed)
+            self.leave(failed)
 
-    def evaluate(step: int) -> None:
-        """The trials due at `step`: one batched evaluation per set size (study.trial.pack_eval)
-        with their training losses, then their curves and callbacks."""
-        due = [(row, i) for row, i in enumerate(live) if step in lanes[i].schedule]
-        found: dict[int, tuple[list[float], dict[str, float]]] = {}
-        for size in sorted({lanes[i].cfg.eval.n_examples for _, i in due}):
-            group = [(row, i) for row, i in due if lanes[i].cfg.eval.n_examples == size]
-            rows = evaluate_rows(pack, [r for r, _ in group], [lanes[i].evaluate for _, i in group], window)  # fmt: skip
-            found |= {i: r for (_, i), r in zip(group, rows, strict=True)}
+    def leave(self, failed: dict[int, Exception]) -> None:
+        """The trials at these rows end with their errors; the pack keeps only the other rows."""
+        for row, err in failed.items():
+            self.ended[self.live[row]] = err
+        keep = [r for r in range(len(self.live)) if r not in failed]
+        if keep:  # (none left: the loop ends)
+            index = torch.tensor(keep, dtype=torch.long, device=self.device)
+            self.pack.keep(index)
+            self.draws.keep(index)
+            self.window.keep(index)
+        self.live = [self.live[r] for r in keep]
 
-        def add(row: int, i: int) -> None:
-            if i in found:
-                loss, metrics = found[i]
-                lanes[i].add(step, lanes[i].train_loss(loss) | metrics)
-
-        each(add)
-
-    def after_step(step: int) -> None:
-        def one(row: int, i: int) -> None:
-            if lanes[i].on_step:
-                lanes[i].on_step(step)
-
-        each(one)
-
-    tune_allocator()
-    with precision(cfgs[0].train.precision, device):
-        evaluate(0)
-        for step in range(1, cfgs[0].train.steps + 1):
-            if not live:
-                break
-            window.add(step, pack.step(*draws(step)))
-            evaluate(step)  # evaluate first, then reset (docs/design.md §4)
-            _forget(step, lanes, live, pack)
-            after_step(step)
-    for row, i in enumerate(live):
-        outcome[i] = Trained(_materialise(models[i], pack.params, row), lanes[i].curve)
-    return outcome  # type: ignore[return-value]
+    def finish(self) -> None:
+        """The trials still live at the end: each its own module, holding its row's weights."""
+        for row, i in enumerate(self.live):
+            model = _materialise(self.models[i], self.pack.params, row)
+            self.ended[i] = Trained(model, self.lanes[i].curve)
 
 
 class Pack:
@@ -169,8 +218,14 @@ class Pack:
         """inputs [K, b, 7] → logits [K, b, 3, vocab], each row with its own parameters."""
         if self.impl == "bmm":
             return stacked_forward(self.model_cfg, params, inputs, noise)
-        one = lambda p, x, n: functional_call(self.base, p, (x, n))  # noqa: E731
-        return vmap(one, in_dims=(0, 0, None if noise is None else 0))(params, inputs, noise)
+
+        def one(p: dict[str, Tensor], x: Tensor, n: Noise | None) -> Tensor:
+            logits: Tensor = functional_call(self.base, p, (x, n))
+            return logits
+
+        in_dims = (0, 0, None if noise is None else 0)  # masks, when any: one set per row
+        mapped: Tensor = vmap(one, in_dims=in_dims)(params, inputs, noise)
+        return mapped
 
     def step(self, inputs: Tensor, targets: Tensor, noise: Noise | None) -> Tensor:
         """One optimiser step of each trial on its batch (inputs [K, b, 7], targets [K, b, 3])
@@ -179,7 +234,8 @@ class Pack:
         losses = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
         per_trial = losses.view(inputs.shape[0], -1).mean(1)  # each trial's own mean loss
         self.optimizer.zero_grad()
-        per_trial.sum().backward()  # rows share no parameter: each gets its own gradient
+        # rows share no parameter: each gets its own gradient
+        per_trial.sum().backward()  # type: ignore[no-untyped-call]  # torch: unannotated
         self.optimizer.step()
         return per_trial.detach()
 
@@ -189,7 +245,7 @@ class Pack:
         self.params = self.optimizer.params
 
 
-def _forget(step: int, lanes, live, pack: Pack) -> None:
+def _forget(step: int, lanes: Sequence[Lane], live: Sequence[int], pack: Pack) -> None:
     """Each trial's reset, on its own row: its token embeddings re-drawn from its generator, and
     the Adam state its config names cleared (study.trial.forgetting.forget, row by row)."""
     params, optimizer = pack.params, pack.optimizer

@@ -28,16 +28,20 @@ class PackedAdamW:
         k, device, self.dtype = first.shape[0], first.device, first.dtype
         self.shapes = {n: p.shape[1:] for n, p in params.items()}
         sizes = [math.prod(s) for s in self.shapes.values()]
-        self.offsets = dict(zip(self.shapes, [sum(sizes[:i]) for i in range(len(sizes))], strict=True))  # fmt: skip
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        self.offsets = dict(zip(self.shapes, starts, strict=True))
         # the parameter tensor of each column of the flat buffers, to spread [K, n] over [K, P]
-        self.column_param = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes)).to(device)  # fmt: skip
+        columns = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+        self.column_param = columns.to(device)
         with torch.no_grad():
             self.flat = torch.cat([p.detach().reshape(k, -1) for p in params.values()], dim=1)
         self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
         self.step_counts = torch.zeros(k, len(sizes), dtype=torch.float64, device=device)
-        column = lambda name: torch.tensor(  # noqa: E731
-            [[getattr(c.train, name)] for c in cfgs], dtype=torch.float64, device=device
-        )
+
+        def column(name: str) -> Tensor:
+            values = [[getattr(c.train, name)] for c in cfgs]
+            return torch.tensor(values, dtype=torch.float64, device=device)
+
         self.lr, self.wd, self.eps = column("lr"), column("weight_decay"), column("eps")
         self.beta1, self.beta2 = column("beta1"), column("beta2")
         self._views()
@@ -64,7 +68,9 @@ class PackedAdamW:
     def step(self) -> None:
         """One AdamW step of every trial (parameters without a gradient count as zero)."""
         k, dt = self.flat.shape[0], self.dtype
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params.values()]  # fmt: skip
+        grads = [
+            p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params.values()
+        ]
         g = torch.cat([x.reshape(k, -1) for x in grads], dim=1)
         self.step_counts += 1
         # per trial and tensor: the bias-corrected step size and √(1 − β2^t), spread to columns

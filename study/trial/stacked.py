@@ -34,7 +34,9 @@ def _norm(x: Tensor, p: dict[str, Tensor], name: str, eps: float) -> Tensor:
     return y * p[f"{name}.weight"].view(view) + p[f"{name}.bias"].view(view)
 
 
-def stacked_forward(cfg: ModelConfig, p: dict[str, Tensor], inputs: Tensor, noise: Noise | None) -> Tensor:  # fmt: skip
+def stacked_forward(
+    cfg: ModelConfig, p: dict[str, Tensor], inputs: Tensor, noise: Noise | None
+) -> Tensor:
     """inputs [K, b, 7] (and masks [K, …]) → logits [K, b, 3, vocab], as `MaskedLM.forward` row by
     row."""
     k, b, t = inputs.shape
@@ -46,11 +48,14 @@ def stacked_forward(cfg: ModelConfig, p: dict[str, Tensor], inputs: Tensor, nois
         x = x * noise[0]
     for i in range(cfg.n_layers):
         at = f"blocks.{i}"
-        attn_drop, attn_out, ff_out = noise[1 + 3 * i : 4 + 3 * i] if noise is not None else (None,) * 3  # fmt: skip
-        q, kk, v = _linear(x, p, f"{at}.attn.qkv").view(k, b, t, 3, h, d // h).permute(3, 0, 1, 4, 2, 5)  # fmt: skip
+        block_noise = noise[1 + 3 * i : 4 + 3 * i] if noise is not None else (None,) * 3
+        attn_drop, attn_out, ff_out = block_noise
+        qkv = _linear(x, p, f"{at}.attn.qkv").view(k, b, t, 3, h, d // h)
+        q, kk, v = qkv.permute(3, 0, 1, 4, 2, 5)  # each [K, b, heads, t, d / heads]
         scores = q @ kk.transpose(-2, -1) / math.sqrt(d // h)  # [K, b, heads, t, t]
         if cfg.causal:
-            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1), -math.inf)  # fmt: skip
+            future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(future, -math.inf)
         weights = scores.softmax(-1)
         if attn_drop is not None:
             weights = weights * attn_drop

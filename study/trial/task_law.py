@@ -40,7 +40,10 @@ class Law:
     def of(cls, tasks: Sequence[Task]) -> Law:
         rows = [_row(t) for t in tasks]
         width = max(r[3].shape[-1] for r in rows)
-        pad = lambda x, v: torch.nn.functional.pad(x, (0, width - x.shape[-1]), value=v)  # noqa: E731
+
+        def pad(x: Tensor, value: float) -> Tensor:
+            return torch.nn.functional.pad(x, (0, width - x.shape[-1]), value=value)
+
         return cls(
             torch.stack([r[0] for r in rows]),
             torch.stack([r[1] for r in rows]),
@@ -68,7 +71,9 @@ def _row(task: Task) -> tuple[Tensor, ...]:
             flags[c, ranks] = True
         lists = [x if len(x) else torch.zeros(1, dtype=torch.long, device=device) for x in lists]
     width = max(len(x) for x in lists)
-    list_cdf = torch.stack([_list_cdf(len(x), width, task.cfg.zipf_exponent, device) for x in lists])  # fmt: skip
+    list_cdf = torch.stack(
+        [_list_cdf(len(x), width, task.cfg.zipf_exponent, device) for x in lists]
+    )
     padded = torch.stack([torch.nn.functional.pad(x, (0, width - len(x))) for x in lists])
     last = torch.tensor([[len(x) - 1] for x in lists], device=device)
     paper = torch.tensor([task.cfg.ambiguity == "paper"], device=device)

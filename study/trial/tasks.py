@@ -11,6 +11,7 @@ Target 1 is always the token after the copula; targets 2–3 copy the query.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -41,6 +42,7 @@ class Vocab:
 
     @classmethod
     def of(cls, cfg: TaskConfig) -> Vocab:
+        assert cfg.n_holdout is not None  # TaskConfig sets its default (V // 10) when validated
         return cls(cfg.n_vocab, cfg.n_holdout)
 
     @property
@@ -99,7 +101,7 @@ class Batch:
     def __len__(self) -> int:
         return self.inputs.shape[0]
 
-    def chunks(self, size: int):
+    def chunks(self, size: int) -> Iterator[Batch]:
         for start in range(0, len(self), size):
             yield Batch(**{k: v[start : start + size] for k, v in self.__dict__.items()})
 
@@ -140,7 +142,10 @@ class Task:
         """The `paper` law's ambiguous ranks, sorted, for nouns and for adjectives."""
         g = torch.Generator().manual_seed(self.seed)
         size, eps, bins = self.vocab.class_size, self.cfg.p_ambiguous, self.cfg.n_freq_bins
-        return tuple(paper_ambiguous_ranks(size, eps, bins, g).to(self.device) for _ in range(2))
+        nouns, adjectives = (
+            paper_ambiguous_ranks(size, eps, bins, g).to(self.device) for _ in range(2)
+        )
+        return nouns, adjectives
 
     def is_ambiguous(self, ids: Tensor) -> Tensor:
         """[n] bool: content ids that are ambiguous under the task's law."""

@@ -6,6 +6,7 @@ Nothing here prints; progress display belongs to the caller's callbacks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +22,8 @@ from study.trial.loss_window import LossWindow
 from study.trial.model import MaskedLM, Noise
 from study.trial.precision import precision
 
+Forward = Callable[[torch.Tensor, Noise | None], torch.Tensor]  # a model, or it compiled
+
 
 @dataclass
 class Trained:
@@ -29,7 +32,7 @@ class Trained:
 
 
 def train_step(
-    model: MaskedLM,
+    model: Forward,
     optimizer: torch.optim.Optimizer,
     inputs: torch.Tensor,
     targets: torch.Tensor,
@@ -40,7 +43,7 @@ def train_step(
     logits = model(inputs, noise)  # [b, 3, vocab]
     loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch leaves `backward` unannotated
     optimizer.step()
     # a clone: a detached loss kept for the running mean otherwise holds on to the step's
     # buffers (measured: +16 MB a step at the paper shape, torch 2.13 on the CPU)
@@ -53,7 +56,9 @@ def make_optimizer(model: MaskedLM, cfg: TrialConfig) -> torch.optim.AdamW:
     `train.freeze_embeddings` (the mechanism controls, docs/design.md §6)."""
     t = cfg.train
     emb = model.tok_emb.weight
-    groups = [{"params": [p for p in model.parameters() if p is not emb]}]
+    groups: list[dict[str, list[torch.Tensor] | float]] = [
+        {"params": [p for p in model.parameters() if p is not emb]}
+    ]
     if t.freeze_embeddings:
         emb.requires_grad_(False)
     else:
@@ -80,7 +85,7 @@ def train(
     optimizer = make_optimizer(model, cfg)
     # the compiled module shares the model's parameters; evaluation runs the model itself, whose
     # set sizes would each need a compile of their own
-    forward = torch.compile(model) if cfg.train.compile else model
+    forward: Forward = torch.compile(model) if cfg.train.compile else model
     draws, window = Draws([lane]), LossWindow(1, device)  # a pack of one's draws
     tune_allocator()
     with precision(cfg.train.precision, device):

@@ -26,7 +26,8 @@ def test_a_stream_draws_the_same_alone_and_beside_others():
 
 def test_the_stream_of_a_seed_is_fixed():
     """Pinned: a change here changes every trial's batches and masks (say so in the docs)."""
-    assert bits(keys([0], CPU), 1, 4).tolist() == [[1965966877, -269382198, -1428922954, -707668938]]  # fmt: skip
+    pinned = [[1965966877, -269382198, -1428922954, -707668938]]
+    assert bits(keys([0], CPU), 1, 4).tolist() == pinned
 
 
 def test_draws_are_uniform_and_independent_across_steps_and_streams():

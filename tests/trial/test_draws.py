@@ -37,7 +37,9 @@ def test_a_trial_draws_the_same_batch_and_masks_in_a_pack_as_alone():
             alone = Draws([lane])(step)
             assert torch.equal(together[0][row], alone[0][0])  # inputs
             assert torch.equal(together[1][row], alone[1][0])  # targets
-            assert all(torch.equal(a[row], b[0]) for a, b in zip(together[2], alone[2], strict=True))  # fmt: skip
+            assert all(
+                torch.equal(a[row], b[0]) for a, b in zip(together[2], alone[2], strict=True)
+            )
     assert not torch.equal(packed(1)[0], packed(2)[0])  # a fresh batch every step
 
 

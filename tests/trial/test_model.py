@@ -156,7 +156,8 @@ def test_attention_is_scaled_dot_product_attention(causal, rng):
     attn = SelfAttention(ModelConfig(d_model=16, n_heads=2, causal=causal))
     x = torch.randn(4, SEQ_LEN, 16, generator=rng)
     q, k, v = attn.qkv(x).view(4, SEQ_LEN, 3, 2, 8).permute(2, 0, 3, 1, 4)
-    want = attn.out(F.scaled_dot_product_attention(q, k, v, is_causal=causal).transpose(1, 2).reshape(4, SEQ_LEN, 16))  # fmt: skip
+    heads = F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # [4, 2, SEQ_LEN, 8]
+    want = attn.out(heads.transpose(1, 2).reshape(4, SEQ_LEN, 16))
     torch.testing.assert_close(attn(x), want, rtol=1e-5, atol=1e-6)
 
 
@@ -164,9 +165,8 @@ def test_dropout_masks_come_from_the_trials_stream_in_a_fixed_layout():
     cfg = ModelConfig(n_layers=2, d_model=16, n_heads=2, dropout=0.1, attn_dropout=0.2)
     key = keys([7], torch.device("cpu"))
     noise = draw_noise(cfg, 500, key, 1)
-    assert [tuple(m.shape) for m in noise] == [(1, 500, SEQ_LEN, 16)] + [
-        (1, 500, 2, SEQ_LEN, SEQ_LEN), (1, 500, SEQ_LEN, 16), (1, 500, SEQ_LEN, 16)
-    ] * 2  # fmt: skip
+    block = [(1, 500, 2, SEQ_LEN, SEQ_LEN), (1, 500, SEQ_LEN, 16), (1, 500, SEQ_LEN, 16)]
+    assert [tuple(m.shape) for m in noise] == [(1, 500, SEQ_LEN, 16)] + block * 2
     emb, attn = noise[0], noise[1]
     assert emb.unique().tolist() == pytest.approx([0.0, 65536 / round(0.9 * 65536)])  # mean 1
     assert (emb == 0).float().mean().item() == pytest.approx(0.1, abs=0.01)
@@ -177,7 +177,8 @@ def test_dropout_masks_come_from_the_trials_stream_in_a_fixed_layout():
     # a trial drawn beside another draws its own masks, the same as alone
     both = draw_noise(cfg, 500, keys([3, 7], torch.device("cpu")), 1)
     assert all(torch.equal(a[0], b[1]) for a, b in zip(noise, both, strict=True))
-    assert draw_noise(cfg.model_copy(update={"dropout": 0.0, "attn_dropout": 0.0}), 5, key, 1) is None  # fmt: skip
+    no_dropout = cfg.model_copy(update={"dropout": 0.0, "attn_dropout": 0.0})
+    assert draw_noise(no_dropout, 5, key, 1) is None
 
 
 def test_noise_is_the_only_dropout(rng):

@@ -27,7 +27,7 @@ THREE = [  # different data laws, learning rates, seeds, forgetting schedules an
         "train.lr": 3e-3,
         "forgetting.kind": "active",
         "forgetting.forget_every": 7,
-    },  # fmt: skip
+    },
     {
         "task.zipf_exponent": 1.0,
         "train.lr": 2e-3,
@@ -37,7 +37,7 @@ THREE = [  # different data laws, learning rates, seeds, forgetting schedules an
         "forgetting.forget_every": 5,
         "forgetting.forget_until": 20,
         "forgetting.clear_optimizer": "all",
-    },  # fmt: skip
+    },
 ]
 TOLERANCE = 1e-4  # float32 rounding of batched against single matmuls, over 30 steps
 
@@ -65,7 +65,12 @@ def test_three_trials_in_a_pack_have_the_curves_they_have_alone(impl):
 
 
 def test_a_reset_touches_only_its_trial_rows_and_adam_state():
-    cfgs = [tiny(**{"forgetting.kind": "active", "forgetting.forget_every": 3, "forgetting.clear_optimizer": "embeddings"}), tiny()]  # fmt: skip
+    every_3 = {
+        "forgetting.kind": "active",
+        "forgetting.forget_every": 3,
+        "forgetting.clear_optimizer": "embeddings",
+    }
+    cfgs = [tiny(**every_3), tiny()]
     from study.trial.lane import Lane
 
     lanes = [Lane.build(c, CPU) for c in cfgs]

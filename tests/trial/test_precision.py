@@ -18,7 +18,9 @@ CPU = torch.device("cpu")
 
 
 def curve_of(precision: str):
-    cfg = build_config("tiny", sets={"train.steps": 20, "eval.every": 10, "train.precision": precision})  # fmt: skip
+    cfg = build_config(
+        "tiny", sets={"train.steps": 20, "eval.every": 10, "train.precision": precision}
+    )
     return train(cfg, CPU).curve
 
 
