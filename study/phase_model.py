@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no types
+from threadpoolctl import threadpool_limits
 
 LENGTH_SCALES = (0.2, 0.35, 0.6)  # in units of the trials' range on each axis
 # Prior variance σ² of the RBF weights, capped at 2 (latent sd ≈ 2 logits): with larger priors a

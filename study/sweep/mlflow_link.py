@@ -40,7 +40,8 @@ def ensure_parent(store: Store, spec: SweepSpec, study: optuna.Study, storage_ur
         schema.NOTE: spec.description,
         schema.AXES: json.dumps(axes(spec)),
     }
-    run_id = study.user_attrs.get(attrs.PARENT_RUN)
+    stored = study.user_attrs.get(attrs.PARENT_RUN)
+    run_id = str(stored) if stored is not None else None
     if run_id is not None and _exists(client, run_id):
         client.update_run(run_id, status="RUNNING")
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
@@ -113,12 +114,14 @@ def find_child(store: Store, spec: SweepSpec, parent_run_id: str, trial_number: 
     found = client.get_experiment_by_name(spec.experiment_name)
     if found is None:
         return None
-    runs = client.search_runs(
+    found_runs = client.search_runs(
         [found.experiment_id],
         filter_string=f"tags.{schema.STUDY} = '{spec.name}' AND tags.{schema.TRIAL_NUMBER} = '{trial_number}'",
     )
-    runs = [r for r in runs if r.data.tags.get(schema.PARENT) == parent_run_id]
-    return runs[0].info.run_id if runs else None
+    ids = [
+        str(r.info.run_id) for r in found_runs if r.data.tags.get(schema.PARENT) == parent_run_id
+    ]
+    return ids[0] if ids else None
 
 
 def running_children(store: Store, spec: SweepSpec, parent_run_id: str) -> list[Any]:
@@ -175,7 +178,7 @@ def record_failure(
     run = client.create_run(store.experiment_id(spec.experiment_name), run_name=name, tags=all_tags)
     RunLogger(client, run.info.run_id).params(point)
     client.set_terminated(run.info.run_id, "FAILED")
-    return run.info.run_id
+    return str(run.info.run_id)
 
 
 @uninterrupted
@@ -215,6 +218,6 @@ def describe(store: Store, run_id: str, text: str) -> None:
 
 def _exists(client: Any, run_id: str) -> bool:
     try:
-        return client.get_run(run_id).info.lifecycle_stage == "active"
+        return bool(client.get_run(run_id).info.lifecycle_stage == "active")
     except MlflowException:
         return False
