@@ -198,3 +198,11 @@ def is_log_scaled(values: pl.Series) -> bool:
         return False
     midpoint = (low * high) ** 0.5
     return 0.2 <= to_float((values < midpoint).mean()) <= 0.8
+
+
+def widen(axis: Axis, bounds: Mapping[str, tuple[float, float]] | None) -> Axis:
+    """The axis over its spec bounds and its trials' range (a log axis keeps a positive low)."""
+    low, high = (bounds or {}).get(axis.key, (axis.low, axis.high))
+    if axis.log and low <= 0:
+        low = axis.low
+    return Axis(axis.key, axis.log, min(axis.low, low), max(axis.high, high))

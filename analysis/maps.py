@@ -3,11 +3,18 @@
     maps = fit_maps(trials, "task.zipf_exponent", "forgetting.forget_until")
     maps["icl/structural"].frame()   # x, y, metric, mean, sd
 
-Gaussian-process regression on the axes mapped onto [0, 1] (log10 first on a log axis): an
-anisotropic RBF kernel plus a white-noise term (replicate seeds disagree), hyperparameters by
-maximum marginal likelihood, targets normalised. The posterior sd widens away from the trials,
-which is the honesty the phase fit gets from its bootstrap. O(n³): fine to a few thousand trials;
-beyond `max_points`, replicates of one grid cell are averaged first.
+Gaussian-process regression on the axes mapped onto [0, 1] (log10 first on a log axis) — over
+the spec's bounds when given, as the phase map — with an anisotropic RBF kernel plus a
+white-noise term (replicate seeds disagree), hyperparameters by maximum marginal likelihood,
+targets normalised. The posterior sd widens away from the trials, which is the honesty the phase
+fit gets from its bootstrap. O(n³): fine to a few thousand trials; beyond `max_points`,
+replicates of one grid cell are averaged first.
+
+Each axis's length scale is kept above half the trials' mean spacing (`min_length_scale`). A
+sharp change along one axis (structural ICL jumping where forgetting first happens) otherwise
+pulls that length scale down to the gap between two sampled values; a stationary kernel then
+applies it everywhere, the posterior falls back to the mean between the sampled rows, and the
+map shows stripes along them: noise of the fit, not of the data.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from threadpoolctl import threadpool_limits
 
-from analysis.axes import Axis, PhaseError, make_axis, select_trials
+from analysis.axes import Axis, PhaseError, make_axis, select_trials, widen
 from analysis.classify import structural_column, transience_column
 from study.metric_names import IWL_HEAD
 
@@ -76,9 +83,12 @@ def fit_map(
     n_grid: int = 60,
     max_points: int = 1500,
     seed: int = 0,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> ContinuousMap:
+    """The GP posterior of `metric` over x × y: over the spec's `bounds` {param: (low, high)}
+    where given (and always over the trials' range)."""
     chosen = select_trials(trials, at)
-    ax, ay = make_axis(chosen, x, log_x), make_axis(chosen, y, log_y)
+    ax, ay = (widen(make_axis(chosen, k, log), bounds) for k, log in ((x, log_x), (y, log_y)))
     if metric not in chosen.columns:
         raise PhaseError(
             "metric",
@@ -101,9 +111,9 @@ def fit_map(
             message=f"only {data.height} trials with {metric}; a map needs ≥ {MIN_POINTS}",
         )
     unit = np.column_stack([ax.to_unit(data[x].to_numpy()), ay.to_unit(data[y].to_numpy())])
-    kernel = ConstantKernel(0.1, (1e-3, 10.0)) * RBF([0.3, 0.3], (0.05, 5.0)) + WhiteKernel(
-        0.01, (1e-6, 0.5)
-    )
+    floor = min_length_scale(unit)
+    scales = RBF([max(0.3, floor)] * 2, [(floor, 5.0)] * 2)
+    kernel = ConstantKernel(0.1, (1e-3, 10.0)) * scales + WhiteKernel(0.01, (1e-6, 0.5))
     model = GaussianProcessRegressor(
         kernel, normalize_y=True, n_restarts_optimizer=0, random_state=seed
     )
@@ -126,6 +136,13 @@ def fit_map(
         kernel=str(model.kernel_),
         conditions=dict(at or {}),
     )
+
+
+def min_length_scale(unit: np.ndarray) -> float:
+    """Half the mean spacing of n distinct points in the unit square, 1 / (2 √n), and no less
+    than 0.05: the shortest length scale the trials can support."""
+    distinct = len(np.unique(np.round(unit, 9), axis=0))
+    return max(0.05, 0.5 / float(np.sqrt(max(distinct, 1))))
 
 
 def fit_maps(

@@ -39,11 +39,12 @@ import polars as pl
 from scipy.interpolate import RegularGridInterpolator
 from threadpoolctl import threadpool_limits
 
-from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params
+from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params, widen
 from study.phase_model import fit_classifier
 from study.regimes import REGIMES, UNCERTAIN, soft_targets
 
 MIN_TRIALS = 10
+ONE_REGIME = "regimes"  # a PhaseError's key when every trial is in one regime: nothing to fit
 
 
 @dataclass
@@ -232,7 +233,7 @@ def fit_phase(
     observed = tuple(r for r in REGIMES if r in decided) + tuple(sorted(decided - set(REGIMES)))
     if len(observed) < 2:
         raise PhaseError(
-            "regimes",
+            ONE_REGIME,
             observed,
             "two regimes or more",
             message=f"all {data.height} trials{where} are in regime {observed[0]!r}: there is no "
@@ -275,14 +276,6 @@ def fit_phase(
         conditions=dict(at or {}),
         pooled_over=tuple(p for p in swept_params(data, exclude=(x, y, *(at or {})))),
     )
-
-
-def widen(axis: Axis, bounds: Mapping[str, tuple[float, float]] | None) -> Axis:
-    """The axis over its spec bounds and its trials' range (a log axis keeps a positive low)."""
-    low, high = (bounds or {}).get(axis.key, (axis.low, axis.high))
-    if axis.log and low <= 0:
-        low = axis.low
-    return Axis(axis.key, axis.log, min(axis.low, low), max(axis.high, high))
 
 
 def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...]) -> np.ndarray:

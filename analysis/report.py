@@ -28,7 +28,7 @@ from analysis.figures import cell_diagram, cell_maps, continuous_maps, phase_dia
 from analysis.figures.labels import axis_label, format_value, symbol
 from analysis.figures.save import save_figure
 from analysis.maps import fit_maps
-from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
+from analysis.phase import MIN_TRIALS, ONE_REGIME, PhaseFit, fit_phase
 from analysis.runs import load_study
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations
@@ -154,10 +154,10 @@ def _fitted(
             trials, x, y, at=at, log_x=log_x, log_y=log_y, n_draws=n_draws, bounds=bounds
         )
     except PhaseError as err:
-        if "are in regime" not in str(err):
+        if err.key != ONE_REGIME:
             raise
         fit, note = None, str(err)
-    maps = fit_maps(trials, x, y, protocol=protocol, at=at, log_x=log_x, log_y=log_y)
+    maps = fit_maps(trials, x, y, protocol=protocol, at=at, log_x=log_x, log_y=log_y, bounds=bounds)
     if fit is not None:
         files += save_figure(phase_diagram(fit), out_dir / "phase", caption=caption)
         files.append(_write(fit.boundaries(), out_dir / "boundaries.csv"))

@@ -26,6 +26,7 @@ from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.loop import OnProgress, WorkerGaveUp, work
 from study.sweep.points import first_config
 from study.sweep.spec import SweepSpec, spec_hash
+from study.sweep.status import status
 from study.sweep.storage import (
     StudyError,
     create_or_continue,
@@ -192,8 +193,6 @@ def run_sweep(
 def finish(sweep: Sweep, *, interrupted: bool = False) -> None:
     """End the parent run of this invocation (KILLED when interrupted), with the study's
     regime counts so far."""
-    from study.sweep.status import status
-
     study, _ = load(sweep.spec.name, open_storage(sweep.storage_url))
     regimes = status(study, sweep.spec).regimes
     mlflow_link.summarize_parent(sweep.store, sweep.parent_run_id, sweep.spec, regimes)
