@@ -22,13 +22,14 @@ import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
 
 from analysis.time_axis import SCHEDULE, STEP, aligned
-from study.controls import CONTRAST_MARGIN, CONTRASTS, beats_control
+from study.controls import BEATS, CONTRAST_MARGIN, CONTRASTS, KIND_KEY, SHORT, beats_control
 from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
 from study.metric_names import FINAL_STEP, IWL_HEAD, structural
 
 SEED = "train.seed"
-KIND = "forgetting.kind"
+KIND = KIND_KEY  # the column that says which contrast applies
+CONTRAST = "contrast"  # a pair's label column: BEATS or SHORT
 
 
 class NoControls(LookupError):
@@ -130,6 +131,15 @@ def _beats(icl: pl.Expr, iwl: pl.Expr) -> pl.Expr:
     for name in rest:
         rule = rule.when(pl.col(KIND) == name).then(beats_control(name, icl, iwl))
     return rule.otherwise(None)
+
+
+def contrast_labels(pairs: pl.DataFrame, protocol: str | None = None) -> pl.DataFrame:
+    """`pairs` with each pair's label in `contrast`: BEATS where the run beats its control at
+    its seed (in its kind's direction), else SHORT — what an effect map is fitted to."""
+    icl, iwl = effect_metrics(protocol)
+    beats = _beats(pl.col(icl + EFFECT), pl.col(iwl + EFFECT))
+    label = pl.when(beats).then(pl.lit(BEATS)).otherwise(pl.lit(SHORT))
+    return pairs.with_columns(label.alias(CONTRAST))
 
 
 def forgetting_effects(

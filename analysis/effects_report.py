@@ -6,7 +6,10 @@ with controls) leaves.
 
 Writes into `out` (default `figures/<study>/effects/`): `effects.png|svg`, `effects.csv` (one row
 per forgetting point), `pairs.csv` (one row per run and its control), `summary.txt`; then logs the
-folder as artifacts of the study's MLflow parent run.
+folder as artifacts of the study's MLflow parent run. Where both axes are numeric and there are
+enough pairs, the effect is also a map: the phase model fitted to each pair's label (beats its
+control or falls short, at its seed) over the spec's bounds, with the boundary of "forgetting
+beats its control" — `contrast.png|svg` and `contrast_boundaries.csv`.
 """
 
 from __future__ import annotations
@@ -21,16 +24,20 @@ import polars.selectors as cs
 from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.cells import axis_order
 from analysis.effects import (
+    CONTRAST,
     NoControls,
+    contrast_labels,
     effect_metrics,
     forgetting_effects,
     pair_controls,
 )
-from analysis.figures import effect_map
+from analysis.figures import effect_map, phase_diagram
 from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
+from analysis.phase import MIN_TRIALS, fit_phase
 from analysis.runs import load_curves, load_study
-from study.controls import CONTRAST_MARGIN
+from analysis.spec_bounds import Bounds, study_bounds
+from study.controls import BEATS, CONTRAST_MARGIN
 from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
 from study.tracking import schema
@@ -110,6 +117,9 @@ def effects_report(
         frame.drop(cs.by_dtype(pl.List, pl.Struct, pl.Object)).write_csv(path)
         report.files.append(path)
     report.lines = _lines(report, pairs, x, y, metrics, loaded.controls.height)
+    if y is not None:
+        bounds = study_bounds(store, loaded.parent_run_id)
+        report.lines += _contrast_map(report, contrast_labels(pairs, protocol), x, y, bounds)
     (out_dir / "summary.txt").write_text(report.text + "\n")
     report.files.append(out_dir / "summary.txt")
     report.lines.append(f"files: {out_dir}/ ({', '.join(p.name for p in report.files)})")
@@ -120,6 +130,33 @@ def effects_report(
         report.logged_to = loaded.parent_run_id
         report.lines.append(f"logged to MLflow parent run {report.logged_to}")
     return report
+
+
+def _contrast_map(
+    report: EffectsReport, labelled: pl.DataFrame, x: str, y: str, bounds: Bounds
+) -> list[str]:
+    """The effect as a map with its boundary, where it can be fitted; else why not."""
+    numeric = all(labelled.schema[k].is_numeric() for k in (x, y))
+    if not numeric or labelled.height < MIN_TRIALS:
+        return []
+    try:
+        fit = fit_phase(labelled, x, y, regime=CONTRAST, bounds=bounds)
+    except PhaseError as err:
+        return [f"no effect map: {err}"]
+    title = f"Where forgetting beats its control: {symbol(x)} × {symbol(y)} ({fit.n_trials} pairs)"
+    report.files += save_figure(phase_diagram(fit, title=title), report.out / "contrast")
+    edges = fit.boundaries()
+    path = report.out / "contrast_boundaries.csv"
+    edges.write_csv(path)
+    report.files.append(path)
+    share = (
+        float((fit.proba[..., fit.regimes.index(BEATS)] > 0.5).mean())
+        if BEATS in fit.regimes
+        else 0.0
+    )
+    return [
+        f"effect map: forgetting beats its control over {share:.0%} of the map ({fit.n_trials} pairs)"
+    ]
 
 
 def _lines(

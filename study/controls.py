@@ -24,7 +24,14 @@ CONTRAST_MARGIN = 0.10
 
 def control_overrides(cfg: TrialConfig) -> dict[str, object]:
     """The dotted-key overrides that turn a forgetting run's config into its control."""
-    return {"forgetting.kind": "none", "model.embed_init_std": cfg.reset_std}
+    return {KIND_KEY: "none", "model.embed_init_std": cfg.reset_std}
+
+
+# A forgetting run read against its control at one seed: it beats it (by the margin, in its
+# kind's direction) or falls short. The labels of an effect map, as regimes are of a phase map.
+BEATS, SHORT = "beats", "short"
+CONTRAST_LABELS = (BEATS, SHORT)
+KIND_KEY = "forgetting.kind"  # the dotted key that says which contrast applies
 
 
 # What each kind of forgetting claims beyond its control (Anand et al. 2025): active forgetting

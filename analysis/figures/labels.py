@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from study import controls
 from study.config import PROTOCOLS
 from study.metric_names import (
     ACC_TAIL,
@@ -25,6 +26,8 @@ REGIME_LABELS: dict[str, str] = {
     "iwl": "head IWL only",
     "none": "neither",
     "uncertain": "uncertain (within the evaluation's noise of a threshold)",
+    controls.BEATS: "forgetting beats its control",
+    controls.SHORT: "forgetting falls short of its control",
 }
 
 METRICS: dict[str, str] = {

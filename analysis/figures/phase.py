@@ -34,6 +34,7 @@ from analysis.figures.style import (
     set_scale,
     trial_marker,
 )
+from study.controls import CONTRAST_LABELS
 from study.metric_names import TRANSIENCE
 from study.regimes import CALLS
 
@@ -70,8 +71,8 @@ def _draw_boundaries(ax: Axes, fit: PhaseFit, color: str = "black") -> LineColle
 
 
 def _draw_trials(ax: Axes, points: pl.DataFrame, x: str, y: str, *, size: float = 36) -> None:
-    """One marker per trial, colour and shape by its observed regime."""
-    for regime in CALLS:
+    """One marker per trial, colour and shape by its observed regime (or contrast label)."""
+    for regime in (*CALLS, *CONTRAST_LABELS):
         one = points.filter(pl.col("regime") == regime)
         if one.height:
             ax.scatter(
@@ -144,7 +145,9 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
             )
         )
         shown = set(fit.points.get_column("regime").unique().to_list())
-        handles += [trial_marker(r, f"trial: {r}") for r in CALLS if r in shown]
+        handles += [
+            trial_marker(r, f"trial: {r}") for r in (*CALLS, *CONTRAST_LABELS) if r in shown
+        ]
         ax.legend(  # below the axes: a legend beside them left an empty half
             handles=handles,
             loc="upper center",

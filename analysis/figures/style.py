@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from study.controls import BEATS, SHORT
 from study.metric_names import TRANSIENCE
 
 STYLE = "whitegrid"
@@ -22,6 +23,8 @@ REGIME_COLORS: dict[str, tuple[float, float, float]] = {
     "iwl": _PALETTE[1],
     "none": (0.6, 0.6, 0.6),
     "uncertain": (0.85, 0.85, 0.85),  # a call the evaluation's noise cannot make
+    BEATS: _PALETTE[2],  # an effect map's labels (`study.controls.CONTRAST_LABELS`)
+    SHORT: (0.6, 0.6, 0.6),
 }
 REGIME_MARKERS: dict[str, str] = {
     "dual": "D",
@@ -29,6 +32,8 @@ REGIME_MARKERS: dict[str, str] = {
     "iwl": "s",
     "none": "X",
     "uncertain": "P",
+    BEATS: "^",
+    SHORT: "v",
 }
 MAP_CMAPS: dict[str, str] = {TRANSIENCE: "rocket_r"}
 

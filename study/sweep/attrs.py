@@ -27,6 +27,7 @@ RUN = "mlflow_run_id"  # its run in MLflow
 REPLICATE = "replicate"  # r: the trial trains with seed + r
 GROUP = "replicate_group"  # identifies its point across replicates (`points.replicate_group`)
 CONTROL = "control"  # of a control trial: the config overrides that make it one
+CONTROL_GROUP = "control_group"  # of a trial that has a control: the control's GROUP
 SEED = "seed"  # the seed it trained with
 REGIME = "regime"  # its regime call (`study.regimes`)
 TRANSIENT = "transient"  # whether its structural ICL rose and fell

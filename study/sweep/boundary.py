@@ -24,11 +24,12 @@ from optuna.distributions import BaseDistribution, FloatDistribution, IntDistrib
 from optuna.trial import FrozenTrial, TrialState
 
 from study.config import TrialConfig
+from study.controls import BEATS, CONTRAST_LABELS, KIND_KEY, SHORT, beats_control
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.regimes import REGIMES, UNCERTAIN, presence_probability, soft_targets
 from study.sweep import attrs
 from study.sweep import optuna_private as private
-from study.sweep.attrs import is_control, point_of, summary_of
+from study.sweep.attrs import is_control, key_of, point_of, summary_of
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
 from study.sweep.proposals import seed_size, sobol_point
@@ -114,6 +115,39 @@ class Labeller:
         return dict(zip(REGIMES, row, strict=True))
 
 
+class ContrastLabeller:
+    """A forgetting trial labelled by its control at the same seed: BEATS where it beats it
+    (`study.controls.beats_control`, in its kind's direction), SHORT where it does not; no label
+    until both have finished. What the sampler maps is then where forgetting matters. Each is
+    read at its own final (aligned) evaluation, as its summary holds it — `analysis.effects`
+    pairs them at one step, which for a run and its control evaluated alike is the same."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # the spec's forgetting kind, where the kind is not an axis
+
+    def labels(self, trials: Sequence[FrozenTrial]) -> dict[int, Label]:
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        controls = {key_of(t): summary_of(t) for t in done if is_control(t)}
+        out: dict[int, Label] = {}
+        for t in done:
+            key = key_of(t)
+            if is_control(t) or key is None or attrs.CONTROL_GROUP not in t.user_attrs:
+                continue
+            control = controls.get((t.user_attrs[attrs.CONTROL_GROUP], key[1]))
+            run = summary_of(t)
+            needed = {ICL_STRUCTURAL, IWL_HEAD}
+            if control is None or not (needed <= run.keys() and needed <= control.keys()):
+                continue
+            kind = str(t.params.get(KIND_KEY, self.kind))
+            icl = run[ICL_STRUCTURAL] - control[ICL_STRUCTURAL]
+            iwl = run[IWL_HEAD] - control[IWL_HEAD]
+            out[t.number] = {BEATS if beats_control(kind, icl, iwl) else SHORT: 1.0}
+        return out
+
+
+Labels = Callable[[FrozenTrial], "Label | None"] | ContrastLabeller  # per trial, or by pairs
+
+
 @dataclass(frozen=True)
 class ProposalOptions:
     """What `proposals.propose` is asked with, beyond the data (its keyword arguments)."""
@@ -134,7 +168,7 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         self,
         space: Mapping[str, Numeric],
         *,
-        labeller: Callable[[FrozenTrial], Label | None] = regime_label,
+        labeller: Labels = regime_label,
         seed: int = 0,
         n_init: int | None = None,
         exploration: float = 0.1,
@@ -181,7 +215,8 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         names = list(self._space)
         rank = _rank(trials, trial)
         labelled, labels = self._labelled(trials)
-        observed = [r for r in REGIMES if any(label.get(r, 0) > 0 for label in labels)]
+        vocabulary = (*REGIMES, *CONTRAST_LABELS)
+        observed = [r for r in vocabulary if any(label.get(r, 0) > 0 for label in labels)]
         if rank < self._n_init or len(observed) < 2:
             unit, reason = sobol_point(rank, len(names), self._seed), "seed design"
         else:
@@ -207,10 +242,14 @@ class BoundarySampler(optuna.samplers.BaseSampler):
     def _labelled(self, trials: Sequence[FrozenTrial]) -> tuple[list[dict[str, Any]], list[Label]]:
         points: list[dict[str, Any]] = []
         labels: list[Label] = []
+        if isinstance(self._labeller, ContrastLabeller):
+            by_number = self._labeller.labels(trials)
+        else:
+            by_number = {t.number: lb for t in trials if (lb := self._labeller(t)) is not None}
         for t in trials:
+            label = by_number.get(t.number)
             if t.state != TrialState.COMPLETE or not all(n in t.params for n in self._space):
                 continue
-            label = self._labeller(t)
             if label is not None and sum(label.values()) > 0:
                 points.append(t.params)
                 labels.append(label)

@@ -73,6 +73,11 @@ class BoundaryOptions(SpecPart):
         description="the trials' own points are candidates too: a new seed at an existing point "
         "when that is worth more than a new point",
     )
+    label: Literal["regime", "contrast"] = Field(
+        "regime",
+        description="what the map is of: each trial's regime, or (with controls: true) whether "
+        "a forgetting trial beats its control at its seed (study.controls.beats_control)",
+    )
 
 
 class _NoOptions(SpecPart):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import optuna
 
-from study.sweep.boundary import BoundarySampler, Labeller, distributions, regime_label
+from study.sweep.boundary import (
+    BoundarySampler,
+    ContrastLabeller,
+    Labeller,
+    Labels,
+    distributions,
+    regime_label,
+)
 from study.sweep.points import first_config
 from study.sweep.spec import SweepSpec
 
@@ -32,7 +39,11 @@ def build_sampler(spec: SweepSpec, worker: int = 0) -> optuna.samplers.BaseSampl
         return optuna.samplers.NSGAIISampler(seed=seed + worker, **options)
     if kind == "boundary":  # every worker shares the seed: proposals are seeded by trial number
         cfg = first_config(spec)
-        labeller = Labeller.of(cfg) if cfg is not None else regime_label
+        labeller: Labels
+        if options.pop("label") == "contrast":
+            labeller = ContrastLabeller(cfg.forgetting.kind if cfg is not None else "active")
+        else:
+            labeller = Labeller.of(cfg) if cfg is not None else regime_label
         return BoundarySampler(distributions(spec.space), labeller=labeller, seed=seed, **options)
     raise AssertionError(f"unhandled sampler kind {kind!r}")  # the spec's Literal rules it out
 

@@ -218,6 +218,14 @@ def _check(spec: SweepSpec, source: str) -> None:
             True,
             "controls belong to a map (objective 'map'): a control is not a point to optimise",
         )
+    label = getattr(spec.sampler.options, "label", "regime")
+    if label == "contrast" and not spec.controls:
+        fail_spec(
+            source,
+            "sampler.options.label",
+            label,
+            "a map of forgetting against its control needs controls: true",
+        )
     if spec.pruning is not None and len(spec.targets) != 1:
         fail_spec(
             source,

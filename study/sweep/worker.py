@@ -119,6 +119,7 @@ def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | End
     tags = mlflow_link.child_tags(spec, trial.number, group, replicate, control=bool(control))
     if spec.controls and not control and (its := control_for(spec, point)) is not None:
         tags[schema.CONTROL] = its.group
+        trial.set_user_attr(attrs.CONTROL_GROUP, its.group)
     sets = {**spec.base.overrides, **point, **(control or {}), SEED_KEY: seed}
     name = mlflow_link.run_name(point, seed, control=bool(control))
     try:

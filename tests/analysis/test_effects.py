@@ -134,3 +134,38 @@ def _measured(icl: float, iwl: float):
 
     final = {structural("paper"): icl, IWL: iwl}
     return Measured([(0, final)], {"paper": (icl, 0)}, final)
+
+
+def test_the_effect_is_a_map_whose_boundary_lies_where_the_pairs_change():
+    """Pairs over α × k that beat their control below α = 1 and fall short above (each seed's
+    own pair decides): the fitted effect map says beats on the left, short on the right, and
+    its boundary crosses α between the last point that beats and the first that does not."""
+    from analysis.effects import CONTRAST, contrast_labels
+    from analysis.phase import fit_phase
+    from study.controls import BEATS, SHORT
+
+    rows = []
+    for alpha in (0.0, 0.4, 0.8, 1.2, 1.6, 2.0):
+        for k in (10, 100, 1000):
+            for seed in (0, 1):
+                gain = 0.3 if alpha < 1.0 else 0.02
+                rows.append(("active", alpha, k, seed, 0.4 + gain, 0.6, 0.4, 0.6))
+    cols = ["forgetting.kind", "task.zipf_exponent", "forgetting.forget_every", "train.seed"]
+    cols += [ICL, IWL, ICL + ".control", IWL + ".control"]
+    pairs = pl.DataFrame(rows, schema=cols, orient="row").with_columns(
+        (pl.col(ICL) - pl.col(ICL + ".control")).alias(ICL + ".effect"),
+        (pl.col(IWL) - pl.col(IWL + ".control")).alias(IWL + ".effect"),
+    )
+    labelled = contrast_labels(pairs)
+    by_alpha = labelled.group_by("task.zipf_exponent").agg(pl.col(CONTRAST).unique())
+    assert {r[0]: r[1] for r in by_alpha.iter_rows()} == {
+        0.0: [BEATS], 0.4: [BEATS], 0.8: [BEATS], 1.2: [SHORT], 1.6: [SHORT], 2.0: [SHORT]
+    }
+    fit = fit_phase(
+        labelled, "task.zipf_exponent", "forgetting.forget_every", regime=CONTRAST, n_draws=100
+    )
+    beats = fit.regimes.index(BEATS)
+    left, right = fit.proba[:, 2, beats], fit.proba[:, -3, beats]  # every k, α near 0 and 2
+    assert (left > 0.5).all() and (right < 0.5).all()
+    crossings = fit.boundaries()
+    assert crossings.height and crossings["task.zipf_exponent"].is_between(0.8, 1.2).all()
