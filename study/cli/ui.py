@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from study.cli.options import tracking_uri_option
 from study.cli.sweep_options import storage_option
+
+if TYPE_CHECKING:
+    from study.tracking.store import Store
 
 ML_WORKFLOW = "workflowType=machine_learning"  # the UI's model-training side, not GenAI's
 
@@ -34,7 +38,15 @@ def default_workers() -> int:
     help="Server processes (MLflow's default of 4 is heavy on a small machine).",
 )
 @click.option("--optuna", is_flag=True, help="Start optuna-dashboard on the studies instead.")
-def ui(study_name, tracking_uri, storage, host, port, workers, optuna):
+def ui(
+    study_name: str | None,
+    tracking_uri: str | None,
+    storage: str | None,
+    host: str,
+    port: int | None,
+    workers: int,
+    optuna: bool,
+) -> None:
     """Browse runs and studies: the MLflow UI (runs view of each study's experiment), or with
     --optuna the Optuna dashboard on the same store."""
     from study.tracking.credentials import redact
@@ -43,7 +55,8 @@ def ui(study_name, tracking_uri, storage, host, port, workers, optuna):
     store = Store.resolve(tracking_uri)
     store.prepare()
     if optuna:
-        return _dashboard(store, storage, host, port or 8080)
+        _dashboard(store, storage, host, port or 8080)
+        return
     port = port or 5000
     base = f"http://{host}:{port}"
     click.echo(f"MLflow UI on {base} for {redact(store.tracking_uri)}")
@@ -60,7 +73,7 @@ def ui(study_name, tracking_uri, storage, host, port, workers, optuna):
     os.execve(sys.executable, cmd, env)
 
 
-def _experiments(store, study_name):
+def _experiments(store: Store, study_name: str | None) -> list[tuple[str, str]]:
     """(name, id) of the study's experiment, or of every experiment with runs."""
     from study.tracking import schema
 
@@ -75,7 +88,7 @@ def _experiments(store, study_name):
     return [(study_name, r.info.experiment_id) for r in parents[:1]]
 
 
-def _dashboard(store, storage, host, port):
+def _dashboard(store: Store, storage: str | None, host: str, port: int) -> None:
     from optuna_dashboard import run_server
 
     from study.sweep.storage import open_storage, storage_url
