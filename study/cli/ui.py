@@ -62,12 +62,15 @@ def ui(
     click.echo(f"MLflow UI on {base} for {redact(store.tracking_uri)}")
     for name, experiment_id in _experiments(store, study_name):
         click.echo(f"  {name}: {base}/#/experiments/{experiment_id}/runs?{ML_WORKFLOW}")
-    cmd = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", store.tracking_uri,
-        "--default-artifact-root", store.artifact_root.as_uri(),
-        "--host", host, "--port", str(port), "--workers", str(workers),
-    ]  # fmt: skip
+    flags = {
+        "--backend-store-uri": store.tracking_uri,
+        "--default-artifact-root": store.artifact_root.as_uri(),
+        "--host": host,
+        "--port": str(port),
+        "--workers": str(workers),
+    }
+    args = [part for pair in flags.items() for part in pair]  # --flag value --flag value …
+    cmd = [sys.executable, "-m", "mlflow", "server", *args]
     # no job runner and its consumers: nothing here submits server-side jobs
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     os.execve(sys.executable, cmd, env)
