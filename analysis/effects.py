@@ -117,9 +117,13 @@ def _at_one_step(
         .sort(STEP)
         .group_by("run_id")
         .last()
-        .select("run_id", pl.col(STEP).cast(pl.Int64).alias("paired_step"),
-                *metrics, *[m + CONTROL for m in metrics])
-    )  # fmt: skip
+        .select(
+            "run_id",
+            pl.col(STEP).cast(pl.Int64).alias("paired_step"),
+            *metrics,
+            *[m + CONTROL for m in metrics],
+        )
+    )
     kept = paired.drop(*metrics, *[m + CONTROL for m in metrics])
     return kept.join(common, on="run_id", how="inner")
 

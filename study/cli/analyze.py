@@ -4,6 +4,7 @@ map, learning curves, table."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,8 +12,15 @@ from study.cli.analyze_effects import effects
 from study.cli.common import UsageExit, echo_json
 from study.cli.study_options import parse_thresholds, study_options
 
+if TYPE_CHECKING:
+    import polars as pl
 
-def _load(study: str, tracking_uri: str | None, thresholds: str | None, protocol: str | None):
+    from study.tracking.store import Store
+
+
+def _load(
+    study: str, tracking_uri: str | None, thresholds: str | None, protocol: str | None
+) -> tuple[Store, pl.DataFrame]:
     from analysis.classify import classify
     from analysis.runs import StudyNotFound, load_trials
     from study.tracking.store import Store
@@ -66,7 +74,19 @@ def analyze() -> None:
     "--no-log", is_flag=True, help="Do not log the files to the study's MLflow parent run."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def phase(study, tracking_uri, protocol, thresholds, x, y, at, at_step, out, no_log, as_json):
+def phase(
+    study: str,
+    tracking_uri: str | None,
+    protocol: str | None,
+    thresholds: str | None,
+    x: str,
+    y: str,
+    at: tuple[str, ...],
+    at_step: int | None,
+    out: str | None,
+    no_log: bool,
+    as_json: bool,
+) -> None:
     """Phase diagram of STUDY over two swept params: regime map with boundaries and uncertainty,
     continuous maps, boundary points and grid probabilities (PNG, SVG, CSV, Parquet). With
     `--y step` the map is over x × training step, and the steps where the most likely regime
@@ -131,7 +151,14 @@ def phase(study, tracking_uri, protocol, thresholds, x, y, at, at_step, out, no_
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Output folder [default: figures/STUDY/curves]."
 )
-def curves(study, tracking_uri, protocol, thresholds, by, out):
+def curves(
+    study: str,
+    tracking_uri: str | None,
+    protocol: str | None,
+    thresholds: str | None,
+    by: str | None,
+    out: str | None,
+) -> None:
     """Learning curves by setting (structural ICL, head and tail ICL/IWL against step) and
     accuracy against the training frequency of the token, as PNG and SVG."""
     import polars as pl
@@ -161,7 +188,7 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
         )
     out_dir = Path(out) if out else Path("figures") / study / "curves"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
     figures = {"learning_curves": learning_curves(data, trials, by)}
     if data.filter(pl.col("metric").str.starts_with(DECILE_PREFIX)).height:
         figures["accuracy_by_frequency"] = accuracy_by_frequency(data, trials, by)
@@ -178,10 +205,18 @@ def curves(study, tracking_uri, protocol, thresholds, by, out):
     "--out", type=click.Path(dir_okay=False), help="Write every column to a .csv or .parquet file."
 )
 @click.option("--all-columns", is_flag=True, help="Print every column, not the summary ones.")
-def table(study, tracking_uri, protocol, thresholds, out, all_columns):
+def table(
+    study: str,
+    tracking_uri: str | None,
+    protocol: str | None,
+    thresholds: str | None,
+    out: str | None,
+    all_columns: bool,
+) -> None:
     """The trials of STUDY, one row each: params, summary metrics, regime (re-classified with
     --protocol/--thresholds), state, run id."""
     import polars as pl
+    import polars.selectors as cs
 
     from analysis.axes import swept_params
     from analysis.classify import structural_column, transience_column
@@ -190,7 +225,7 @@ def table(study, tracking_uri, protocol, thresholds, out, all_columns):
     _, trials = _load(study, tracking_uri, thresholds, protocol)
     if out:
         path = Path(out)
-        flat = trials.drop(pl.col(pl.List, pl.Struct, pl.Object))
+        flat = trials.drop(cs.by_dtype(pl.List, pl.Struct, pl.Object))
         if path.suffix == ".parquet":
             flat.write_parquet(path)
         elif path.suffix == ".csv":

@@ -24,7 +24,18 @@ from study.cli.study_options import study_options
     "--no-log", is_flag=True, help="Do not log the files to the study's MLflow parent run."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def effects(study, tracking_uri, protocol, thresholds, x, y, at, out, no_log, as_json):
+def effects(
+    study: str,
+    tracking_uri: str | None,
+    protocol: str | None,
+    thresholds: str | None,
+    x: str | None,
+    y: str | None,
+    at: tuple[str, ...],
+    out: str | None,
+    no_log: bool,
+    as_json: bool,
+) -> None:
     """The effect of forgetting beyond the embedding scale: each forgetting point's final
     structural ICL and head IWL minus its control's (no forgetting, embeddings at the reset std),
     as a map, a table and files. Needs a sweep run with controls (`controls: true` in the spec,

@@ -28,6 +28,7 @@ from study.trial.device import DEVICE_CHOICES
 if TYPE_CHECKING:
     from study.config import TrialConfig
     from study.sweep.spec import SweepSpec
+    from study.trial.bench import BenchResult, PackPoint
 
 PAPER_SPECS = "sweeps/paper/*.yaml"
 
@@ -76,8 +77,18 @@ def bench() -> None:
 )
 @click.option("--json", "as_json", is_flag=True)
 def bench_train(
-    preset, config_file, sets, device, steps, evals, packs, pack_steps, pack_impl, specs, as_json
-):
+    preset: str,
+    config_file: str | None,
+    sets: tuple[str, ...],
+    device: str,
+    steps: int,
+    evals: int,
+    packs: str,
+    pack_steps: int,
+    pack_impl: str,
+    specs: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Time training steps, full evaluations and sampling 8 M sequences (default: paper shape),
     then packs of several trials, and project the paper sweeps' wall time on this device."""
     from study.cli.options import load_trial_config
@@ -99,7 +110,8 @@ def bench_train(
     impls = ("vmap", "bmm") if pack_impl == "both" else (pack_impl,)
     if not as_json:
         _echo_result(result, preset)
-    points, base = [], None
+    points: list[PackPoint] = []
+    base: float | None = None
     for p in bench_packs(cfg, dev, sizes, pack_steps, impls) if len(sizes) > 1 else ():
         base = base or (p.trial_steps_per_s if p.pack == 1 else None)  # the first impl's
         points.append(p)
@@ -107,7 +119,7 @@ def bench_train(
             if len(points) == 1:
                 click.echo(PACK_HEADER)
             click.echo(_pack_row(p, base, result.steps_per_s))
-    fastest = {}  # pack size → the faster implementation's step time
+    fastest: dict[int, float] = {}  # pack size → the faster implementation's step time
     for p in points:
         fastest[p.pack] = min(fastest.get(p.pack, p.step_s), p.step_s)
     step_s = fastest or {1: result.step_s}
@@ -129,13 +141,14 @@ def bench_train(
             }
         )
         return
-    for p in projections:
-        if p.seconds is None:
-            click.echo(f"{p.study}: {p.trials} trials — {p.note}, not projected")
+    for proj in projections:
+        if proj.seconds is None:
+            click.echo(f"{proj.study}: {proj.trials} trials — {proj.note}, not projected")
         else:
             click.echo(
-                f"{p.study}: {p.trials} trials × {p.steps:,} steps, {p.evaluations} evaluations "
-                f"each, in packs of {p.pack}: {p.seconds / 3600:.2f} h projected on this device"
+                f"{proj.study}: {proj.trials} trials × {proj.steps:,} steps, {proj.evaluations} "
+                f"evaluations each, in packs of {proj.pack}: {proj.seconds / 3600:.2f} h projected "
+                "on this device"
             )
 
 
@@ -145,7 +158,7 @@ PACK_HEADER = (
 )
 
 
-def _echo_result(result, preset: str) -> None:
+def _echo_result(result: BenchResult, preset: str) -> None:
     tuned = "tuned" if result.allocator_tuned else "not tuned"
     click.echo(
         f"device {result.device}, {result.threads} threads, preset {preset}, "
@@ -158,7 +171,7 @@ def _echo_result(result, preset: str) -> None:
     )
 
 
-def _pack_row(p, base: float | None, alone_steps_per_s: float) -> str:
+def _pack_row(p: PackPoint, base: float | None, alone_steps_per_s: float) -> str:
     ratio = p.trial_steps_per_s / base if base else float("nan")
     return (
         f"{p.pack:>4}  {p.impl:>4}  {p.step_s * 1000:9.1f}  {p.trial_steps_per_s:13.1f}  "

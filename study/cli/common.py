@@ -9,9 +9,13 @@ import signal
 import sys
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    import optuna
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
@@ -51,7 +55,7 @@ def runtime_failures() -> Iterator[None]:
 def install_sigterm_as_interrupt() -> None:
     """SIGTERM raises KeyboardInterrupt so that runs end KILLED and the CLI exits 143."""
 
-    def _raise(signum: int, frame: Any) -> None:
+    def _raise(signum: int, frame: FrameType | None) -> None:
         raise Terminated()
 
     signal.signal(signal.SIGTERM, _raise)
@@ -61,12 +65,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered as an interrupt (exit 143 instead of 130)."""
 
 
-def exit_interrupted(err: KeyboardInterrupt) -> None:
+def exit_interrupted(err: KeyboardInterrupt) -> NoReturn:
     click.echo("interrupted", err=True)
     sys.exit(EXIT_SIGTERM if isinstance(err, Terminated) else EXIT_SIGINT)
 
 
-def report_failures(study: Any, since: datetime, pid: int | None = None) -> None:
+def report_failures(study: optuna.Study, since: datetime, pid: int | None = None) -> None:
     """After a sweep's summary: why this run's failed trials failed, on stderr; exit 1 when
     every trial it ran failed (`study.sweep.outcomes`)."""
     from study.sweep.outcomes import outcomes_since
@@ -81,13 +85,13 @@ def report_failures(study: Any, since: datetime, pid: int | None = None) -> None
 JSON_SIGNIFICANT = 6  # digits of a float in --json: float32 noise (0.6700000166893005) goes
 
 
-def echo_json(obj: Any) -> None:
+def echo_json(obj: object) -> None:
     """`obj` as indented JSON for machines; every float to JSON_SIGNIFICANT digits (values from
     the trial are rounded by what they measure before they get here, `tracking.logger.rounded`)."""
     click.echo(json.dumps(_short_floats(obj), indent=2, sort_keys=True, default=str))
 
 
-def _short_floats(obj: Any) -> Any:
+def _short_floats(obj: object) -> object:
     if isinstance(obj, float):
         return float(f"{obj:.{JSON_SIGNIFICANT}g}") if math.isfinite(obj) else obj
     if isinstance(obj, dict):

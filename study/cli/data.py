@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from study.cli.common import usage_errors
 from study.cli.options import config_options
 
-SPLIT_CHOICES = (
+if TYPE_CHECKING:
+    from study.trial.tasks import Split
+
+SPLIT_CHOICES: tuple[Split, ...] = (
     "train",
     "val",
     "holdout",
@@ -30,7 +35,15 @@ def data() -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False), required=True, help="Parquet file to write."
 )
-def sample(preset, config_file, sets, split, n, seed, out):
+def sample(
+    preset: str,
+    config_file: str | None,
+    sets: tuple[str, ...],
+    split: Split,  # one of SPLIT_CHOICES
+    n: int,
+    seed: int,
+    out: str,
+) -> None:
     """Write N sequences of SPLIT with token ids, query, targets, classes, ranks and ambiguity."""
     from study.cli.options import load_trial_config
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
 from study.trial.device import DEVICE_CHOICES
+
+if TYPE_CHECKING:
+    from study.config import TrialConfig
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PRESETS = ("paper", "reference", "small", "tiny")  # study/presets/*.yaml; checked by a test
 
@@ -14,11 +22,13 @@ PRESETS = ("paper", "reference", "small", "tiny")  # study/presets/*.yaml; check
 PRECISIONS = ("fp32", "tf32", "bf16")  # TrainConfig.precision
 
 
-def config_options(default_preset: str = "small", *, precision: bool = False):
+def config_options(
+    default_preset: str = "small", *, precision: bool = False
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """--preset NAME, --config FILE, --set KEY=VALUE (repeatable); with `precision`, also
     --precision fp32|tf32|bf16, handed on as `--set train.precision=…`."""
 
-    def decorate(fn):
+    def decorate(fn: Callable[..., R]) -> Callable[..., R]:
         @click.option(
             "--preset", type=click.Choice(PRESETS), default=default_preset, show_default=True
         )
@@ -29,7 +39,7 @@ def config_options(default_preset: str = "small", *, precision: bool = False):
             "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Dotted override, repeatable."
         )
         @functools.wraps(fn)
-        def wrapper(*args, precision=None, **kwargs):
+        def wrapper(*args: Any, precision: str | None = None, **kwargs: Any) -> R:
             if precision is not None:
                 kwargs["sets"] = (*kwargs["sets"], f"train.precision={precision}")
             return fn(*args, **kwargs)
@@ -52,19 +62,19 @@ tracking_uri_option = click.option(
 )
 
 
-def store_options(fn):
+def store_options(fn: Callable[P, R]) -> Callable[P, R]:
     """--device auto|cpu|cuda, --tracking-uri URI."""
 
     @click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
     @tracking_uri_option
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         return fn(*args, **kwargs)
 
     return wrapper
 
 
-def load_trial_config(preset, config_file, sets):
+def load_trial_config(preset: str, config_file: str | None, sets: Iterable[str]) -> TrialConfig:
     from study.presets import build_config
 
     return build_config(preset, config_file, sets, source=config_file or "--set")

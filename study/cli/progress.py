@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from study.metric_names import ACC_VAL, ICL_STRUCTURAL, IWL_HEAD
@@ -27,8 +29,13 @@ class TrainProgress:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.bar.__exit__(exc_type, exc, tb)
 
     def on_step(self, step: int) -> None:
         if self.enabled:

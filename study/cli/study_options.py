@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from study.cli.common import UsageExit
-from study.cli.options import tracking_uri_option
+from study.cli.options import P, R, tracking_uri_option
+
+if TYPE_CHECKING:
+    from study.config import Thresholds
 
 PROTOCOL_CHOICES = ("paper", "init", "matched")
 
 
-def study_options(fn):
+def study_options(fn: Callable[P, R]) -> Callable[P, R]:
     """STUDY argument, --tracking-uri, --protocol, --thresholds."""
 
     @click.argument("study")
@@ -28,13 +33,13 @@ def study_options(fn):
         help="Regime thresholds [default: each trial's stored ones, 0.5 and 0.5].",
     )
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         return fn(*args, **kwargs)
 
     return wrapper
 
 
-def parse_thresholds(text: str | None):
+def parse_thresholds(text: str | None) -> Thresholds | None:
     """'icl=0.6,iwl=0.4' (either part optional) → Thresholds; None → None (stored ones)."""
     from pydantic import ValidationError
 
@@ -42,7 +47,7 @@ def parse_thresholds(text: str | None):
 
     if text is None:
         return None
-    parts = {}
+    parts: dict[str, float] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or key not in ("icl", "iwl"):

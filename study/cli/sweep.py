@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 import click
 
@@ -17,7 +19,18 @@ from study.cli.common import (
     show_progress,
     usage_errors,
 )
-from study.cli.sweep_options import storage_option, worker_options
+from study.cli.sweep_options import WorkerOptions, storage_option, worker_options
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    import optuna
+
+    from analysis.effects_report import EffectsReport
+    from analysis.report import PhaseReport
+    from study.sweep.spec import SweepSpec
+    from study.tracking.store import Store
+    from study.tracking.trial_run import CurveFigure
 
 
 @click.group()
@@ -45,7 +58,14 @@ def sweep() -> None:
     help="Also run each forgetting point's control (as `controls: true` in the spec).",
 )
 @worker_options
-def run(spec_file, n_trials, workers, force, with_controls, **options):
+def run(
+    spec_file: str,
+    n_trials: int | None,
+    workers: int | None,
+    force: bool,
+    with_controls: bool,
+    **options: Unpack[WorkerOptions],
+) -> None:
     """Create (or continue) the study of SPEC_FILE and run its remaining trials.
 
     Rerunning the same command after an interrupt finishes the budget; interrupted trials are
@@ -97,18 +117,28 @@ def run(spec_file, n_trials, workers, force, with_controls, **options):
     report_failures(study, since)
 
 
+class SweepKwargs(TypedDict):
+    """The keyword arguments of `prepare` / `attach` that a command's options give."""
+
+    device: str
+    curve_figure: CurveFigure | None
+    pack: int | str
+    heartbeat_s: int
+    max_failures: int
+
+
 def open_sweep(
-    spec_file,
+    spec_file: str,
     *,
-    with_controls=False,
-    storage,
-    tracking_uri,
-    device,
-    pack,
-    heartbeat_s,
-    max_failures,
-    no_figures,
-):
+    with_controls: bool = False,
+    storage: str | None,
+    tracking_uri: str | None,
+    device: str,
+    pack: int | str,
+    heartbeat_s: int,
+    max_failures: int,
+    no_figures: bool,
+) -> tuple[SweepSpec, Store, str, SweepKwargs]:
     """The spec, store and storage URL a command names, checked before anything is written
     (a bad spec or option exits 2, an unreachable tracking server 1); and the keyword
     arguments of `prepare` / `attach`."""
@@ -125,7 +155,7 @@ def open_sweep(
         store = Store.resolve(tracking_uri)
         store.check()
         url = storage_url(storage, store)
-    kwargs = dict(
+    kwargs = SweepKwargs(
         device=device,
         curve_figure=None if no_figures else save_trial_figure,
         pack=pack,
@@ -135,7 +165,7 @@ def open_sweep(
     return spec, store, url, kwargs
 
 
-def _after_sweep(spec, study, store) -> None:
+def _after_sweep(spec: SweepSpec, study: optuna.Study, store: Store) -> None:
     """A `map` spec with two or more axes ends by drawing its phase diagram over the first two
     (pooled over the rest), and with controls its forgetting-effect map; a study that cannot
     support one says why, and the sweep still succeeds."""
@@ -152,7 +182,7 @@ def _after_sweep(spec, study, store) -> None:
         _report("forgetting-effect map", lambda: effects_report(store, spec.name))
 
 
-def _report(what: str, make) -> None:
+def _report(what: str, make: Callable[[], PhaseReport | EffectsReport]) -> None:
     try:
         report = make()
     except Exception as err:  # the trials are safe; only the picture is missing
@@ -165,7 +195,7 @@ def _report(what: str, make) -> None:
 @click.argument("study_name")
 @storage_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def status_cmd(study_name, storage, as_json):
+def status_cmd(study_name: str, storage: str | None, as_json: bool) -> None:
     """Trials by state, budget left, best trial(s) and regime counts of STUDY_NAME."""
     from study.cli.sweep_view import print_tables, status_table
     from study.sweep.status import status
@@ -182,7 +212,7 @@ def status_cmd(study_name, storage, as_json):
 @sweep.command("list")
 @storage_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_cmd(storage, as_json):
+def list_cmd(storage: str | None, as_json: bool) -> None:
     """The studies in the storage, with their specs and progress."""
     import optuna
     from rich.table import Table
@@ -204,7 +234,7 @@ def list_cmd(storage, as_json):
     for st in statuses:
         progress = (
             f"{st.budget - st.budget_left}/{st.budget}" + (" finished" if st.finished else "")
-            if st.budget
+            if st.budget and st.budget_left is not None  # both None without a spec
             else "?"
         )
         table.add_row(
@@ -225,7 +255,7 @@ def list_cmd(storage, as_json):
     "--out", required=True, type=click.Path(dir_okay=False), help="Parquet file to write."
 )
 @storage_option
-def export_cmd(study_name, out, storage):
+def export_cmd(study_name: str, out: str, storage: str | None) -> None:
     """One row per trial: params, summary metrics, state, MLflow run id → a Parquet file."""
     from study.sweep.status import export
 
@@ -242,7 +272,7 @@ def _url(storage: str | None) -> str:
     return storage_url(storage, Store.resolve())
 
 
-def _load(name: str, storage: str | None):
+def _load(name: str, storage: str | None) -> tuple[optuna.Study, SweepSpec | None]:
     from study.sweep.storage import StudyError, has_storage, load, open_storage
     from study.tracking.credentials import redact
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,8 +25,13 @@ from study.cli.common import (
 )
 from study.cli.options import tracking_uri_option
 from study.cli.sweep import open_sweep, sweep
-from study.cli.sweep_options import PackType, storage_option, worker_options
+from study.cli.sweep_options import PackType, WorkerOptions, storage_option, worker_options
 from study.sweep.defaults import GRACE_BEATS, HEARTBEAT_S, MAX_FAILURES
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from study.tracking.store import Store
 
 
 @sweep.command("create")
@@ -34,7 +40,13 @@ from study.sweep.defaults import GRACE_BEATS, HEARTBEAT_S, MAX_FAILURES
 @click.option("--with-controls", is_flag=True, help="Queue each forgetting point's control too.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @worker_options
-def create_cmd(spec_file, force, with_controls, as_json, **options):
+def create_cmd(
+    spec_file: str,
+    force: bool,
+    with_controls: bool,
+    as_json: bool,
+    **options: Unpack[WorkerOptions],
+) -> None:
     """Create the study of SPEC_FILE — its Optuna study, queue and MLflow parent run — without
     running a trial, for workers to start from. Racing creators make one study and one parent."""
     from study.sweep import mlflow_link
@@ -74,7 +86,7 @@ def create_cmd(spec_file, force, with_controls, as_json, **options):
     "--n-trials", type=click.IntRange(min=1), help="Leave after N trials [default: the budget]."
 )
 @worker_options
-def worker_cmd(spec_file, n_trials, **options):
+def worker_cmd(spec_file: str, n_trials: int | None, **options: Unpack[WorkerOptions]) -> None:
     """One worker on the study of SPEC_FILE (made by `dpl sweep create` or `dpl sweep run`):
     it takes queued trials — or packs — until the budget is met, then exits 0. Start any
     number, on any machines; they meet only in the storage. SIGINT / SIGTERM release its trials
@@ -118,7 +130,9 @@ def worker_cmd(spec_file, n_trials, **options):
 @storage_option
 @tracking_uri_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def repair_cmd(study_name, grace, storage, tracking_uri, as_json):
+def repair_cmd(
+    study_name: str, grace: int, storage: str | None, tracking_uri: str | None, as_json: bool
+) -> None:
     """End the lost trials of STUDY_NAME now: running trials whose worker died (a dead process
     on this host, or silent for --grace seconds on any host) end FAIL `lost`, their points
     queued again, their MLflow runs KILLED; child runs left RUNNING by a finished trial too."""
@@ -152,7 +166,18 @@ def repair_cmd(study_name, grace, storage, tracking_uri, as_json):
 @click.option("--max-failures", type=click.IntRange(min=0), default=MAX_FAILURES, show_default=True)
 @storage_option
 @tracking_uri_option
-def slurm_cmd(spec_file, workers, gpus_per_worker, cpus_per_worker, time_limit, partition, **rest):
+def slurm_cmd(
+    spec_file: str,
+    workers: int,
+    gpus_per_worker: int,
+    cpus_per_worker: int,
+    time_limit: str,
+    partition: str | None,
+    pack: int | str,
+    max_failures: int,
+    storage: str | None,
+    tracking_uri: str | None,
+) -> None:
     """Print a SLURM array script whose every task is one `dpl sweep worker SPEC_FILE`. URLs come
     from the environment (DPL_OPTUNA_STORAGE, MLFLOW_TRACKING_URI) — passwords never written."""
     from study.sweep.slurm import SlurmJob, script
@@ -168,18 +193,19 @@ def slurm_cmd(spec_file, workers, gpus_per_worker, cpus_per_worker, time_limit, 
             cpus_per_worker=cpus_per_worker,
             time=time_limit,
             partition=partition,
-            storage=rest["storage"],
-            tracking_uri=rest["tracking_uri"],
-            pack=str(rest["pack"]),
-            max_failures=rest["max_failures"],
+            storage=storage,
+            tracking_uri=tracking_uri,
+            pack=str(pack),
+            max_failures=max_failures,
         )
     click.echo(script(job), nl=False)
 
 
-def _storage_url(storage, store):
+def _storage_url(storage: str | None, store: Store) -> str:
     from study.sweep.storage import storage_url
 
     return storage_url(storage, store)
 
 
-COMMANDS: list = []  # the commands above join the `sweep` group when this module is imported
+# the commands above join the `sweep` group when this module is imported
+COMMANDS: list[click.Command] = []

@@ -4,10 +4,12 @@ worker`) and by those that open its storage."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 import click
 
-from study.cli.options import store_options
+from study.cli.options import P, R, store_options
 from study.sweep.defaults import GRACE_BEATS, HEARTBEAT_S, MAX_FAILURES
 
 storage_option = click.option(
@@ -18,13 +20,24 @@ storage_option = click.option(
 )
 
 
-class PackType(click.ParamType):
+if TYPE_CHECKING:
+    _PackParam: TypeAlias = click.ParamType[int | str]
+else:  # click 8.1's ParamType is not generic, so it is not subscripted at run time
+    _PackParam = click.ParamType
+
+
+class PackType(_PackParam):
     """A positive number of trials, or `auto`."""
 
     name = "K|auto"
 
-    def convert(self, value, param, ctx):
-        if value == "auto" or isinstance(value, int):
+    # `value`: Any, as click types it (a string from the command line, or the default)
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | str:
+        if value == "auto":
+            return "auto"
+        if isinstance(value, int):
             return value
         try:
             k = int(value)
@@ -35,7 +48,19 @@ class PackType(click.ParamType):
         return k
 
 
-def worker_options(fn):
+class WorkerOptions(TypedDict):
+    """What `worker_options` adds to a command's keyword arguments."""
+
+    pack: int | str
+    heartbeat_s: int
+    max_failures: int
+    no_figures: bool
+    storage: str | None
+    device: str
+    tracking_uri: str | None
+
+
+def worker_options(fn: Callable[P, R]) -> Callable[P, R]:
     """--pack, --heartbeat, --max-failures, --no-figures, --storage, --device, --tracking-uri."""
 
     @click.option(
@@ -70,7 +95,7 @@ def worker_options(fn):
     @storage_option
     @store_options
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         return fn(*args, **kwargs)
 
     return wrapper

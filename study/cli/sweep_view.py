@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from types import TracebackType
 
 import optuna
 from rich.console import Console
@@ -58,8 +58,13 @@ class SweepProgress:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.bar.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.bar.__exit__(exc_type, exc, tb)
 
     def update(self, study: optuna.Study) -> None:
         st = status(study, self.spec)
@@ -135,7 +140,7 @@ def status_table(st: StudyStatus) -> Table:
     table.add_column("")
     progress = (
         f"{st.budget - st.budget_left}/{st.budget} started or done"
-        if st.budget is not None
+        if st.budget is not None and st.budget_left is not None  # both None without a spec
         else "?"
     )
     table.add_row("spec", f"{st.spec_file or '-'} (sampler {st.sampler}, objective {st.objective})")
@@ -167,7 +172,7 @@ def print_tables(*tables: Table) -> None:
         console.print(table)
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):

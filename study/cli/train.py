@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from study.cli.common import (
@@ -25,6 +27,10 @@ from study.metric_names import (
     structural,
 )
 
+if TYPE_CHECKING:
+    from study.tracking.store import Store
+    from study.tracking.trial_run import TrialResult
+
 HEADLINE = (ICL_STRUCTURAL, IWL_HEAD, ICL_HEAD, ICL_TAIL, IWL_TAIL, ACC_VAL)
 PEAKS = {ICL_STRUCTURAL: structural(None, PEAK)}  # the curves whose peak the summary keeps
 
@@ -35,7 +41,16 @@ PEAKS = {ICL_STRUCTURAL: structural(None, PEAK)}  # the curves whose peak the su
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (sets train.seed).")
 @click.option("--experiment", default="dpl", show_default=True, help="MLflow experiment name.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_json):
+def train(
+    preset: str,
+    config_file: str | None,
+    sets: tuple[str, ...],
+    device: str,
+    tracking_uri: str | None,
+    seed: int | None,
+    experiment: str,
+    as_json: bool,
+) -> None:
     """Train one model on the POS task and log the trial to MLflow."""
     from study.cli.options import load_trial_config
     from study.cli.progress import TrainProgress
@@ -85,7 +100,7 @@ def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_
         _print_summary(result, store)
 
 
-def _resolve(tracking_uri, device):
+def _resolve(tracking_uri: str | None, device: str) -> tuple[Store, str]:
     from study.errors import ConfigError
     from study.tracking.store import Store
     from study.trial.device import resolve_device
@@ -97,7 +112,7 @@ def _resolve(tracking_uri, device):
     return Store.resolve(tracking_uri), device
 
 
-def _print_summary(result, store) -> None:
+def _print_summary(result: TrialResult, store: Store) -> None:
     from rich.console import Console
     from rich.table import Table
 

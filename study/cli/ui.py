@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from study.cli.options import tracking_uri_option
 from study.cli.sweep_options import storage_option
+
+if TYPE_CHECKING:
+    from study.tracking.store import Store
 
 ML_WORKFLOW = "workflowType=machine_learning"  # the UI's model-training side, not GenAI's
 
@@ -34,7 +38,15 @@ def default_workers() -> int:
     help="Server processes (MLflow's default of 4 is heavy on a small machine).",
 )
 @click.option("--optuna", is_flag=True, help="Start optuna-dashboard on the studies instead.")
-def ui(study_name, tracking_uri, storage, host, port, workers, optuna):
+def ui(
+    study_name: str | None,
+    tracking_uri: str | None,
+    storage: str | None,
+    host: str,
+    port: int | None,
+    workers: int,
+    optuna: bool,
+) -> None:
     """Browse runs and studies: the MLflow UI (runs view of each study's experiment), or with
     --optuna the Optuna dashboard on the same store."""
     from study.tracking.credentials import redact
@@ -43,24 +55,28 @@ def ui(study_name, tracking_uri, storage, host, port, workers, optuna):
     store = Store.resolve(tracking_uri)
     store.prepare()
     if optuna:
-        return _dashboard(store, storage, host, port or 8080)
+        _dashboard(store, storage, host, port or 8080)
+        return
     port = port or 5000
     base = f"http://{host}:{port}"
     click.echo(f"MLflow UI on {base} for {redact(store.tracking_uri)}")
     for name, experiment_id in _experiments(store, study_name):
         click.echo(f"  {name}: {base}/#/experiments/{experiment_id}/runs?{ML_WORKFLOW}")
-    cmd = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", store.tracking_uri,
-        "--default-artifact-root", store.artifact_root.as_uri(),
-        "--host", host, "--port", str(port), "--workers", str(workers),
-    ]  # fmt: skip
+    flags = {
+        "--backend-store-uri": store.tracking_uri,
+        "--default-artifact-root": store.artifact_root.as_uri(),
+        "--host": host,
+        "--port": str(port),
+        "--workers": str(workers),
+    }
+    args = [part for pair in flags.items() for part in pair]  # --flag value --flag value …
+    cmd = [sys.executable, "-m", "mlflow", "server", *args]
     # no job runner and its consumers: nothing here submits server-side jobs
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     os.execve(sys.executable, cmd, env)
 
 
-def _experiments(store, study_name):
+def _experiments(store: Store, study_name: str | None) -> list[tuple[str, str]]:
     """(name, id) of the study's experiment, or of every experiment with runs."""
     from study.tracking import schema
 
@@ -75,7 +91,7 @@ def _experiments(store, study_name):
     return [(study_name, r.info.experiment_id) for r in parents[:1]]
 
 
-def _dashboard(store, storage, host, port):
+def _dashboard(store: Store, storage: str | None, host: str, port: int) -> None:
     from optuna_dashboard import run_server
 
     from study.sweep.storage import open_storage, storage_url

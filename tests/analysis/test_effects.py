@@ -87,12 +87,12 @@ def test_a_run_and_its_control_are_compared_at_one_step():
         orient="row",
     )
     final = "summary/final_step"
+    keys = ["control_group", "train.seed", "forgetting.kind", "forgetting.forget_every"]
     runs = pl.DataFrame(
         [("complete", "c0", 42, "active", 1000, "a", 0.80, 0.05, 62_000)],
-        schema=["state", "control_group", "train.seed", "forgetting.kind",
-                "forgetting.forget_every", "run_id", ICL, IWL, final],
+        schema=["state", *keys, "run_id", ICL, IWL, final],
         orient="row",
-    )  # fmt: skip
+    )
     controls = pl.DataFrame(
         [("complete", "c0", 42, "c", 0.55, 0.25, 62_500)],
         schema=["state", "replicate_group", "train.seed", "run_id", ICL, IWL, final],
@@ -119,10 +119,17 @@ def test_each_kind_of_forgetting_beats_its_control_in_its_own_direction(kind, ic
     from study.science.findings import check_contrast
 
     pairs = pl.DataFrame(
-        {"forgetting.kind": [kind], ICL + ".effect": [icl], IWL + ".effect": [iwl],
-         ICL: [0.5 + icl], ICL + ".control": [0.5], IWL: [0.5 + iwl], IWL + ".control": [0.5],
-         "replicate_group": ["g"]}
-    )  # fmt: skip
+        {
+            "forgetting.kind": [kind],
+            ICL + ".effect": [icl],
+            IWL + ".effect": [iwl],
+            ICL: [0.5 + icl],
+            ICL + ".control": [0.5],
+            IWL: [0.5 + iwl],
+            IWL + ".control": [0.5],
+            "replicate_group": ["g"],
+        }
+    )
     point = forgetting_effects(pairs, ["forgetting.kind"]).row(0, named=True)
     assert point["beats_control"] is beats and point["seeds_beating"] == int(beats)
     assert check_contrast(_measured(0.5 + icl, 0.5 + iwl), _measured(0.5, 0.5), kind).holds is beats

@@ -10,21 +10,46 @@ from click.testing import CliRunner
 
 from study.cli.main import cli
 
+RESULT_FIELDS = {
+    "device",
+    "threads",
+    "precision",
+    "allocator_tuned",
+    "step_s",
+    "steps_per_s",
+    "eval_s",
+    "sample_8m_s",
+    "sequences_per_s",
+}
+PACK_FIELDS = {
+    "pack",
+    "impl",
+    "step_s",
+    "trial_steps_per_s",
+    "eval_s_per_trial",
+    "peak_memory_mb",
+    "vs_pack_1",
+    "vs_alone",
+    "step_ops",
+    "step_syncs",
+    "eval_ops",
+    "eval_syncs",
+}
+
 
 def test_bench_tiny_json_emits_every_field_and_projects_the_paper_sweeps(monkeypatch):
     monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parents[2])  # sweeps/paper
     args = ["bench", "train", "--preset", "tiny", "--steps", "3", "--evals", "1"]
-    result = CliRunner().invoke(cli, [*args, "--packs", "1,2", "--pack-steps", "2", "--pack-impl", "both", "--json"])  # fmt: skip
+    packs = ["--packs", "1,2", "--pack-steps", "2", "--pack-impl", "both"]
+    result = CliRunner().invoke(cli, [*args, *packs, "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert set(out["result"]) == {
-        "device", "threads", "precision", "allocator_tuned", "step_s", "steps_per_s", "eval_s",
-        "sample_8m_s", "sequences_per_s",
-    }  # fmt: skip
+    assert set(out["result"]) == RESULT_FIELDS
     assert all(v is not None for v in out["result"].values())
-    assert [(p["impl"], p["pack"]) for p in out["packs"]] == [("vmap", 1), ("vmap", 2), ("bmm", 1), ("bmm", 2)]  # fmt: skip
+    measured = [(p["impl"], p["pack"]) for p in out["packs"]]
+    assert measured == [("vmap", 1), ("vmap", 2), ("bmm", 1), ("bmm", 2)]
     for p in out["packs"]:
-        assert set(p) == {"pack", "impl", "step_s", "trial_steps_per_s", "eval_s_per_trial", "peak_memory_mb", "vs_pack_1", "vs_alone", "step_ops", "step_syncs", "eval_ops", "eval_syncs"}  # fmt: skip
+        assert set(p) == PACK_FIELDS
         assert p["step_s"] > 0 and p["peak_memory_mb"] > 0
         assert p["step_ops"] > 0 and p["eval_ops"] > 0
     bmm = [p for p in out["packs"] if p["impl"] == "bmm"]

@@ -61,10 +61,8 @@ def create(spec: Path, storage: str, tracking_uri: str, cwd: Path) -> subprocess
 def start_worker(
     spec: Path, storage: str, tracking_uri: str, cwd: Path, *args: str, **extra_env: str
 ) -> subprocess.Popen:
-    command = [
-        *DPL, "sweep", "worker", str(spec), *where(storage, tracking_uri),
-        "--heartbeat", "2", "--no-figures", "--pack", "1", *args,
-    ]  # fmt: skip
+    options = ["--heartbeat", "2", "--no-figures", "--pack", "1", *args]
+    command = [*DPL, "sweep", "worker", str(spec), *where(storage, tracking_uri), *options]
     return subprocess.Popen(
         command,
         cwd=cwd,

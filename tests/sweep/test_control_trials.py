@@ -102,8 +102,9 @@ def test_a_sampled_point_queues_its_controls_with_its_replicates(tmp_path, store
 
 
 def test_controls_need_a_map_and_leave_the_points_hash_alone():
+    objective = {"metric": "summary/dual_score", "direction": "maximize"}
     with pytest.raises(SpecError, match=r"controls: got True — controls belong to a map"):
-        controlled(objective={"metric": "summary/dual_score", "direction": "maximize"}, sampler={"kind": "tpe"}, n_trials=2)  # fmt: skip
+        controlled(objective=objective, sampler={"kind": "tpe"}, n_trials=2)
     assert spec_hash(controlled(controls=False)) == spec_hash(controlled())
 
 

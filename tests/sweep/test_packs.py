@@ -35,11 +35,13 @@ def summaries(store, spec, study):
 
 def test_a_packed_grid_gives_each_trial_its_run_and_its_unpacked_metrics(tmp_path, new_store):
     spec = parse_spec(copy.deepcopy(GRID6))
-    alone_store, packed_store = new_store(tmp_path / "a" / "mlruns"), new_store(tmp_path / "p" / "mlruns")  # fmt: skip
+    alone_store = new_store(tmp_path / "a" / "mlruns")
+    packed_store = new_store(tmp_path / "p" / "mlruns")
     _, alone = sweep_packed(tmp_path / "a", alone_store, spec, 1)
     prepared, packed = sweep_packed(tmp_path / "p", packed_store, spec, 4)  # packs of 4 and 2
     assert [t.state for t in packed.get_trials()] == [TrialState.COMPLETE] * 6
-    children = [r for r in runs_of(packed_store, spec) if r.data.tags.get(PARENT) == prepared.parent_run_id]  # fmt: skip
+    parent = prepared.parent_run_id
+    children = [r for r in runs_of(packed_store, spec) if r.data.tags.get(PARENT) == parent]
     assert len(children) == 6 and all(r.info.status == "FINISHED" for r in children)
     a, p = summaries(alone_store, spec, alone), summaries(packed_store, spec, packed)
     assert a.keys() == p.keys()
