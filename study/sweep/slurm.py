@@ -59,11 +59,13 @@ def script(job: SlurmJob) -> str:
         directives.append(f"--gres=gpu:{job.gpus_per_worker}")
     if job.partition:
         directives.append(f"--partition={job.partition}")
-    worker = [
-        "dpl", "sweep", "worker", job.spec_file,
-        "--device", job.device, "--pack", job.pack,
-        "--heartbeat", str(job.heartbeat_s), "--max-failures", str(job.max_failures),
-    ]  # fmt: skip
+    options = {
+        "--device": job.device,
+        "--pack": job.pack,
+        "--heartbeat": str(job.heartbeat_s),
+        "--max-failures": str(job.max_failures),
+    }
+    worker = ["dpl", "sweep", "worker", job.spec_file, *(x for kv in options.items() for x in kv)]
     return "\n".join(
         [
             "#!/bin/bash",

@@ -166,7 +166,12 @@ def test_the_effect_is_a_map_whose_boundary_lies_where_the_pairs_change():
     labelled = contrast_labels(pairs)
     by_alpha = labelled.group_by("task.zipf_exponent").agg(pl.col(CONTRAST).unique())
     assert {r[0]: r[1] for r in by_alpha.iter_rows()} == {
-        0.0: [BEATS], 0.4: [BEATS], 0.8: [BEATS], 1.2: [SHORT], 1.6: [SHORT], 2.0: [SHORT]
+        0.0: [BEATS],
+        0.4: [BEATS],
+        0.8: [BEATS],
+        1.2: [SHORT],
+        1.6: [SHORT],
+        2.0: [SHORT],
     }
     fit = fit_phase(
         labelled, "task.zipf_exponent", "forgetting.forget_every", regime=CONTRAST, n_draws=100
