@@ -5,13 +5,32 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typing_extensions import Self
 
 from study.metric_names import ACC_VAL, ICL_STRUCTURAL, IWL_HEAD
 
 SHOWN = (ICL_STRUCTURAL, IWL_HEAD, ACC_VAL)
 
 
-class TrainProgress:
+class BarProgress:
+    """A rich progress bar held for the length of a `with` block (subclasses make `self.bar`)."""
+
+    bar: Progress
+
+    def __enter__(self) -> Self:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.bar.__exit__(exc_type, exc, tb)
+
+
+class TrainProgress(BarProgress):
     def __init__(self, total_steps: int, enabled: bool):
         self.enabled = enabled
         self.bar = Progress(
@@ -24,18 +43,6 @@ class TrainProgress:
             transient=False,
         )
         self.task = self.bar.add_task("train", total=total_steps, latest="")
-
-    def __enter__(self) -> TrainProgress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.bar.__exit__(exc_type, exc, tb)
 
     def on_step(self, step: int) -> None:
         if self.enabled:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from types import TracebackType
 
 import optuna
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from study.cli.progress import BarProgress
 from study.metric_names import DUAL_SCORE, ICL_STRUCTURAL, IWL_HEAD
 from study.sweep.spec import SweepSpec
 from study.sweep.status import StudyStatus, status, trial_rows
@@ -35,7 +35,7 @@ def counts_text(st: StudyStatus) -> str:
     return f"{states}  regimes: {regimes}{best}"
 
 
-class SweepProgress:
+class SweepProgress(BarProgress):
     """A bar over the study's budget with state counts, best value and regimes seen. Off when
     stderr is not a terminal; then each finished trial is one line on stderr instead."""
 
@@ -53,18 +53,6 @@ class SweepProgress:
         )
         self.task = self.bar.add_task("sweep", total=spec.budget, counts="")
         self.reported: set[int] = set()
-
-    def __enter__(self) -> SweepProgress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.bar.__exit__(exc_type, exc, tb)
 
     def update(self, study: optuna.Study) -> None:
         st = status(study, self.spec)
