@@ -99,7 +99,7 @@ def lost_trials(study: optuna.Study, storage_url: str, grace: int) -> list[Froze
         return []
     storage = open_storage(storage_url, heartbeat_s=max(1, grace // GRACE_BEATS))
     if isinstance(storage, RDBStorage):
-        stale = private.stale_trial_ids(storage, study, grace)  # Optuna's own staleness
+        stale = private.stale_trials(storage, study, grace)  # Optuna's own staleness
     else:
         now = time.time()
         stale = {

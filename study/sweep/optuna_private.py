@@ -75,7 +75,7 @@ def fail(study: optuna.Study, trial_id: int, attrs: dict[str, Any]) -> bool:
         return False
 
 
-def stale_trial_ids(storage: RDBStorage, study: optuna.Study, grace_s: int) -> set[int]:
+def stale_trials(storage: RDBStorage, study: optuna.Study, grace_s: int) -> set[int]:
     """RUNNING trials whose heartbeat is older than `grace_s`, judged by Optuna's own query on
     the database's clock."""
     storage.grace_period = grace_s
