@@ -10,11 +10,13 @@ targets normalised. The posterior sd widens away from the trials, which is the h
 fit gets from its bootstrap. O(n³): fine to a few thousand trials; beyond `max_points`,
 replicates of one grid cell are averaged first.
 
-Each axis's length scale is kept above half the trials' mean spacing (`min_length_scale`). A
+Each axis's length scale is kept at or above the phase model's finest, 0.2 of the axis
+(`study.phase_model.LENGTH_SCALES`): a map resolves no finer than the phase map beside it. A
 sharp change along one axis (structural ICL jumping where forgetting first happens) otherwise
 pulls that length scale down to the gap between two sampled values; a stationary kernel then
 applies it everywhere, the posterior falls back to the mean between the sampled rows, and the
-map shows stripes along them: noise of the fit, not of the data.
+map shows stripes along them: an artefact of the fit, not a feature of the data (seen on the
+quickstart's 20 trials at ℓ_N = 0.05–0.11).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from threadpoolctl import threadpool_limits
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, widen
 from analysis.classify import structural_column, transience_column
 from study.metric_names import IWL_HEAD
+from study.phase_model import LENGTH_SCALES
 
 MIN_POINTS = 5
+FINEST = min(LENGTH_SCALES)  # the shortest length scale a map may have, as a share of each axis
 
 
 def map_metrics(protocol: str | None = None) -> tuple[str, str, str]:
@@ -111,8 +115,7 @@ def fit_map(
             message=f"only {data.height} trials with {metric}; a map needs ≥ {MIN_POINTS}",
         )
     unit = np.column_stack([ax.to_unit(data[x].to_numpy()), ay.to_unit(data[y].to_numpy())])
-    floor = min_length_scale(unit)
-    scales = RBF([max(0.3, floor)] * 2, [(floor, 5.0)] * 2)
+    scales = RBF([0.3, 0.3], (FINEST, 5.0))
     kernel = ConstantKernel(0.1, (1e-3, 10.0)) * scales + WhiteKernel(0.01, (1e-6, 0.5))
     model = GaussianProcessRegressor(
         kernel, normalize_y=True, n_restarts_optimizer=0, random_state=seed
@@ -136,13 +139,6 @@ def fit_map(
         kernel=str(model.kernel_),
         conditions=dict(at or {}),
     )
-
-
-def min_length_scale(unit: np.ndarray) -> float:
-    """Half the mean spacing of n distinct points in the unit square, 1 / (2 √n), and no less
-    than 0.05: the shortest length scale the trials can support."""
-    distinct = len(np.unique(np.round(unit, 9), axis=0))
-    return max(0.05, 0.5 / float(np.sqrt(max(distinct, 1))))
 
 
 def fit_maps(

@@ -194,56 +194,90 @@ def _varies(values: np.ndarray, tol: float = 1e-3) -> bool:
 
 
 def continuous_maps(maps: Mapping[str, ContinuousMap], fit: PhaseFit | None = None) -> Figure:
-    """One panel per metric: GP posterior mean (colour), posterior sd (dotted contours), the
-    trials (dots), and the regime boundaries of `fit` when given."""
-    maps = {metric: m for metric, m in maps.items() if _varies(m.mean)}  # flat: nothing to show
+    """With a phase fit, a first row of its per-regime probability panels (the same field the
+    phase diagram draws, so they share its boundaries and its smoothness); then one panel per
+    metric: GP posterior mean (colour), posterior sd (dotted contours), the trials (dots), and
+    the regime boundaries of `fit`. Panels with nothing to show (a flat field) are left out."""
+    maps = {metric: m for metric, m in maps.items() if _varies(m.mean)}
+    regimes = (
+        [] if fit is None else [r for i, r in enumerate(fit.regimes) if _varies(fit.proba[..., i])]
+    )
+    rows = [row for row in (regimes, list(maps)) if row]
+    ncols = max((len(row) for row in rows), default=1)
     with sns.axes_style(STYLE):
-        fig, axes = new_figure(max(len(maps), 1), width=4.6, height=4.0)
-        for ax, (metric, m) in zip(axes, maps.items(), strict=False):
-            base = TRANSIENCE if metric.startswith(TRANSIENCE) else metric  # any protocol's
-            mesh = ax.pcolormesh(
-                m.grid_x,
-                m.grid_y,
-                m.mean,
-                shading="nearest",
-                cmap=MAP_CMAPS.get(base, "viridis"),
-                vmin=0.0,
-                vmax=1.0 if base != TRANSIENCE else max(0.05, float(np.nanmax(m.mean))),
-                rasterized=True,
-            )
-            fig.colorbar(mesh, ax=ax, shrink=0.85)
-            levels = [lv for lv in (0.05, 0.1, 0.2) if m.sd.min() < lv < m.sd.max()]
-            if levels:
-                sd_lines = ax.contour(
-                    m.grid_x,
-                    m.grid_y,
-                    m.sd,
-                    levels=levels,
-                    colors="white",
-                    linewidths=0.8,
-                    linestyles=":",
-                )
-                del sd_lines  # levels named in the title: in-line labels were cut at the frame
-            ax.scatter(
-                m.points[m.x.key].to_numpy(),
-                m.points[m.y.key].to_numpy(),
-                s=8,
-                color="black",
-                zorder=4,
-                clip_on=False,
-            )
-            if fit is not None:
-                _draw_boundaries(ax, fit, color="white")
-            _scale_axes(ax, fit if fit is not None else m)
-            named = f"; sd {', '.join(f'{lv:g}' for lv in levels)}" if levels else ""
-            ax.set_title(f"{metric_label(metric)}{named}", fontsize=10)
-        for ax in axes[len(maps) :]:
-            ax.set_axis_off()
-        if maps:
-            first = next(iter(maps.values()))
-            where = condition_text(first.conditions)
+        fig = Figure(figsize=(4.6 * ncols, 4.0 * max(len(rows), 1)), layout="constrained")
+        grid = fig.subplots(max(len(rows), 1), ncols, squeeze=False)
+        r = 0
+        if regimes and fit is not None:
+            for ax, regime in zip(grid[r], regimes, strict=False):
+                _probability_panel(fig, ax, fit, regime)
+            r += 1
+        for ax, (metric, m) in zip(grid[r] if maps else [], maps.items(), strict=False):
+            _metric_panel(fig, ax, metric, m, fit)
+        for row, names in zip(grid, rows, strict=False):
+            for ax in row[len(names) :]:
+                ax.set_axis_off()
+        source = next(iter(maps.values()), None) or fit
+        if source is not None:
+            where = condition_text(source.conditions)
             fig.suptitle(
-                f"Continuous maps (GP mean; dotted: posterior sd){'; ' + where if where else ''}",
+                "Regime probabilities (phase fit) and continuous maps (GP mean; dotted: posterior sd)"
+                + (f"; {where}" if where else ""),
                 fontsize=11,
             )
     return fig
+
+
+def _probability_panel(fig: Figure, ax: Axes, fit: PhaseFit, regime: str) -> None:
+    """P(regime) over the map: the phase fit's posterior mean, with its boundaries and trials."""
+    k = fit.regimes.index(regime)
+    mesh = ax.pcolormesh(
+        fit.grid_x,
+        fit.grid_y,
+        fit.proba[..., k],
+        shading="nearest",
+        cmap=sns.light_palette(REGIME_COLORS.get(regime, (0.5, 0.5, 0.5)), as_cmap=True),
+        vmin=0.0,
+        vmax=1.0,
+        rasterized=True,
+    )
+    fig.colorbar(mesh, ax=ax, shrink=0.85)
+    _draw_boundaries(ax, fit)
+    _draw_trials(ax, fit.points, fit.x.key, fit.y.key, size=20)
+    _scale_axes(ax, fit)
+    ax.set_title(f"P({REGIME_LABELS.get(regime, regime)})", fontsize=10)
+
+
+def _metric_panel(
+    fig: Figure, ax: Axes, metric: str, m: ContinuousMap, fit: PhaseFit | None
+) -> None:
+    base = TRANSIENCE if metric.startswith(TRANSIENCE) else metric  # any protocol's
+    mesh = ax.pcolormesh(
+        m.grid_x,
+        m.grid_y,
+        m.mean,
+        shading="nearest",
+        cmap=MAP_CMAPS.get(base, "viridis"),
+        vmin=0.0,
+        vmax=1.0 if base != TRANSIENCE else max(0.05, float(np.nanmax(m.mean))),
+        rasterized=True,
+    )
+    fig.colorbar(mesh, ax=ax, shrink=0.85)
+    levels = [lv for lv in (0.05, 0.1, 0.2) if m.sd.min() < lv < m.sd.max()]
+    if levels:  # named in the title: in-line labels were cut at the frame
+        ax.contour(
+            m.grid_x, m.grid_y, m.sd, levels=levels, colors="white", linewidths=0.8, linestyles=":"
+        )
+    ax.scatter(
+        m.points[m.x.key].to_numpy(),
+        m.points[m.y.key].to_numpy(),
+        s=8,
+        color="black",
+        zorder=4,
+        clip_on=False,
+    )
+    if fit is not None:
+        _draw_boundaries(ax, fit, color="white")
+    _scale_axes(ax, fit if fit is not None else m)
+    named = f"; sd {', '.join(f'{lv:g}' for lv in levels)}" if levels else ""
+    ax.set_title(f"{metric_label(metric)}{named}", fontsize=10)

@@ -1,17 +1,21 @@
 """What a paper's phase diagram must satisfy, one test per property: axis limits at the spec's
 bounds, no trial marker clipped, boundary segments that end on other boundaries or on the
-frame, a legend that leaves no empty half, continuous-map panels only where something varies."""
+frame, a legend that leaves no empty half, continuous-map panels only where something varies,
+probability panels that draw the phase fit's own field, maps over the bounds without stripes."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import polars as pl
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PathCollection
+from matplotlib.collections import PathCollection, QuadMesh
 
 from analysis.figures import continuous_maps, phase_diagram
-from analysis.maps import fit_maps
+from analysis.figures.labels import REGIME_LABELS
+from analysis.maps import FINEST, fit_maps
 from analysis.phase import fit_phase
 
 X, Y = "task.zipf_exponent", "forgetting.forget_until"
@@ -104,9 +108,36 @@ def test_the_legend_sits_below_and_leaves_no_empty_half(fit):
     assert box.width >= 0.75 * fig.get_tightbbox(renderer).width * fig.dpi
 
 
+def _panels(fig):
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.axison]
+
+
 def test_a_flat_continuous_map_is_left_out(trials, fit):
     maps = fit_maps(trials, X, Y, n_grid=20, log_x=False, log_y=False)
     assert "summary/transience" in maps  # fitted, flat at 0
-    fig = continuous_maps(maps, fit)
-    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    assert len(panels) == len(maps) - 1
+    titles = [ax.get_title() for ax in _panels(continuous_maps(maps, fit))]
+    assert len(titles) == len(fit.regimes) + len(maps) - 1
+    assert not any("transience" in t for t in titles)
+
+
+def test_the_probability_panels_are_the_phase_fits_own_field(fit):
+    """One panel per regime, drawing the phase fit's posterior-mean probability — the field
+    the phase diagram's regions and boundaries come from, so no second fit can disagree."""
+    panels = _panels(continuous_maps({}, fit))
+    assert [ax.get_title() for ax in panels] == [f"P({REGIME_LABELS[r]})" for r in fit.regimes]
+    for ax, k in zip(panels, range(len(fit.regimes)), strict=True):
+        mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+        assert np.allclose(
+            np.asarray(mesh.get_array()).reshape(fit.proba.shape[:2]), fit.proba[..., k]
+        )
+
+
+def test_the_maps_cover_the_spec_bounds_and_resolve_no_finer_than_the_phase_map(trials):
+    """Over the bounds, as the phase map; no length scale below the phase model's finest (the
+    stripes along sampled rows came from ℓ = 0.05)."""
+    inner = trials.filter((pl.col(Y) > 0) & (pl.col(X) < 2.0))
+    maps = fit_maps(inner, X, Y, n_grid=20, log_x=False, log_y=False, bounds=BOUNDS)
+    for m in maps.values():
+        assert (m.grid_x[0], m.grid_x[-1]) == BOUNDS[X] and (m.grid_y[0], m.grid_y[-1]) == BOUNDS[Y]
+        scales = re.search(r"length_scale=\[([^\]]+)\]", m.kernel)
+        assert scales is not None and min(map(float, scales.group(1).split(","))) >= FINEST
