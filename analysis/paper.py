@@ -4,16 +4,21 @@
 
 For one study: learning curves by α (the paper's Fig. 3: structural ICL, head and tail ICL/IWL
 against step, one line per α), accuracy against the training frequency of the token, and — when
-the study sweeps two numeric axes — its phase diagram with the continuous maps beside it.
+the study sweeps two numeric axes — its phase diagram with the continuous maps beside it; for
+a study with controls, forgetting read against its control (`paper_effects`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import polars as pl
 from matplotlib.figure import Figure
 
 from analysis.axes import PhaseError, default_axes, swept_params
 from analysis.classify import classify
+from analysis.effects import NoControls
+from analysis.effects_report import effects_report
 from analysis.figures import (
     accuracy_by_frequency,
     continuous_maps,
@@ -61,3 +66,13 @@ def paper_figures(store: Store, study: str, *, by: str | None = None) -> dict[st
     if maps:
         figures["continuous_maps"] = continuous_maps(maps, fit)
     return figures
+
+
+def paper_effects(store: Store, study: str, out: Path) -> str | None:
+    """The forgetting-effect report of a study run with controls (`dpl analyze effects`), as
+    text, its files written under `out`; None for a study without controls."""
+    try:
+        report = effects_report(store, study, out=out, log_artifacts=False)
+    except NoControls:
+        return None
+    return report.text
