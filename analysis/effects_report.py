@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import polars.selectors as cs
 
 from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.cells import axis_order
@@ -37,6 +36,7 @@ from analysis.figures.save import save_figure
 from analysis.phase import MIN_TRIALS, fit_phase
 from analysis.runs import load_curves, load_study
 from analysis.spec_bounds import Bounds, study_bounds
+from analysis.tables import write_table
 from study.controls import BEATS, CONTRAST_MARGIN
 from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
@@ -114,8 +114,7 @@ def effects_report(
     )
     for name, frame in (("effects", points), ("pairs", pairs)):
         path = out_dir / f"{name}.csv"
-        frame.drop(cs.by_dtype(pl.List, pl.Struct, pl.Object)).write_csv(path)
-        report.files.append(path)
+        report.files.append(write_table(frame, path))
     report.lines = _lines(report, pairs, x, y, metrics, loaded.controls.height)
     if y is not None:
         bounds = study_bounds(store, loaded.parent_run_id)

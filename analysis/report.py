@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import polars.selectors as cs
 
 from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.captions import phase_caption
@@ -31,6 +30,7 @@ from analysis.maps import fit_maps
 from analysis.phase import MIN_TRIALS, ONE_REGIME, PhaseFit, fit_phase
 from analysis.runs import load_study
 from analysis.spec_bounds import Bounds, study_bounds
+from analysis.tables import write_table
 from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations
 from analysis.transitions import time_lines, transitions
 from study.config import Thresholds
@@ -110,12 +110,12 @@ def phase_report(
     else:  # a categorical axis, or a grid too small to fit: one cell per grid point
         report = _cells(points, x, y, at, out_dir, caption)
     report.study = study
-    report.files.append(_write(_flat(trials), out_dir / "trials.csv"))
+    report.files.append(write_table(trials, out_dir / "trials.csv"))
     if classified is not None:  # over training time
         report.transitions = transitions(report.fit) if report.fit is not None else None
-        report.files.append(_write(_flat(classified), out_dir / "evaluations.csv"))
+        report.files.append(write_table(classified, out_dir / "evaluations.csv"))
         if report.transitions is not None:
-            report.files.append(_write(report.transitions, out_dir / "transitions.csv"))
+            report.files.append(write_table(report.transitions, out_dir / "transitions.csv"))
         report.lines += time_lines(report.fit, select_trials(classified, at).height)
     report.counts = regime_counts(select_trials(trials, at))
     report.lines = _summary(report, trials, x, y, protocol, thresholds, at, step) + report.lines
@@ -160,9 +160,12 @@ def _fitted(
     maps = fit_maps(trials, x, y, protocol=protocol, at=at, log_x=log_x, log_y=log_y, bounds=bounds)
     if fit is not None:
         files += save_figure(phase_diagram(fit), out_dir / "phase", caption=caption)
-        files.append(_write(fit.boundaries(), out_dir / "boundaries.csv"))
+        files.append(write_table(fit.boundaries(), out_dir / "boundaries.csv"))
         grid = fit.grid()
-        files += [_write(grid, out_dir / "grid.parquet"), _write(grid, out_dir / "grid.csv")]
+        files += [
+            write_table(grid, out_dir / "grid.parquet"),
+            write_table(grid, out_dir / "grid.csv"),
+        ]
         lines += _fit_lines(fit, x, y)
     else:
         points = select_trials(trials, at).select(x, y, pl.col("regime").cast(pl.String))
@@ -172,7 +175,7 @@ def _fitted(
     if maps:
         files += save_figure(continuous_maps(maps, fit), out_dir / "maps", caption=caption)
         files.append(
-            _write(pl.concat([m.frame() for m in maps.values()]), out_dir / "maps.parquet")
+            write_table(pl.concat([m.frame() for m in maps.values()]), out_dir / "maps.parquet")
         )
     return PhaseReport("", out_dir, files, {}, fit, note, lines=lines)
 
@@ -191,10 +194,10 @@ def _cells(
     files += save_figure(cell_maps(cells), out_dir / "maps", caption=caption)
     boundaries = cells.boundaries()
     files += [
-        _write(boundaries, out_dir / "boundaries.csv"),
-        _write(cells.frame, out_dir / "grid.parquet"),
+        write_table(boundaries, out_dir / "boundaries.csv"),
+        write_table(cells.frame, out_dir / "grid.parquet"),
     ]
-    files.append(_write(cells.frame, out_dir / "grid.csv"))
+    files.append(write_table(cells.frame, out_dir / "grid.csv"))
     lines = [
         f"cells: one per grid point ({len(cells.x_values)} × {len(cells.y_values)}); regime of each, by {symbol(y)}:"
     ]
@@ -222,19 +225,6 @@ def _cells(
         )
         lines.append(f"boundary {a} | {b}: between {where}")
     return PhaseReport("", out_dir, files, {}, None, lines=lines)
-
-
-def _write(frame: pl.DataFrame, path: Path) -> Path:
-    if path.suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_csv(path)
-    return path
-
-
-def _flat(frame: pl.DataFrame) -> pl.DataFrame:
-    """Without the nested columns a CSV cannot hold."""
-    return frame.drop(cs.by_dtype(pl.List, pl.Struct, pl.Object))
 
 
 def _summary(

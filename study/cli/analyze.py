@@ -216,8 +216,8 @@ def table(
     """The trials of STUDY, one row each: params, summary metrics, regime (re-classified with
     --protocol/--thresholds), state, run id."""
     import polars as pl
-    import polars.selectors as cs
 
+    from analysis import tables
     from analysis.axes import swept_params
     from analysis.classify import structural_column, transience_column
     from study.metric_names import ICL_HEAD, ICL_TAIL, IWL_HEAD
@@ -225,7 +225,7 @@ def table(
     _, trials = _load(study, tracking_uri, thresholds, protocol)
     if out:
         path = Path(out)
-        flat = trials.drop(cs.by_dtype(pl.List, pl.Struct, pl.Object))
+        flat = tables.flat(trials)
         if path.suffix == ".parquet":
             flat.write_parquet(path)
         elif path.suffix == ".csv":

@@ -6,7 +6,7 @@ above, and no two modules import each other, directly or round a loop (`tests/te
 reads this table and keeps it, lazy imports counted).
 
     doors:    launch slurm                    — `dpl sweep run/create/worker`, SLURM scripts
-    workers:  loop worker liveness outcomes status
+    workers:  loop worker failures liveness outcomes status
                                               — a worker's loop (alone or in packs), one trial
                                                 from claim to end, heartbeats and lost trials,
                                                 what a command's trials did, what a study adds

@@ -35,6 +35,7 @@ from study.sweep.ask_tell import (
 )
 from study.sweep.control_trials import control_for
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
+from study.sweep.failures import TrialTimeout, failure_reason, is_machine_fault
 from study.sweep.spec import SEED_KEY, SweepSpec
 from study.tracking import schema
 from study.tracking.logger import rounded
@@ -44,10 +45,6 @@ from study.tracking.uninterrupted import held_interrupts
 if TYPE_CHECKING:  # torch loads with the trial, not when the CLI starts
     from study.tracking.trial_run import CurveFigure, TrialResult
     from study.trial.lane import OnEval, OnStep
-
-
-class TrialTimeout(RuntimeError):
-    """The trial ran past the spec's `trial_timeout_s`."""
 
 
 @dataclass(frozen=True)
@@ -245,31 +242,6 @@ def run_trial_for(sweep: Sweep, begun: Begun) -> TrialResult:
         on_step=on_step,
         pruned_exceptions=(optuna.TrialPruned,),
         curve_figure=sweep.curve_figure,
-    )
-
-
-def failure_reason(err: BaseException) -> str:
-    from study.trial.lane import NonFiniteLoss
-
-    if isinstance(err, TrialTimeout):
-        return "timeout"
-    if isinstance(err, NonFiniteLoss):
-        return f"non-finite loss: {err}"
-    return f"{type(err).__name__}: {err}"
-
-
-def is_machine_fault(err: BaseException) -> bool:
-    """Whether an error says the machine failed rather than the point: the GPU ran out of
-    memory, or a server (the tracking server, the storage) stopped answering."""
-    import requests
-
-    if type(err).__name__ == "OutOfMemoryError" or "CUDA error" in str(err):
-        return True
-    if isinstance(err, ConnectionError | TimeoutError | requests.ConnectionError):
-        return True
-    message = str(err)
-    return type(err).__name__ == "MlflowException" and (
-        "Max retries exceeded" in message or "Connection refused" in message
     )
 
 
