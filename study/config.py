@@ -1,7 +1,8 @@
 """The trial config: typed, frozen, validated once at the edge.
 
 A trial is `TrialConfig(task, model, train, forgetting, eval)`; each part owns its defaults, which
-are the paper's (docs/design.md §4, §7). Presets (`study/presets/*.yaml`) are override layers on top of
+are the paper's (docs/design.md §4, §7). The task part is one of the worlds (`task.kind`,
+`study.task_config`), the masked part-of-speech task by default. Presets (`study/presets/*.yaml`) are override layers on top of
 those defaults, then a YAML file, then `--set dotted.key=value` pairs.
 """
 
@@ -9,58 +10,26 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from study.config_part import Part as _Part
 from study.dotted import flatten
+from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
+from study.protocols import PROTOCOLS, Protocol
+from study.task_config import AnyTaskConfig, TaskConfig
 
-Protocol = Literal["paper", "init", "matched"]
-PROTOCOLS: tuple[Protocol, ...] = ("paper", "init", "matched")
-
-
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TaskConfig(_Part):
-    """The synthetic part-of-speech task (docs/design.md §2)."""
-
-    n_vocab: int = Field(
-        10_000, ge=20, description="content tokens V (even): nouns then adjectives"
-    )
-    n_holdout: int | None = Field(None, ge=2, description="held-out ids R; default V // 10")
-    zipf_exponent: float = Field(1.5, ge=0.0, le=10.0, description="α of the within-class Zipf law")
-    p_ambiguous: float = Field(0.1, ge=0.0, le=1.0, description="ε, share of ambiguous tokens")
-    n_freq_bins: int = Field(5, ge=1, description="bins the ambiguous tokens are spread over")
-    ambiguity: Literal["twin", "paper"] = Field(
-        "twin",
-        description="twin: same ranks in both classes, swapped for the same-rank twin; paper: the "
-        "released code's law, random ranks per class and bin, swapped for a Zipf draw over the "
-        "other class's ambiguous list",
-    )
-    tail_fraction: float = Field(0.1, gt=0.0, le=0.5, description="rarest share of a class = tail")
-    zipf_law: Literal["full", "paper"] = Field(
-        "full",
-        description="full: every rank 1 … V/2 drawn, p ∝ r^-α; paper: the released sampler's, "
-        "which never draws rank 1 at α > 0 (np.random.zipf starts at 1, the class's ids at 0; "
-        "uniform at α = 0 as there) — the cause of its higher transience peak (docs/design.md §6)",
-    )
-
-    @field_validator("n_vocab")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError(f"must be even (nouns and adjectives split it), got {v}")
-        return v
-
-    @model_validator(mode="after")
-    def _fill_holdout(self) -> TaskConfig:
-        if self.n_holdout is None:
-            object.__setattr__(self, "n_holdout", max(2, self.n_vocab // 10))
-        if self.n_freq_bins > self.n_vocab // 2:
-            raise ValueError(
-                f"n_freq_bins={self.n_freq_bins} exceeds the class size {self.n_vocab // 2}"
-            )
-        return self
+__all__ = [
+    "PROTOCOLS",
+    "AnyTaskConfig",
+    "EvalConfig",
+    "ForgettingConfig",
+    "ModelConfig",
+    "Protocol",
+    "TaskConfig",
+    "Thresholds",
+    "TrainConfig",
+    "TrialConfig",
+]
 
 
 class ModelConfig(_Part):
@@ -177,10 +146,22 @@ class ForgettingConfig(_Part):
 
 
 class Thresholds(_Part):
-    """Regime thresholds (docs/design.md §5)."""
+    """Regime thresholds (docs/design.md §5). Inside a `TrialConfig`, `icl` and `iwl` left unset
+    are the task's chance levels of the metrics they judge (`TrialConfig._thresholds_at_chance`):
+    0.5 for the POS task, whose defaults they are here."""
 
-    icl: float = Field(0.5, ge=0.0, le=1.0, description="structural ICL present at ≥ this")
-    iwl: float = Field(0.5, ge=0.0, le=1.0, description="head IWL present at ≥ this")
+    icl: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="structural ICL present at ≥ this; default: its chance level in the task",
+    )
+    iwl: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="head IWL present at ≥ this; default: its chance level in the task",
+    )
     confidence: float = Field(
         0.95,
         gt=0.0,
@@ -214,11 +195,41 @@ class EvalConfig(_Part):
 
 
 class TrialConfig(_Part):
-    task: TaskConfig = TaskConfig()
+    task: AnyTaskConfig = TaskConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     forgetting: ForgettingConfig = ForgettingConfig()
     eval: EvalConfig = EvalConfig()
+
+    @model_validator(mode="after")
+    def _protocol_of_task(self) -> TrialConfig:
+        allowed = self.task.protocols
+        if self.eval.protocol not in allowed:
+            raise ValueError(
+                f"eval.protocol={self.eval.protocol!r} with task.kind={self.task.kind!r}: its "
+                f"held-out set is scored one way; allowed: {', '.join(allowed)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _thresholds_at_chance(self) -> TrialConfig:
+        """A regime threshold the config leaves unset is the chance level of the metric it
+        judges in this task (docs/design.md §5): 'present' then means clear of chance at the
+        evaluation's noise, for a two-way answer (0.5) as for an L-way one (1/L). The resolved
+        value is what the run logs, so analysis reads the threshold the trial used."""
+        t, chance = self.eval.thresholds, self.task.chance()
+        given = t.model_fields_set
+        unset = {
+            key: chance[metric]
+            for key, metric in (("icl", ICL_STRUCTURAL), ("iwl", IWL_HEAD))
+            if key not in given and getattr(t, key) != chance[metric]
+        }
+        if unset:
+            thresholds = t.model_copy(update=unset)
+            object.__setattr__(
+                self, "eval", self.eval.model_copy(update={"thresholds": thresholds})
+            )
+        return self
 
     @model_validator(mode="after")
     def _frozen_never_redrawn(self) -> TrialConfig:

@@ -36,7 +36,8 @@ PEAKS = {ICL_STRUCTURAL: structural(None, PEAK)}  # the curves whose peak the su
 @click.option("--experiment", default="dpl", show_default=True, help="MLflow experiment name.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def train(preset, config_file, sets, device, tracking_uri, seed, experiment, as_json):
-    """Train one model on the POS task and log the trial to MLflow."""
+    """Train one model on the task `task.kind` names (default: the POS task) and log the trial
+    to MLflow."""
     from study.cli.options import load_trial_config
     from study.cli.progress import TrainProgress
 
@@ -108,7 +109,7 @@ def _print_summary(result, store) -> None:
     table.add_column("metric")
     table.add_column("final", justify="right")
     table.add_column("peak", justify="right")
-    for name in HEADLINE:
+    for name in (n for n in HEADLINE if n in result.summary):  # what the trial's world feeds
         top = result.summary.get(PEAKS.get(name, ""))
         table.add_row(name, f"{result.summary[name]:.3f}", "" if top is None else f"{top:.3f}")
     table.add_row(TRANSIENCE, f"{result.summary[TRANSIENCE]:.3f}", "")

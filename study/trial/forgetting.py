@@ -3,7 +3,8 @@
 `should_forget(step, cfg)` says whether the reset follows optimiser step `step` (1-based);
 `forget(...)` re-draws the token embeddings from the init law and clears the optimiser state the
 config names, in one visible place. When a reset and an evaluation fall on the same step, the loop
-evaluates first, then resets.
+evaluates first, then resets. Which parameters are the token embeddings is the model's to say
+(`TaskModel.EMBEDDINGS`: each world's model family names its own, docs/design.md §9).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from study.config import ForgettingConfig
-from study.trial.model import MaskedLM, draw_token_embeddings
+from study.trial.task_model import TaskModel, redraw_embeddings
 
 
 def should_forget(step: int, cfg: ForgettingConfig) -> bool:
@@ -39,17 +40,19 @@ def cleared_state(cfg: ForgettingConfig) -> str:
 
 
 def forget(
-    model: MaskedLM,
+    model: TaskModel,
     optimizer: torch.optim.Optimizer,
     cfg: ForgettingConfig,
     reset_std: float,
     generator: torch.Generator,
 ) -> None:
-    """Re-draw the token-embedding matrix (held-out rows included; the tied output rows follow,
-    the output bias stays) and clear the named Adam state: moments and bias-correction step."""
-    draw_token_embeddings(model, reset_std, generator)
+    """Re-draw the token embeddings (the POS model's whole matrix, held-out rows included; tied
+    output rows follow, an output bias stays) and clear the named optimiser state: moments and
+    bias-correction step."""
+    redraw_embeddings(model, reset_std, generator)
     scope = cleared_state(cfg)
     if scope == "embeddings":
-        optimizer.state.pop(model.tok_emb.weight, None)
+        for p in model.token_embeddings():
+            optimizer.state.pop(p, None)
     elif scope == "all":
         optimizer.state.clear()

@@ -1,0 +1,96 @@
+"""The task block of a trial config: one typed part per world, chosen by `task.kind`
+(docs/design.md §9). `pos` (the default, so every config written before keeps its meaning) is
+the paper's masked part-of-speech task.
+
+Each part states, beside its own keys, what the platform needs to read its runs honestly: the
+chance level of each metric it feeds (a regime threshold left unset defaults to it), the
+held-out protocols its structural-ICL set is scored under, and how many classes its output
+layer scores (for memory estimates). The torch side of a world (sampler, evaluation sets,
+model family) lives in `study.trial.worlds`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from study.config_part import Part
+from study.metric_names import (
+    ICL_HEAD,
+    ICL_STRUCTURAL,
+    ICL_TAIL,
+    IWL_HEAD,
+    IWL_TAIL,
+)
+from study.protocols import PROTOCOLS, Protocol
+
+
+class TaskConfig(Part):
+    """The synthetic part-of-speech task (docs/design.md §2)."""
+
+    kind: Literal["pos"] = Field("pos", description="the world (docs/design.md §9)")
+    n_vocab: int = Field(
+        10_000, ge=20, description="content tokens V (even): nouns then adjectives"
+    )
+    n_holdout: int | None = Field(None, ge=2, description="held-out ids R; default V // 10")
+    zipf_exponent: float = Field(1.5, ge=0.0, le=10.0, description="α of the within-class Zipf law")
+    p_ambiguous: float = Field(0.1, ge=0.0, le=1.0, description="ε, share of ambiguous tokens")
+    n_freq_bins: int = Field(5, ge=1, description="bins the ambiguous tokens are spread over")
+    ambiguity: Literal["twin", "paper"] = Field(
+        "twin",
+        description="twin: same ranks in both classes, swapped for the same-rank twin; paper: the "
+        "released code's law, random ranks per class and bin, swapped for a Zipf draw over the "
+        "other class's ambiguous list",
+    )
+    tail_fraction: float = Field(0.1, gt=0.0, le=0.5, description="rarest share of a class = tail")
+    zipf_law: Literal["full", "paper"] = Field(
+        "full",
+        description="full: every rank 1 … V/2 drawn, p ∝ r^-α; paper: the released sampler's, "
+        "which never draws rank 1 at α > 0 (np.random.zipf starts at 1, the class's ids at 0; "
+        "uniform at α = 0 as there) — the cause of its higher transience peak (docs/design.md §6)",
+    )
+
+    protocols: ClassVar[tuple[Protocol, ...]] = PROTOCOLS
+
+    @field_validator("n_vocab")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"must be even (nouns and adjectives split it), got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _fill_holdout(self) -> TaskConfig:
+        if self.n_holdout is None:
+            object.__setattr__(self, "n_holdout", max(2, self.n_vocab // 10))
+        if self.n_freq_bins > self.n_vocab // 2:
+            raise ValueError(
+                f"n_freq_bins={self.n_freq_bins} exceeds the class size {self.n_vocab // 2}"
+            )
+        return self
+
+    @property
+    def output_size(self) -> int:
+        """Ids the softmax runs over: content, copula, mask, held out."""
+        return self.n_vocab + 2 + (self.n_holdout or 0)
+
+    def chance(self) -> dict[str, float]:
+        """A model that copies the query and guesses target 1 between the two context tokens
+        scores 0.5 on `holdout` and answers each swapped set half the context's way, half the
+        memorised way (docs/design.md §3)."""
+        return dict.fromkeys((ICL_STRUCTURAL, ICL_HEAD, IWL_HEAD, ICL_TAIL, IWL_TAIL), 0.5)
+
+
+def _kind(value: Any) -> str:
+    """The tag of a task block: its `kind`, `pos` when it has none (configs from before)."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "pos"))
+    return str(getattr(value, "kind", "pos"))
+
+
+AnyTaskConfig = Annotated[
+    Annotated[TaskConfig, Tag("pos")],
+    Discriminator(_kind),
+]
+TASK_KINDS: tuple[str, ...] = ("pos",)
