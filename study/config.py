@@ -16,11 +16,12 @@ from study.config_part import Part as _Part
 from study.dotted import flatten
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.protocols import PROTOCOLS, Protocol
-from study.task_config import AnyTaskConfig, TaskConfig
+from study.task_config import AnyTaskConfig, ArTaskConfig, TaskConfig
 
 __all__ = [
     "PROTOCOLS",
     "AnyTaskConfig",
+    "ArTaskConfig",
     "EvalConfig",
     "ForgettingConfig",
     "ModelConfig",
@@ -250,12 +251,15 @@ class TrialConfig(_Part):
 
     def inert_keys(self) -> set[str]:
         """Keys that do nothing in this config: the forgetting schedule's under `kind: none`, N
-        under `active`. They are not logged, so that a phase fit over k or N never pools runs in
+        under `active`, the encoder's `model.causal` in a world with another model family. They are not logged, so that a phase fit over k or N never pools runs in
         which the value had no effect."""
         kind = self.forgetting.kind
         schedule = ("forget_every", "forget_until", "reset_std", "clear_optimizer")
         inert = {"none": schedule, "active": ("forget_until",), "temporary": ()}[kind]
-        return {f"forgetting.{key}" for key in inert}
+        keys = {f"forgetting.{key}" for key in inert}
+        if self.task.kind != "pos":  # the encoder's flag: another world's model family is its own
+            keys.add("model.causal")
+        return keys
 
     def effective(self) -> dict[str, Any]:
         """`flat()` without the inert keys: what a trial's run logs as its params."""

@@ -1,6 +1,6 @@
 """The task block of a trial config: one typed part per world, chosen by `task.kind`
 (docs/design.md §9). `pos` (the default, so every config written before keeps its meaning) is
-the paper's masked part-of-speech task.
+the paper's masked part-of-speech task; `ar` is the paper's autoregressive toy.
 
 Each part states, beside its own keys, what the platform needs to read its runs honestly: the
 chance level of each metric it feeds (a regime threshold left unset defaults to it), the
@@ -17,6 +17,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from study.config_part import Part
 from study.metric_names import (
+    ACC_VAL,
     ICL_HEAD,
     ICL_STRUCTURAL,
     ICL_TAIL,
@@ -29,7 +30,7 @@ from study.protocols import PROTOCOLS, Protocol
 class TaskConfig(Part):
     """The synthetic part-of-speech task (docs/design.md §2)."""
 
-    kind: Literal["pos"] = Field("pos", description="the world (docs/design.md §9)")
+    kind: Literal["pos"] = Field("pos", description="the world: pos, ar (docs/design.md §9)")
     n_vocab: int = Field(
         10_000, ge=20, description="content tokens V (even): nouns then adjectives"
     )
@@ -82,6 +83,67 @@ class TaskConfig(Part):
         return dict.fromkeys((ICL_STRUCTURAL, ICL_HEAD, IWL_HEAD, ICL_TAIL, IWL_TAIL), 0.5)
 
 
+class ArTaskConfig(Part):
+    """The paper's autoregressive toy (its released `toy_model_ar`; docs/design.md §9): items,
+    each with its own label token; 8 (item, label) pairs, then a query item whose label is the
+    only target."""
+
+    kind: Literal["ar"] = "ar"
+    n_items: int = Field(
+        1600, ge=4, description="items seen in training, each with its own label token"
+    )
+    n_holdout: int = Field(
+        200, ge=4, description="held-out items: never in a training sequence (structural ICL)"
+    )
+    zipf_exponent: float = Field(
+        1.0, ge=0.0, le=10.0, description="α of the Zipf law over items, by id (id 0 most frequent)"
+    )
+    zipf_law: Literal["full", "paper"] = Field(
+        "full",
+        description="full: p ∝ r^-α at the configured α; paper: the released code's, which draws "
+        "every α > 0 as α = 1.0001 (its vocabulary resets `a` to that default) and α = 0 "
+        "uniformly (docs/design.md §9)",
+    )
+    bursty_ratio: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="share of bursty training sequences: 4 copies of the query item and 4 of one "
+        "other item (else 8 independent items)",
+    )
+    amb_ratio: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="in a bursty sequence, each of its two items gets a random label with this "
+        "probability (the query's answer follows its in-context label)",
+    )
+
+    protocols: ClassVar[tuple[Protocol, ...]] = ("paper",)
+
+    @property
+    def output_size(self) -> int:
+        """Ids the tied head scores: items, held-out items, one label per item."""
+        return 2 * self.n_items + self.n_holdout
+
+    @property
+    def alpha(self) -> float:
+        """The exponent the sampler draws with (`zipf_law: paper` turns every α > 0 into the
+        released code's 1.0001)."""
+        if self.zipf_law == "paper" and self.zipf_exponent > 0:
+            return PAPER_AR_ALPHA
+        return self.zipf_exponent
+
+    def chance(self) -> dict[str, float]:
+        """`holdout` and `context` are scored between their two evaluation labels (0.5); the
+        `weights` and `val` answers are one label of `n_items`."""
+        one_of = 1.0 / self.n_items
+        return {ICL_STRUCTURAL: 0.5, ICL_HEAD: 0.5, IWL_HEAD: one_of, ACC_VAL: one_of}
+
+
+PAPER_AR_ALPHA = 1.0001  # what the released AR toy draws with, whatever `--a` says (α > 0)
+
+
 def _kind(value: Any) -> str:
     """The tag of a task block: its `kind`, `pos` when it has none (configs from before)."""
     if isinstance(value, dict):
@@ -90,7 +152,7 @@ def _kind(value: Any) -> str:
 
 
 AnyTaskConfig = Annotated[
-    Annotated[TaskConfig, Tag("pos")],
+    Annotated[TaskConfig, Tag("pos")] | Annotated[ArTaskConfig, Tag("ar")],
     Discriminator(_kind),
 ]
-TASK_KINDS: tuple[str, ...] = ("pos",)
+TASK_KINDS: tuple[str, ...] = ("pos", "ar")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from study.config import TaskConfig, Thresholds, TrialConfig
+from study.config import ArTaskConfig, TaskConfig, Thresholds, TrialConfig
 from study.errors import ConfigError
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.presets import build_config
@@ -22,11 +22,22 @@ def test_a_config_without_kind_is_the_pos_task_as_before():
     assert TrialConfig.model_validate(cfg.model_dump()) == cfg  # a dumped config round-trips
 
 
+def test_kind_picks_the_world_and_the_preset_task_block_steps_aside():
+    cfg = build_config("tiny", sets=["task.kind=ar"])
+    assert isinstance(cfg.task, ArTaskConfig)
+    assert cfg.task == ArTaskConfig()  # tiny's n_vocab / n_holdout belong to the POS task
+    assert cfg.model.d_model == 16 and cfg.train.steps == 60  # the rest of tiny still applies
+    assert build_config("tiny", sets={"task.kind": "ar", "task.n_items": 50}).task.n_items == 50
+
+
 @pytest.mark.parametrize(
     ("sets", "key", "says"),
     [
-        (["task.kind=chess"], "task.kind", "'pos'"),
+        (["task.kind=chess"], "task.kind", "'pos', 'ar'"),
+        (["task.kind=ar", "task.n_vocab=40"], "task.n_vocab", "n_items"),
         (["task.bursty_ratio=0.5"], "task.bursty_ratio", "n_vocab"),
+        (["task.kind=ar", "task.bursty_ratio=1.5"], "task.bursty_ratio", "1"),
+        (["task.kind=ar", "eval.protocol=matched"], "eval.protocol", "allowed: paper"),
     ],
 )
 def test_bad_task_values_name_key_value_and_what_is_allowed(sets, key, says):
@@ -44,12 +55,16 @@ def test_unknown_kind_is_reported_at_task_kind():
 
 def test_thresholds_left_unset_are_the_worlds_chance_levels():
     pos = build_config("tiny")
-    chance = pos.task.chance()
-    assert chance[ICL_STRUCTURAL] == chance[IWL_HEAD] == 0.5
     assert (pos.eval.thresholds.icl, pos.eval.thresholds.iwl) == (0.5, 0.5)  # as before
-    kept = build_config("tiny", sets={"eval.thresholds.iwl": 0.3})
+    ar = build_config("tiny", sets={"task.kind": "ar", "task.n_items": 400})
+    chance = ar.task.chance()
+    assert chance[ICL_STRUCTURAL] == 0.5 and chance[IWL_HEAD] == 1 / 400
+    assert (ar.eval.thresholds.icl, ar.eval.thresholds.iwl) == (0.5, 1 / 400)
+    assert ar.flat()["eval.thresholds.iwl"] == 1 / 400  # what the run logs
+    kept = build_config("tiny", sets={"task.kind": "ar", "eval.thresholds.iwl": 0.3})
     assert kept.eval.thresholds.iwl == 0.3  # a threshold the config sets is kept
-    assert Thresholds().iwl == 0.5
+    assert TrialConfig.model_validate(ar.model_dump()) == ar
+    assert Thresholds().iwl == 0.5  # alone, the POS defaults
 
 
 def test_every_kind_has_a_world():

@@ -8,7 +8,14 @@ import click
 
 from study.trial.device import DEVICE_CHOICES
 
-PRESETS = ("paper", "reference", "small", "tiny")  # study/presets/*.yaml; checked by a test
+PRESETS = (
+    "ar_paper",
+    "ar_small",
+    "paper",
+    "reference",
+    "small",
+    "tiny",
+)  # study/presets/*.yaml; checked by a test
 
 
 PRECISIONS = ("fp32", "tf32", "bf16")  # TrainConfig.precision
