@@ -99,15 +99,19 @@ class TrainConfig(_Part):
 
 
 class ForgettingConfig(_Part):
-    """Weight-forgetting schedule (docs/design.md §4)."""
+    """Weight-forgetting schedule (docs/design.md §4): whole resets every k steps (`active`,
+    `temporary`), or token rows forgotten for one step at a time (`probabilistic`)."""
 
-    kind: Literal["none", "active", "temporary"] = "none"
+    kind: Literal["none", "active", "temporary", "probabilistic"] = "none"
     forget_every: int = Field(1000, ge=1, description="k: reset after every k-th optimiser step")
     forget_until: int | None = Field(
         None, ge=0, description="N: temporary forgetting stops here (0: no resets, plain training)"
     )
     reset_std: float | None = Field(
-        None, gt=0.0, description="std of the re-drawn embeddings; default model.embed_init_std"
+        None,
+        gt=0.0,
+        description="std of the re-drawn embeddings (a reset's, or a probabilistic step's fresh "
+        "rows); default model.embed_init_std",
     )
     clear_optimizer: Literal["embeddings", "all", "none", "paper"] = Field(
         "embeddings",
@@ -118,6 +122,13 @@ class ForgettingConfig(_Part):
         ge=1,
         description="mechanism control, temporary forgetting only: this many resets (at k, 2k, "
         "…), i.e. N = n_resets × k + 1; 1 is a single reset at step k (docs/design.md §6)",
+    )
+    p: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="probabilistic forgetting: at each step each distinct token id of the batch "
+        "gets a fresh embedding for that step only with this probability (docs/design.md §4)",
     )
 
     @model_validator(mode="after")
@@ -136,6 +147,10 @@ class ForgettingConfig(_Part):
             object.__setattr__(self, "forget_until", until)
         if self.kind == "temporary" and self.forget_until is None:
             raise ValueError("forgetting.kind='temporary' needs forgetting.forget_until (N)")
+        if self.kind == "probabilistic" and self.p is None:
+            raise ValueError("forgetting.kind='probabilistic' needs forgetting.p")
+        if self.p is not None and self.kind != "probabilistic":
+            raise ValueError(f"p={self.p} with kind={self.kind!r}; allowed: kind 'probabilistic'")
         return self
 
     @property
@@ -234,10 +249,14 @@ class TrialConfig(_Part):
 
     @model_validator(mode="after")
     def _frozen_never_redrawn(self) -> TrialConfig:
-        if self.train.freeze_embeddings and self.forgetting.kind != "none":
+        """Frozen embeddings are never re-drawn for good; probabilistic forgetting only lends a
+        row a fresh draw for one step, so it may run on frozen embeddings (the paper's use on a
+        pretrained model)."""
+        if self.train.freeze_embeddings and self.forgetting.kind not in ("none", "probabilistic"):
             raise ValueError(
                 f"train.freeze_embeddings=true with forgetting.kind={self.forgetting.kind!r}: "
-                "frozen embeddings are drawn once; allowed: forgetting.kind 'none'"
+                "frozen embeddings are drawn once; allowed: forgetting.kind 'none' or "
+                "'probabilistic'"
             )
         return self
 
@@ -251,11 +270,17 @@ class TrialConfig(_Part):
 
     def inert_keys(self) -> set[str]:
         """Keys that do nothing in this config: the forgetting schedule's under `kind: none`, N
-        under `active`, the encoder's `model.causal` in a world with another model family. They are not logged, so that a phase fit over k or N never pools runs in
-        which the value had no effect."""
+        under `active`, the reset schedule under `probabilistic`, the encoder's `model.causal`
+        in a world with another model family. They are not logged, so that a phase fit over k or
+        N never pools runs in which the value had no effect."""
         kind = self.forgetting.kind
         schedule = ("forget_every", "forget_until", "reset_std", "clear_optimizer")
-        inert = {"none": schedule, "active": ("forget_until",), "temporary": ()}[kind]
+        inert = {  # p is None unless probabilistic, as n_resets unless temporary: no pooling
+            "none": schedule,
+            "active": ("forget_until",),
+            "temporary": (),
+            "probabilistic": ("forget_every", "forget_until", "clear_optimizer"),
+        }[kind]
         keys = {f"forgetting.{key}" for key in inert}
         if self.task.kind != "pos":  # the encoder's flag: another world's model family is its own
             keys.add("model.causal")

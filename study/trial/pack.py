@@ -78,11 +78,12 @@ def pack_key(cfg: TrialConfig) -> PackKey:
 
 def trains_alone(cfg: TrialConfig) -> bool:
     """A trial no pack can hold: a world other than the POS task (the stacked model and the
-    batched evaluation are the POS task's), compiled, or with its token embeddings frozen or on
+    batched evaluation are the POS task's), probabilistic forgetting, compiled, or with its token embeddings frozen or on
     their own learning rate (PackedAdamW keeps one rate per trial and trains every parameter)."""
     t = cfg.train
     other_world = cfg.task.kind != "pos"
-    return other_world or t.compile or t.freeze_embeddings or t.embed_lr_scale != 1.0
+    per_step = cfg.forgetting.kind == "probabilistic"  # rows lent a draw within a step
+    return other_world or per_step or t.compile or t.freeze_embeddings or t.embed_lr_scale != 1.0
 
 
 def train_pack(
@@ -100,11 +101,10 @@ class PackTrainer:
 
     def __init__(self, members: Sequence[Member], device: torch.device, impl: str = PACK_IMPL):
         cfgs = [m.cfg for m in members]
-        alone = [c.task.kind for c in cfgs if c.task.kind != "pos"]
-        if alone:
+        if any(c.task.kind != "pos" or c.forgetting.kind == "probabilistic" for c in cfgs):
             raise ValueError(
-                f"task.kind {alone[0]!r} in a pack: packed training supports task.kind 'pos' "
-                "only; such a trial trains alone (`trains_alone`)"
+                "a pack holds task.kind 'pos' trials without probabilistic forgetting only; "
+                "others train alone (`trains_alone`)"
             )
         if len({pack_key(c) for c in cfgs}) > 1:
             raise ValueError(

@@ -24,6 +24,19 @@ class TaskModel(nn.Module):
     def token_embeddings(self) -> list[nn.Parameter]:
         return [self.get_parameter(name) for name in self.EMBEDDINGS]
 
+    def batch_rows(self, inputs: Tensor, targets: Tensor) -> list[tuple[nn.Parameter, Tensor]]:
+        """Each token-embedding parameter with the rows a batch uses ([rows] bool, on its
+        device): what probabilistic forgetting may lend a fresh draw. By default a token id of
+        the inputs or the targets is a row of every embedding (a tied output row is the
+        target's own)."""
+        out = []
+        for p in self.token_embeddings():
+            used = torch.zeros(p.shape[0], dtype=torch.bool, device=p.device)
+            used[inputs.flatten()] = True
+            used[targets.flatten()] = True
+            out.append((p, used))
+        return out
+
 
 def embedding_draw(shape: torch.Size, std: float, generator: torch.Generator) -> Tensor:
     """N(0, std) of `shape` on the generator's device: a CPU generator draws the same

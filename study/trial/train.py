@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from study.config import TrialConfig
 from study.features import Curve
 from study.trial.device import tune_allocator
-from study.trial.forgetting import forget
+from study.trial.forgetting import forget, forgotten_for_step
 from study.trial.lane import Lane, OnEval, OnStep
 from study.trial.loss_window import LossWindow
 from study.trial.precision import precision
@@ -95,7 +95,10 @@ def train(
         if 0 in lane.schedule:
             lane.record(0, model, window)
         for step in range(1, cfg.train.steps + 1):
-            loss = train_step(forward, optimizer, *draws.alone(step))
+            inputs, targets, noise = draws.alone(step)
+            forgetting = (model, optimizer, cfg.forgetting, cfg.reset_std, lane.forget_rng)
+            with forgotten_for_step(*forgetting, inputs, targets):  # probabilistic only
+                loss = train_step(forward, optimizer, inputs, targets, noise)
             window.add(step, loss.view(1))
             if step in lane.schedule:
                 lane.record(step, model, window)  # evaluate first, then reset (docs/design.md §4)
