@@ -16,12 +16,13 @@ from study.config_part import Part as _Part
 from study.dotted import flatten
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.protocols import PROTOCOLS, Protocol
-from study.task_config import AnyTaskConfig, ArTaskConfig, TaskConfig
+from study.task_config import AnyTaskConfig, ArTaskConfig, BurstyTaskConfig, TaskConfig
 
 __all__ = [
     "PROTOCOLS",
     "AnyTaskConfig",
     "ArTaskConfig",
+    "BurstyTaskConfig",
     "EvalConfig",
     "ForgettingConfig",
     "ModelConfig",
@@ -75,6 +76,12 @@ class TrainConfig(_Part):
         description="matmul precision: fp32 (matches the CPU), tf32 (CUDA matmuls in TF32; as "
         "fp32 on the CPU) or bf16 (autocast to bfloat16)",
     )
+    optimizer: Literal["adamw", "sgd"] = Field(
+        "adamw",
+        description="adamw, or plain SGD (with `momentum`; weight decay added to the gradient), "
+        "as the bursty classification world's paper trains",
+    )
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="SGD's momentum")
     freeze_embeddings: bool = Field(
         False,
         description="mechanism control: the token embeddings (and the tied output rows) keep "
@@ -271,7 +278,7 @@ class TrialConfig(_Part):
     def inert_keys(self) -> set[str]:
         """Keys that do nothing in this config: the forgetting schedule's under `kind: none`, N
         under `active`, the reset schedule under `probabilistic`, the encoder's `model.causal`
-        in a world with another model family. They are not logged, so that a phase fit over k or
+        in the AR world (its decoder is causal), Adam's betas and eps under SGD. They are not logged, so that a phase fit over k or
         N never pools runs in which the value had no effect."""
         kind = self.forgetting.kind
         schedule = ("forget_every", "forget_until", "reset_std", "clear_optimizer")
@@ -282,8 +289,10 @@ class TrialConfig(_Part):
             "probabilistic": ("forget_every", "forget_until", "clear_optimizer"),
         }[kind]
         keys = {f"forgetting.{key}" for key in inert}
-        if self.task.kind != "pos":  # the encoder's flag: another world's model family is its own
+        if self.task.kind == "ar":  # the encoder's flag: the decoder is causal whatever it says
             keys.add("model.causal")
+        if self.train.optimizer == "sgd":
+            keys |= {"train.beta1", "train.beta2", "train.eps"}
         return keys
 
     def effective(self) -> dict[str, Any]:

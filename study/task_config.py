@@ -1,6 +1,7 @@
 """The task block of a trial config: one typed part per world, chosen by `task.kind`
 (docs/design.md §9). `pos` (the default, so every config written before keeps its meaning) is
-the paper's masked part-of-speech task; `ar` is the paper's autoregressive toy.
+the paper's masked part-of-speech task; `ar` is the paper's autoregressive toy; `bursty` is
+bursty in-context classification (Reddy 2023).
 
 Each part states, beside its own keys, what the platform needs to read its runs honestly: the
 chance level of each metric it feeds (a regime threshold left unset defaults to it), the
@@ -30,7 +31,9 @@ from study.protocols import PROTOCOLS, Protocol
 class TaskConfig(Part):
     """The synthetic part-of-speech task (docs/design.md §2)."""
 
-    kind: Literal["pos"] = Field("pos", description="the world: pos, ar (docs/design.md §9)")
+    kind: Literal["pos"] = Field(
+        "pos", description="the world: pos, ar, bursty (docs/design.md §9)"
+    )
     n_vocab: int = Field(
         10_000, ge=20, description="content tokens V (even): nouns then adjectives"
     )
@@ -141,6 +144,76 @@ class ArTaskConfig(Part):
         return {ICL_STRUCTURAL: 0.5, ICL_HEAD: 0.5, IWL_HEAD: one_of, ACC_VAL: one_of}
 
 
+class BurstyTaskConfig(Part):
+    """Bursty in-context classification (Reddy 2023, ICLR 2024; after Chan et al. 2022's data
+    properties; docs/design.md §9): K classes of Gaussian items in D dimensions, class k labelled
+    k mod L; N (item, label) pairs, then a query item whose label is the answer."""
+
+    kind: Literal["bursty"] = "bursty"
+    n_classes: int = Field(512, ge=2, description="K: classes, each a Gaussian mean")
+    n_labels: int = Field(32, ge=2, description="L: labels; class k has label k mod L")
+    n_dims: int = Field(63, ge=1, description="D: the items' dimension")
+    n_context: int = Field(8, ge=2, description="N: (item, label) pairs before the query")
+    burst: int = Field(
+        2, ge=1, description="B: a bursty context holds N/B classes, B items of each"
+    )
+    noise: float = Field(
+        0.1, ge=0.0, le=100.0, description="ε: within-class noise, items (μ + εη)/√(1+ε²)"
+    )
+    zipf_exponent: float = Field(
+        0.0, ge=0.0, le=10.0, description="α of the Zipf law over classes (class 0 most frequent)"
+    )
+    p_bursty: float = Field(
+        1.0, ge=0.0, le=1.0, description="p_B: share of bursty training sequences"
+    )
+    p_fresh: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="p_C: share of training sequences whose classes get fresh means (their "
+        "labels are the known ones)",
+    )
+
+    protocols: ClassVar[tuple[Protocol, ...]] = ("paper",)
+
+    @model_validator(mode="after")
+    def _shapes_fit(self) -> BurstyTaskConfig:
+        k, n_labels, n, b = self.n_classes, self.n_labels, self.n_context, self.burst
+        if n_labels > k or k % n_labels:
+            raise ValueError(
+                f"n_classes={k}, n_labels={n_labels}: every label needs the same number of "
+                "classes; allowed: n_classes a multiple of n_labels"
+            )
+        if n % b or n // b < 2:
+            raise ValueError(
+                f"n_context={n}, burst={b}: a bursty context holds n_context / burst classes; "
+                "allowed: burst dividing n_context at most n_context / 2"
+            )
+        if n // b > n_labels:
+            raise ValueError(
+                f"n_context / burst = {n // b} classes with distinct labels need as many labels; "
+                f"allowed: n_labels ≥ {n // b}"
+            )
+        return self
+
+    @property
+    def classes_per_context(self) -> int:
+        return self.n_context // self.burst
+
+    @property
+    def output_size(self) -> int:
+        """The read-out scores the L labels."""
+        return self.n_labels
+
+    def chance(self) -> dict[str, float]:
+        """The in-context sets hold N/B classes with distinct labels: a model that copies the
+        label of a context class at random scores B/N; the `absent` and `val` answers are one
+        label of L."""
+        copy = 1.0 / self.classes_per_context
+        one_of = 1.0 / self.n_labels
+        return {ICL_STRUCTURAL: copy, ICL_HEAD: copy, IWL_HEAD: one_of, ACC_VAL: one_of}
+
+
 PAPER_AR_ALPHA = 1.0001  # what the released AR toy draws with, whatever `--a` says (α > 0)
 
 
@@ -152,7 +225,9 @@ def _kind(value: Any) -> str:
 
 
 AnyTaskConfig = Annotated[
-    Annotated[TaskConfig, Tag("pos")] | Annotated[ArTaskConfig, Tag("ar")],
+    Annotated[TaskConfig, Tag("pos")]
+    | Annotated[ArTaskConfig, Tag("ar")]
+    | Annotated[BurstyTaskConfig, Tag("bursty")],
     Discriminator(_kind),
 ]
-TASK_KINDS: tuple[str, ...] = ("pos", "ar")
+TASK_KINDS: tuple[str, ...] = ("pos", "ar", "bursty")

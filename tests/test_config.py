@@ -23,7 +23,7 @@ def test_every_preset_loads(name):
     if isinstance(cfg.task, TaskConfig):  # the POS task's presets; another world's check theirs
         assert cfg.task.n_vocab % 2 == 0 and cfg.task.n_holdout >= 2
     else:
-        assert cfg.task.kind in name  # ar_paper, ar_small, …: named for their world
+        assert cfg.task.output_size > 1  # another world's preset: its own part validated
 
 
 def test_tiny_preset_layers_on_paper():

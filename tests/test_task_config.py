@@ -33,7 +33,7 @@ def test_kind_picks_the_world_and_the_preset_task_block_steps_aside():
 @pytest.mark.parametrize(
     ("sets", "key", "says"),
     [
-        (["task.kind=chess"], "task.kind", "'pos', 'ar'"),
+        (["task.kind=chess"], "task.kind", "'pos', 'ar', 'bursty'"),
         (["task.kind=ar", "task.n_vocab=40"], "task.n_vocab", "n_items"),
         (["task.bursty_ratio=0.5"], "task.bursty_ratio", "n_vocab"),
         (["task.kind=ar", "task.bursty_ratio=1.5"], "task.bursty_ratio", "1"),

@@ -11,7 +11,9 @@ from study.trial.device import DEVICE_CHOICES
 PRESETS = (
     "ar_paper",
     "ar_small",
+    "bursty_small",
     "paper",
+    "reddy2023",
     "reference",
     "small",
     "tiny",

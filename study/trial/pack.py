@@ -78,12 +78,14 @@ def pack_key(cfg: TrialConfig) -> PackKey:
 
 def trains_alone(cfg: TrialConfig) -> bool:
     """A trial no pack can hold: a world other than the POS task (the stacked model and the
-    batched evaluation are the POS task's), probabilistic forgetting, compiled, or with its token embeddings frozen or on
-    their own learning rate (PackedAdamW keeps one rate per trial and trains every parameter)."""
+    batched evaluation are the POS task's), probabilistic forgetting, compiled, trained by SGD,
+    or with its token embeddings frozen or on their own learning rate (PackedAdamW keeps one
+    rate per trial and trains every parameter)."""
     t = cfg.train
     other_world = cfg.task.kind != "pos"
     per_step = cfg.forgetting.kind == "probabilistic"  # rows lent a draw within a step
-    return other_world or per_step or t.compile or t.freeze_embeddings or t.embed_lr_scale != 1.0
+    own_rule = t.optimizer != "adamw" or t.freeze_embeddings or t.embed_lr_scale != 1.0
+    return other_world or per_step or t.compile or own_rule
 
 
 def train_pack(

@@ -50,11 +50,11 @@ def train_step(
     return loss.detach().clone()
 
 
-def make_optimizer(model: TaskModel, cfg: TrialConfig) -> torch.optim.AdamW:
-    """AdamW over what trains: every parameter, the token embeddings (the model's
-    `EMBEDDINGS`; the POS model's tied to its output rows) at lr × `train.embed_lr_scale`, or
-    left out and without gradient under `train.freeze_embeddings` (the mechanism controls,
-    docs/design.md §6)."""
+def make_optimizer(model: TaskModel, cfg: TrialConfig) -> torch.optim.Optimizer:
+    """AdamW (or SGD, `train.optimizer`) over what trains: every parameter, the token
+    embeddings (the model's `EMBEDDINGS`; the POS model's tied to its output rows) at lr ×
+    `train.embed_lr_scale`, or left out and without gradient under `train.freeze_embeddings`
+    (the mechanism controls, docs/design.md §6)."""
     t = cfg.train
     embeddings = model.token_embeddings()
     tokens = {id(p) for p in embeddings}
@@ -66,6 +66,10 @@ def make_optimizer(model: TaskModel, cfg: TrialConfig) -> torch.optim.AdamW:
             p.requires_grad_(False)
     else:
         groups.append({"params": list(embeddings), "lr": t.lr * t.embed_lr_scale})
+    if t.optimizer == "sgd":  # weight decay is added to the gradient, as SGD does
+        return torch.optim.SGD(
+            groups, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay, foreach=True
+        )
     # fused: one kernel for all parameters (≈8% of a small-model step on the CPU)
     return torch.optim.AdamW(
         groups,

@@ -68,3 +68,18 @@ def test_a_key_of_another_world_exits_2(store, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "task.n_vocab" in result.output and "n_items" in result.output
     result = CliRunner().invoke(cli, [*args, "--set", "task.kind=go"])
     assert result.exit_code == 2 and "task.kind" in result.output and "'ar'" in result.output
+
+
+def test_bursty_small_logs_the_platform_metrics(store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sets = ["--set", "train.steps=20", "--set", "eval.every=10"]
+    out, run = run_train(store, "--preset", "bursty_small", *sets)
+    params = run.data.params
+    assert params["task.kind"] == "bursty" and params["train.optimizer"] == "sgd"
+    assert float(params["eval.thresholds.icl"]) == 0.25  # B/N: a context label copied at random
+    assert float(params["eval.thresholds.iwl"]) == 0.125  # 1/L
+    assert "train.beta1" not in params  # Adam's, inert under SGD
+    for name in ("icl/structural_paper", "icl/head", "iwl/head", "acc/val", "loss/val"):
+        assert out["summary"][name] == run.data.metrics[name], name
+    out, run = run_train(store, "--preset", "tiny", "--set", "task.kind=bursty", *sets)
+    assert run.data.params["task.n_classes"] == "512" and "iwl/head" in out["summary"]

@@ -22,12 +22,9 @@ from study.trial.worlds.ar_data import (
     SEQ_LEN,
     TRAIN_SLOTS,
     ArVocab,
-    distinct,
     training_sequences,
-    zipf,
-    zipf_cdf,
-    zipf_except,
 )
+from study.trial.worlds.draw_laws import distinct, zipf, zipf_cdf, zipf_except
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -27,7 +27,7 @@ def probabilistic(preset, p, **sets):
     )
 
 
-@pytest.mark.parametrize("preset", ["tiny", "ar_small"])
+@pytest.mark.parametrize("preset", ["tiny", "ar_small", "bursty_small"])
 def test_p_zero_is_plain_training_bit_for_bit(preset):
     plain = train(build_config(preset, sets=SHORT), CPU)
     never = train(probabilistic(preset, 0.0), CPU)
@@ -95,3 +95,17 @@ def test_the_config_states_p_and_nothing_else_resets():
     assert reset_steps(cfg.forgetting, 60) == []
     assert eval_steps(cfg) == list(range(0, 61, 10))  # no reset cycle to align with
     assert trains_alone(cfg)  # a pack does not lend rows within a step
+
+
+def test_in_the_classifier_the_label_rows_are_lent_and_put_back():
+    cfg = probabilistic("bursty_small", 0.5, **{"train.momentum": 0.9})
+    lane, model, optimizer, (inputs, targets, noise) = one_step(cfg)
+    labels, projection = model.label_emb.weight, model.item_proj.weight
+    before, kept = labels.detach().clone(), projection.detach().clone()
+    lent = (model, optimizer, cfg.forgetting, cfg.reset_std, lane.forget_rng)
+    with forgotten_for_step(*lent, inputs, targets):
+        fresh = (labels != before).any(1)
+        assert fresh.any() and torch.equal(projection, kept)  # items are vectors: no rows
+        train_step(model, optimizer, inputs, targets, noise)
+    assert torch.equal(labels[fresh], before[fresh])
+    assert (labels[~fresh] != before[~fresh]).any()

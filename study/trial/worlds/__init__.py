@@ -11,11 +11,12 @@ import torch
 from study.config import TrialConfig
 from study.trial.worlds.api import Evaluation, StepDraws, World
 from study.trial.worlds.ar import ArWorld
+from study.trial.worlds.bursty import BurstyWorld
 from study.trial.worlds.pos import PosWorld
 
 __all__ = ["WORLDS", "Evaluation", "StepDraws", "World", "world_of"]
 
-WORLDS: dict[str, type[World]] = {w.kind: w for w in (PosWorld, ArWorld)}
+WORLDS: dict[str, type[World]] = {w.kind: w for w in (PosWorld, ArWorld, BurstyWorld)}
 
 
 def world_of(cfg: TrialConfig, device: torch.device, seeds: Mapping[str, int]) -> World:

@@ -40,8 +40,8 @@ from study.trial.worlds.ar_data import (
     in_context_sequences,
     training_sequences,
     weights_sequences,
-    zipf_cdf,
 )
+from study.trial.worlds.draw_laws import zipf_cdf
 
 if TYPE_CHECKING:
     from study.trial.lane import Lane

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from study.config import ArTaskConfig
+from study.trial.worlds.draw_laws import distinct, zipf, zipf_except
 
 PAIRS = 8  # context (item, label) pairs
 SEQ_LEN = 2 * PAIRS + 1  # ... then the query item
@@ -86,44 +87,6 @@ class InContextBatch:
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
-
-
-def zipf_cdf(n: int, alpha: float, device: torch.device | str = "cpu") -> Tensor:
-    """[n] float64 CDF of p(r) ∝ r^−α over ranks r = 1 … n (α = 0 uniform)."""
-    weights = torch.arange(1, n + 1, dtype=torch.float64, device=device).pow(-alpha)
-    return weights.cumsum(0) / weights.sum()
-
-
-def zipf(cdf: Tensor, u: Tensor) -> Tensor:
-    """Items (long, shaped like u) by inverting the CDF at uniforms u."""
-    flat = torch.searchsorted(cdf, u.reshape(-1).contiguous(), right=True)
-    return flat.clamp_(max=cdf.shape[0] - 1).view(u.shape)  # the last entry may round below 1
-
-
-def zipf_except(cdf: Tensor, u: Tensor, excluded: Tensor) -> Tensor:
-    """Items from the Zipf law conditioned on differing from `excluded` (u and excluded of one
-    shape): the uniform is squeezed past the excluded item's share of [0, 1), an exact
-    conditional draw without rejection."""
-    below = torch.cat([cdf.new_zeros(1), cdf[:-1]])[excluded]  # mass before the excluded item
-    gap = cdf[excluded] - below
-    v = u * (cdf[-1] - gap)
-    v = v + gap * (v >= below)
-    items = zipf(cdf, v)
-    # float rounding at the gap's edge may land on the excluded item: move it one along
-    return torch.where(items == excluded, (excluded + 1) % cdf.shape[0], items)
-
-
-def distinct(u: Tensor, size: int) -> Tensor:
-    """u [n, k] → [n, k] distinct ints in [0, size), uniform over ordered k-tuples: each draw is
-    over the ids not yet taken, shifted past the taken ones in increasing order."""
-    picks: list[Tensor] = []
-    for j in range(u.shape[1]):
-        x = (u[:, j] * (size - j)).long().clamp_(max=size - j - 1)
-        if picks:
-            for taken in torch.stack(picks, dim=1).sort(dim=1).values.unbind(1):
-                x = x + (x >= taken).long()
-        picks.append(x)
-    return torch.stack(picks, dim=1)
 
 
 def interleave(items: Tensor, labels: Tensor, query: Tensor) -> Tensor:
