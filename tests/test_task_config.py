@@ -76,3 +76,19 @@ def test_every_kind_has_a_world():
         fed = {m for metrics in world.feeds.values() for m in metrics}
         assert {ICL_STRUCTURAL.replace("structural", "structural_paper"), IWL_HEAD} <= fed
         assert set(world.feeds) == set(world.eval_sets)
+
+
+def test_task_kind_is_a_sweep_axis_like_any_other():
+    from study.errors import SpecError
+    from study.sweep.spec import parse_spec
+
+    tree = {
+        "name": "worlds",
+        "base": {"preset": "tiny", "set": {"train.steps": 20}},
+        "space": {"task.kind": ["pos", "ar", "bursty"], "task.zipf_exponent": [0.0, 1.0]},
+        "sampler": {"kind": "grid"},
+    }
+    assert parse_spec(tree).space["task.kind"].kind == "grid"
+    clash = {**tree, "space": {"task.kind": ["pos", "ar"], "task.n_vocab": [40, 60]}}
+    with pytest.raises(SpecError, match="task.n_vocab"):  # a POS key is no AR key
+        parse_spec(clash)
