@@ -13,6 +13,9 @@ The core (this table is its one list: the layer test checks it against the files
 README against it):
 
     config.py        the typed trial config, validated once at the edge
+    config_part.py   the base of every config part: frozen, unknown keys refused
+    task_config.py   the task part of a config, one per world (`task.kind`), with chance levels
+    protocols.py     the held-out protocols' names
     presets.py       the presets (presets/*.yaml) and `--set` overrides → a config
     dotted.py        dotted keys ↔ nested mappings
     errors.py        usage errors (exit 2) and runtime failures (exit 1)

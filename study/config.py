@@ -1,7 +1,8 @@
 """The trial config: typed, frozen, validated once at the edge.
 
 A trial is `TrialConfig(task, model, train, forgetting, eval)`; each part owns its defaults, which
-are the paper's (docs/design.md §4, §7). Presets (`study/presets/*.yaml`) are override layers on top of
+are the paper's (docs/design.md §4, §7). The task part is one of the worlds (`task.kind`,
+`study.task_config`), the masked part-of-speech task by default. Presets (`study/presets/*.yaml`) are override layers on top of
 those defaults, then a YAML file, then `--set dotted.key=value` pairs.
 """
 
@@ -9,58 +10,28 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from study.config_part import Part as _Part
 from study.dotted import flatten
+from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
+from study.protocols import PROTOCOLS, Protocol
+from study.task_config import AnyTaskConfig, ArTaskConfig, BurstyTaskConfig, TaskConfig
 
-Protocol = Literal["paper", "init", "matched"]
-PROTOCOLS: tuple[Protocol, ...] = ("paper", "init", "matched")
-
-
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TaskConfig(_Part):
-    """The synthetic part-of-speech task (docs/design.md §2)."""
-
-    n_vocab: int = Field(
-        10_000, ge=20, description="content tokens V (even): nouns then adjectives"
-    )
-    n_holdout: int | None = Field(None, ge=2, description="held-out ids R; default V // 10")
-    zipf_exponent: float = Field(1.5, ge=0.0, le=10.0, description="α of the within-class Zipf law")
-    p_ambiguous: float = Field(0.1, ge=0.0, le=1.0, description="ε, share of ambiguous tokens")
-    n_freq_bins: int = Field(5, ge=1, description="bins the ambiguous tokens are spread over")
-    ambiguity: Literal["twin", "paper"] = Field(
-        "twin",
-        description="twin: same ranks in both classes, swapped for the same-rank twin; paper: the "
-        "released code's law, random ranks per class and bin, swapped for a Zipf draw over the "
-        "other class's ambiguous list",
-    )
-    tail_fraction: float = Field(0.1, gt=0.0, le=0.5, description="rarest share of a class = tail")
-    zipf_law: Literal["full", "paper"] = Field(
-        "full",
-        description="full: every rank 1 … V/2 drawn, p ∝ r^-α; paper: the released sampler's, "
-        "which never draws rank 1 at α > 0 (np.random.zipf starts at 1, the class's ids at 0; "
-        "uniform at α = 0 as there) — the cause of its higher transience peak (docs/design.md §6)",
-    )
-
-    @field_validator("n_vocab")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError(f"must be even (nouns and adjectives split it), got {v}")
-        return v
-
-    @model_validator(mode="after")
-    def _fill_holdout(self) -> TaskConfig:
-        if self.n_holdout is None:
-            object.__setattr__(self, "n_holdout", max(2, self.n_vocab // 10))
-        if self.n_freq_bins > self.n_vocab // 2:
-            raise ValueError(
-                f"n_freq_bins={self.n_freq_bins} exceeds the class size {self.n_vocab // 2}"
-            )
-        return self
+__all__ = [
+    "PROTOCOLS",
+    "AnyTaskConfig",
+    "ArTaskConfig",
+    "BurstyTaskConfig",
+    "EvalConfig",
+    "ForgettingConfig",
+    "ModelConfig",
+    "Protocol",
+    "TaskConfig",
+    "Thresholds",
+    "TrainConfig",
+    "TrialConfig",
+]
 
 
 class ModelConfig(_Part):
@@ -105,6 +76,12 @@ class TrainConfig(_Part):
         description="matmul precision: fp32 (matches the CPU), tf32 (CUDA matmuls in TF32; as "
         "fp32 on the CPU) or bf16 (autocast to bfloat16)",
     )
+    optimizer: Literal["adamw", "sgd"] = Field(
+        "adamw",
+        description="adamw, or plain SGD (with `momentum`; weight decay added to the gradient), "
+        "as the bursty classification world's paper trains",
+    )
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="SGD's momentum")
     freeze_embeddings: bool = Field(
         False,
         description="mechanism control: the token embeddings (and the tied output rows) keep "
@@ -129,15 +106,19 @@ class TrainConfig(_Part):
 
 
 class ForgettingConfig(_Part):
-    """Weight-forgetting schedule (docs/design.md §4)."""
+    """Weight-forgetting schedule (docs/design.md §4): whole resets every k steps (`active`,
+    `temporary`), or token rows forgotten for one step at a time (`probabilistic`)."""
 
-    kind: Literal["none", "active", "temporary"] = "none"
+    kind: Literal["none", "active", "temporary", "probabilistic"] = "none"
     forget_every: int = Field(1000, ge=1, description="k: reset after every k-th optimiser step")
     forget_until: int | None = Field(
         None, ge=0, description="N: temporary forgetting stops here (0: no resets, plain training)"
     )
     reset_std: float | None = Field(
-        None, gt=0.0, description="std of the re-drawn embeddings; default model.embed_init_std"
+        None,
+        gt=0.0,
+        description="std of the re-drawn embeddings (a reset's, or a probabilistic step's fresh "
+        "rows); default model.embed_init_std",
     )
     clear_optimizer: Literal["embeddings", "all", "none", "paper"] = Field(
         "embeddings",
@@ -148,6 +129,13 @@ class ForgettingConfig(_Part):
         ge=1,
         description="mechanism control, temporary forgetting only: this many resets (at k, 2k, "
         "…), i.e. N = n_resets × k + 1; 1 is a single reset at step k (docs/design.md §6)",
+    )
+    p: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="probabilistic forgetting: at each step each distinct token id of the batch "
+        "gets a fresh embedding for that step only with this probability (docs/design.md §4)",
     )
 
     @model_validator(mode="after")
@@ -166,6 +154,10 @@ class ForgettingConfig(_Part):
             object.__setattr__(self, "forget_until", until)
         if self.kind == "temporary" and self.forget_until is None:
             raise ValueError("forgetting.kind='temporary' needs forgetting.forget_until (N)")
+        if self.kind == "probabilistic" and self.p is None:
+            raise ValueError("forgetting.kind='probabilistic' needs forgetting.p")
+        if self.p is not None and self.kind != "probabilistic":
+            raise ValueError(f"p={self.p} with kind={self.kind!r}; allowed: kind 'probabilistic'")
         return self
 
     @property
@@ -177,10 +169,22 @@ class ForgettingConfig(_Part):
 
 
 class Thresholds(_Part):
-    """Regime thresholds (docs/design.md §5)."""
+    """Regime thresholds (docs/design.md §5). Inside a `TrialConfig`, `icl` and `iwl` left unset
+    are the task's chance levels of the metrics they judge (`TrialConfig._thresholds_at_chance`):
+    0.5 for the POS task, whose defaults they are here."""
 
-    icl: float = Field(0.5, ge=0.0, le=1.0, description="structural ICL present at ≥ this")
-    iwl: float = Field(0.5, ge=0.0, le=1.0, description="head IWL present at ≥ this")
+    icl: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="structural ICL present at ≥ this; default: its chance level in the task",
+    )
+    iwl: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="head IWL present at ≥ this; default: its chance level in the task",
+    )
     confidence: float = Field(
         0.95,
         gt=0.0,
@@ -214,18 +218,52 @@ class EvalConfig(_Part):
 
 
 class TrialConfig(_Part):
-    task: TaskConfig = TaskConfig()
+    task: AnyTaskConfig = TaskConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     forgetting: ForgettingConfig = ForgettingConfig()
     eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")
+    def _protocol_of_task(self) -> TrialConfig:
+        allowed = self.task.protocols
+        if self.eval.protocol not in allowed:
+            raise ValueError(
+                f"eval.protocol={self.eval.protocol!r} with task.kind={self.task.kind!r}: its "
+                f"held-out set is scored one way; allowed: {', '.join(allowed)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _thresholds_at_chance(self) -> TrialConfig:
+        """A regime threshold the config leaves unset is the chance level of the metric it
+        judges in this task (docs/design.md §5): 'present' then means clear of chance at the
+        evaluation's noise, for a two-way answer (0.5) as for an L-way one (1/L). The resolved
+        value is what the run logs, so analysis reads the threshold the trial used."""
+        t, chance = self.eval.thresholds, self.task.chance()
+        given = t.model_fields_set
+        unset = {
+            key: chance[metric]
+            for key, metric in (("icl", ICL_STRUCTURAL), ("iwl", IWL_HEAD))
+            if key not in given and getattr(t, key) != chance[metric]
+        }
+        if unset:
+            thresholds = t.model_copy(update=unset)
+            object.__setattr__(
+                self, "eval", self.eval.model_copy(update={"thresholds": thresholds})
+            )
+        return self
+
+    @model_validator(mode="after")
     def _frozen_never_redrawn(self) -> TrialConfig:
-        if self.train.freeze_embeddings and self.forgetting.kind != "none":
+        """Frozen embeddings are never re-drawn for good; probabilistic forgetting only lends a
+        row a fresh draw for one step, so it may run on frozen embeddings (the paper's use on a
+        pretrained model)."""
+        if self.train.freeze_embeddings and self.forgetting.kind not in ("none", "probabilistic"):
             raise ValueError(
                 f"train.freeze_embeddings=true with forgetting.kind={self.forgetting.kind!r}: "
-                "frozen embeddings are drawn once; allowed: forgetting.kind 'none'"
+                "frozen embeddings are drawn once; allowed: forgetting.kind 'none' or "
+                "'probabilistic'"
             )
         return self
 
@@ -239,12 +277,23 @@ class TrialConfig(_Part):
 
     def inert_keys(self) -> set[str]:
         """Keys that do nothing in this config: the forgetting schedule's under `kind: none`, N
-        under `active`. They are not logged, so that a phase fit over k or N never pools runs in
-        which the value had no effect."""
+        under `active`, the reset schedule under `probabilistic`, the encoder's `model.causal`
+        in the AR world (its decoder is causal), Adam's betas and eps under SGD. They are not logged, so that a phase fit over k or
+        N never pools runs in which the value had no effect."""
         kind = self.forgetting.kind
         schedule = ("forget_every", "forget_until", "reset_std", "clear_optimizer")
-        inert = {"none": schedule, "active": ("forget_until",), "temporary": ()}[kind]
-        return {f"forgetting.{key}" for key in inert}
+        inert = {  # p is None unless probabilistic, as n_resets unless temporary: no pooling
+            "none": schedule,
+            "active": ("forget_until",),
+            "temporary": (),
+            "probabilistic": ("forget_every", "forget_until", "clear_optimizer"),
+        }[kind]
+        keys = {f"forgetting.{key}" for key in inert}
+        if self.task.kind == "ar":  # the encoder's flag: the decoder is causal whatever it says
+            keys.add("model.causal")
+        if self.train.optimizer == "sgd":
+            keys |= {"train.beta1", "train.beta2", "train.eps"}
+        return keys
 
     def effective(self) -> dict[str, Any]:
         """`flat()` without the inert keys: what a trial's run logs as its params."""

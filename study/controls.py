@@ -40,6 +40,8 @@ KIND_KEY = "forgetting.kind"  # the dotted key that says which contrast applies
 CONTRASTS = {
     "active": "structural ICL higher, or head IWL lower",
     "temporary": "structural ICL higher, head IWL not lower",
+    # forgetting a row for one step at a time aims at the same dual process (docs/design.md §4)
+    "probabilistic": "structural ICL higher, head IWL not lower",
 }
 
 
@@ -84,6 +86,6 @@ def beats_control(
     more_icl = icl_effect >= CONTRAST_MARGIN
     if kind == "active":
         return more_icl | (-iwl_effect >= CONTRAST_MARGIN)
-    if kind == "temporary":
+    if kind in ("temporary", "probabilistic"):
         return more_icl & (-iwl_effect < CONTRAST_MARGIN)
     raise ValueError(f"forgetting kind: got {kind!r}; allowed: {', '.join(CONTRASTS)}")

@@ -109,6 +109,10 @@ def problems(
             allowed = "allowed here: " + (", ".join(allowed_keys(schema, loc[:-1])) or "(none)")
         elif kind == "missing":
             value, allowed = None, "required"
+        elif kind == "union_tag_invalid":  # every tagged union of ours is tagged by `kind`
+            context = problem.get("ctx") or {}
+            key = "kind" if key == "(top level)" else f"{key}.kind"
+            value, allowed = context.get("tag"), f"one of {context.get('expected_tags')}"
         else:
             allowed = problem["msg"].removeprefix("Value error, ")
         out.append((key, value, allowed))

@@ -33,11 +33,14 @@ def peak(curve: Curve, metric: str) -> tuple[float, int]:
 
 def summary_features(curve: Curve) -> dict[str, float]:
     """Start, peak, peak step and transience of structural ICL under the headline and each
-    protocol, the dual score, and the final step (where each curve's final value is read)."""
+    protocol the trial's world scores (the POS task all three, docs/design.md §9), the dual
+    score, and the final step (where each curve's final value is read)."""
     final_step, final = curve[-1]
     out = {FINAL_STEP: float(final_step)}
     for protocol in (None, *PROTOCOLS):
         name = structural(protocol)
+        if name not in final:
+            continue
         top, at = peak(curve, name)
         out[structural(protocol, PEAK)], out[structural(protocol, PEAK_STEP)] = top, float(at)
         out[transience(protocol)] = top - final[name]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 
-from study.config import PROTOCOLS
+from study.protocols import PROTOCOLS
 
 SUMMARY_PREFIX = "summary/"  # the section of final-only features
 

@@ -123,13 +123,29 @@ def build_config(
     sets: Iterable[str] | Mapping[str, Any] = (),
     source: str = "config",
 ) -> TrialConfig:
-    """Preset → YAML file → overrides, validated into a `TrialConfig`."""
-    tree = preset_overrides(preset)
-    if file is not None:
-        tree = deep_merge(tree, read_yaml(file))
+    """Preset → YAML file → overrides, validated into a `TrialConfig`.
+
+    A preset's `task:` block belongs to its world: when the file or the overrides choose
+    another `task.kind`, the preset's task keys are left out (a vocabulary size of the POS task
+    means nothing to another world) and that world's defaults apply; its model, training,
+    forgetting and evaluation keys still do."""
+    base = preset_overrides(preset)
+    layers = [read_yaml(file)] if file is not None else []
     pairs = dict(sets) if isinstance(sets, Mapping) else dict(map(parse_assignment, sets))
-    tree = deep_merge(tree, nest(pairs))
+    layers.append(nest(pairs))
+    chosen = [_task_kind(layer) for layer in layers if _task_kind(layer) is not None]
+    if chosen and chosen[-1] != (_task_kind(base) or "pos"):
+        base = {k: v for k, v in base.items() if k != "task"}
+    tree = base
+    for layer in layers:
+        tree = deep_merge(tree, layer)
     return validate(tree, source=source)
+
+
+def _task_kind(tree: Mapping[str, Any]) -> Any:
+    """The `task.kind` a layer sets, or None."""
+    task = tree.get("task")
+    return task.get("kind") if isinstance(task, Mapping) else None
 
 
 def validate(tree: Mapping[str, Any], source: str = "config") -> TrialConfig:

@@ -7,8 +7,10 @@ form for frames of trials, side by side so that they cannot drift apart.
 Presence is read with the evaluation's own noise. An accuracy measured on n sequences is
 *present* when the lower end of its Wilson score interval (at `confidence`) clears the
 threshold, *absent* when the upper end is below it, and otherwise undecided; a trial with an
-undecided call is `uncertain`, its own state. A model that copies but guesses roles scores 0.5
-on the holdout and switch sets, exactly the default thresholds, and should be called neither.
+undecided call is `uncertain`, its own state. A threshold a config leaves unset is the chance
+level of the metric it judges in the trial's world (`study.config`, docs/design.md §9): in the
+POS task a model that copies but guesses roles scores 0.5 on the holdout and switch sets,
+exactly its thresholds, and should be called neither; an L-way answer has chance 1/L.
 Without n (an old store, a frame without `eval.n_examples`) the point estimate decides.
 
 `presence_probability` is the chance that the true accuracy clears the threshold (normal

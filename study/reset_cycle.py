@@ -13,8 +13,9 @@ import math
 
 
 def aligns(kind: str, align_to_forgetting: bool = True) -> bool:
-    """Whether the schedule is aligned at all: only a forgetting run that asks for it."""
-    return kind != "none" and bool(align_to_forgetting)
+    """Whether the schedule is aligned at all: only a run with a reset cycle (active or
+    temporary forgetting; probabilistic forgetting has none) that asks for it."""
+    return kind in ("active", "temporary") and bool(align_to_forgetting)
 
 
 def last_reset(kind: str, forget_every: int, forget_until: int | None) -> float:

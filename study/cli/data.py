@@ -49,6 +49,12 @@ def sample(
 
     with usage_errors():
         cfg = load_trial_config(preset, config_file, sets)
+        if cfg.task.kind != "pos":
+            from study.errors import ConfigError
+
+            raise ConfigError(
+                "task.kind", cfg.task.kind, "pos: `dpl data sample` shows the POS task"
+            )
 
     from study.trial.sample_frame import sample_frame
 

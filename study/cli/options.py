@@ -16,7 +16,16 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-PRESETS = ("paper", "reference", "small", "tiny")  # study/presets/*.yaml; checked by a test
+PRESETS = (
+    "ar_paper",
+    "ar_small",
+    "bursty_small",
+    "paper",
+    "reddy2023",
+    "reference",
+    "small",
+    "tiny",
+)  # study/presets/*.yaml; checked by a test
 
 
 PRECISIONS = ("fp32", "tf32", "bf16")  # TrainConfig.precision

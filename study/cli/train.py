@@ -51,7 +51,8 @@ def train(
     experiment: str,
     as_json: bool,
 ) -> None:
-    """Train one model on the POS task and log the trial to MLflow."""
+    """Train one model on the task `task.kind` names (default: the POS task) and log the trial
+    to MLflow."""
     from study.cli.options import load_trial_config
     from study.cli.progress import TrainProgress
 
@@ -123,7 +124,7 @@ def _print_summary(result: TrialResult, store: Store) -> None:
     table.add_column("metric")
     table.add_column("final", justify="right")
     table.add_column("peak", justify="right")
-    for name in HEADLINE:
+    for name in (n for n in HEADLINE if n in result.summary):  # what the trial's world feeds
         top = result.summary.get(PEAKS.get(name, ""))
         table.add_row(name, f"{result.summary[name]:.3f}", "" if top is None else f"{top:.3f}")
     table.add_row(TRANSIENCE, f"{result.summary[TRANSIENCE]:.3f}", "")

@@ -170,7 +170,7 @@ def trial_bytes(cfg: TrialConfig) -> int:
     """A packed trial's memory, roughly: parameters with their gradient and two Adam moments,
     and a training step's logits with their softmax and gradient (float32)."""
     d, ff, layers = cfg.model.d_model, cfg.model.d_ff, cfg.model.n_layers
-    vocab = cfg.task.n_vocab + 2 + (cfg.task.n_holdout or 0)  # content, copula, mask, held out
+    vocab = cfg.task.output_size  # the classes the output layer scores (POS: the vocabulary)
     params = vocab * d + layers * (4 * d * d + 2 * d * ff) + d * d
     return 4 * (4 * params + 3 * cfg.train.batch_size * 3 * vocab)
 

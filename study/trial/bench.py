@@ -26,6 +26,7 @@ from study.trial.pack_eval import evaluate_rows
 from study.trial.precision import precision
 from study.trial.seeds import generator
 from study.trial.train import make_optimizer, train_step
+from study.trial.worlds.pos import pos_model
 
 PAPER_SEQUENCES = 8_000_000
 
@@ -69,7 +70,7 @@ def _time(
 ) -> tuple[float, float, float, float]:
     g = generator(0, device)
     lane = Lane.build(cfg, device)
-    task, model, draws = lane.task, lane.model(), Draws([lane])
+    task, model, draws = lane.task, pos_model(lane.model()), Draws([lane])
     optimizer = make_optimizer(model, cfg)
     for step in range(10):  # warm-up
         train_step(model, optimizer, *draws.alone(step))
@@ -80,7 +81,7 @@ def _time(
     _sync(device)
     step_s = (time.perf_counter() - start) / steps
 
-    evaluator = lane.evaluate
+    evaluator = lane.pos.evaluator
     evaluator(model)  # warm-up
     start = time.perf_counter()
     for _ in range(evals):
@@ -131,14 +132,14 @@ def _pack_point(cfg: TrialConfig, device: torch.device, k: int, impl: str, steps
         cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": i})}) for i in range(k)
     ]
     lanes = [Lane.build(c, device) for c in cfgs]
-    pack = Pack([lane.model() for lane in lanes], cfgs, impl)
+    pack = Pack([pos_model(lane.model()) for lane in lanes], cfgs, impl)
     draws, window = Draws(lanes), LossWindow(k, device)
 
     def train(step: int) -> None:  # what train_pack does every step
         window.add(step, pack.step(*draws(step)))
 
     def evaluate() -> None:
-        evaluate_rows(pack, list(range(k)), [lane.evaluate for lane in lanes], window)
+        evaluate_rows(pack, list(range(k)), [lane.pos.evaluator for lane in lanes], window)
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)

@@ -38,6 +38,7 @@ from study.trial.metrics import (
 )
 from study.trial.model import MaskedLM
 from study.trial.seeds import derive_seed, generator
+from study.trial.task_model import TaskModel
 from study.trial.tasks import EVAL_SPLITS, Batch, Split, Task
 
 
@@ -72,6 +73,16 @@ class Evaluator:
         ranks = task.vocab.token_rank(self.sets["val"].query)
         self.val_deciles = deciles_of(ranks, task.vocab.class_size)
         self.present = sorted(set(self.val_deciles.tolist()))  # read once: the sets are fixed
+
+    def measure(self, model: TaskModel) -> dict[str, Tensor]:
+        """Every metric of `model` now, as tensors on the device (the `Evaluation` of a world)."""
+        if not isinstance(model, MaskedLM):
+            raise TypeError(f"the POS evaluation scores a MaskedLM, got {type(model).__name__}")
+        return self.values(self.predictions(model), model.tok_emb.weight, model.out_bias)
+
+    def embeddings_redrawn(self, std: float) -> None:
+        """Forgetting re-drew the token embeddings at `std`: the `init` probe follows."""
+        self.probe.embeddings_redrawn(std)
 
     def __call__(self, model: MaskedLM) -> dict[str, float]:
         """Every metric of `model` now; no dropout (the model applies masks only when given)."""

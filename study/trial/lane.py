@@ -1,5 +1,6 @@
-"""One trial's own parts, whether it trains alone (`train`) or in a pack (`train_pack`): its task,
-evaluation sets, held-out probe, generators, evaluation schedule and the curve it records.
+"""One trial's own parts, whether it trains alone (`train`) or in a pack (`train_pack`): its world
+(task, evaluation sets, model family: `study.trial.worlds`), generators, evaluation schedule
+and the curve it records.
 
 Everything random about a trial comes from here, from its own seeds (`study.trial.seeds`), so a
 trial draws the same batches, dropout masks, resets and evaluation sets in either setting.
@@ -17,14 +18,16 @@ from study.config import TrialConfig
 from study.features import Curve
 from study.metric_names import LOSS_TRAIN, LOSS_VAL
 from study.trial.counter_rng import keys
-from study.trial.evaluate import Evaluator, read
+from study.trial.evaluate import read
 from study.trial.forgetting import should_forget
 from study.trial.holdout import HoldoutProbe
 from study.trial.loss_window import LossWindow
-from study.trial.model import MaskedLM, build_model
 from study.trial.schedule import eval_steps
 from study.trial.seeds import generator, trial_seeds
+from study.trial.task_model import TaskModel
 from study.trial.tasks import Task
+from study.trial.worlds import Evaluation, World, world_of
+from study.trial.worlds.pos import PosWorld, pos_world
 
 ONLY_ROW = torch.zeros(1, dtype=torch.long)  # a lone trial's row of its LossWindow
 OnEval = Callable[[int, dict[str, float]], None]
@@ -39,9 +42,8 @@ class NonFiniteLoss(RuntimeError):
 class Lane:
     cfg: TrialConfig
     device: torch.device
-    task: Task
-    probe: HoldoutProbe
-    evaluate: Evaluator
+    world: World
+    evaluate: Evaluation
     init_rng: torch.Generator
     data_key: torch.Tensor  # [1, 2]: the training batches' counter stream (study.trial.draws)
     forget_rng: torch.Generator  # on the CPU: the same resets on every device
@@ -60,20 +62,12 @@ class Lane:
         on_step: OnStep | None = None,
     ) -> Lane:
         seeds = trial_seeds(cfg.train.seed)
-        task = Task(cfg.task, device, seeds["ambiguity"])
-        probe = HoldoutProbe(
-            task.vocab,
-            cfg.model.d_model,
-            cfg.model.embed_init_std,
-            generator(seeds["holdout"]),
-            device,
-        )
+        world = world_of(cfg, device, seeds)
         return cls(
             cfg,
             device,
-            task,
-            probe,
-            Evaluator(task, cfg.eval, probe, seeds["eval"]),
+            world,
+            world.evaluation,
             generator(seeds["init"]),
             keys([seeds["data"]], device),
             generator(seeds["forgetting"]),
@@ -83,18 +77,33 @@ class Lane:
             on_step,
         )
 
-    def model(self) -> MaskedLM:
-        """The trial's freshly initialised model."""
-        return build_model(self.cfg.model, self.task.vocab.size, self.init_rng, self.device)
+    def model(self) -> TaskModel:
+        """The trial's freshly initialised model, of its world's family."""
+        return self.world.model(self.init_rng)
+
+    @property
+    def pos(self) -> PosWorld:
+        """The POS world's parts, which packed training and the bench read (a TypeError for
+        another world: those trials train alone)."""
+        return pos_world(self.world)
+
+    @property
+    def task(self) -> Task:
+        """The POS task's sampler."""
+        return self.pos.task
+
+    @property
+    def probe(self) -> HoldoutProbe:
+        """The POS task's held-out probe."""
+        return self.pos.probe
 
     def forgets(self, step: int) -> bool:
         return should_forget(step, self.cfg.forgetting)
 
-    def record(self, step: int, model: MaskedLM, window: LossWindow) -> None:
+    def record(self, step: int, model: TaskModel, window: LossWindow) -> None:
         """Evaluate `model` at `step` with the mean training loss since the last evaluation (its
         `window`, of one row), in one host read, and hand the metrics to `on_eval`."""
-        ev = self.evaluate
-        values = ev.values(ev.predictions(model), model.tok_emb.weight, model.out_bias)
+        values = self.evaluate.measure(model)
         loss, (metrics,) = read([values], window.read(ONLY_ROW.to(self.device)))
         self.add(step, self.train_loss(loss) | metrics)
 

@@ -19,9 +19,21 @@ from torch import Tensor, nn
 
 from study.config import ModelConfig
 from study.trial.counter_rng import half_words, keep_mask
+from study.trial.task_model import Noise, TaskModel, embedding_draw, redraw_embeddings
 from study.trial.tasks import SEQ_LEN, TARGETS
 
-Noise = tuple[Tensor, ...]  # dropout masks, already scaled by 1/(1 − p), in `draw_noise` order
+__all__ = [
+    "Block",
+    "FeedForward",
+    "MaskedLM",
+    "Noise",
+    "SelfAttention",
+    "build_model",
+    "draw_noise",
+    "draw_token_embeddings",
+    "embedding_draw",
+    "init_weights",
+]
 
 
 class SelfAttention(nn.Module):
@@ -78,7 +90,9 @@ def _apply(x: Tensor, mask: Tensor | None) -> Tensor:
     return x if mask is None else x * mask
 
 
-class MaskedLM(nn.Module):
+class MaskedLM(TaskModel):
+    EMBEDDINGS = ("tok_emb.weight",)  # tied to the MLM decoder: a reset re-draws both
+
     def __init__(self, cfg: ModelConfig, vocab_size: int, seq_len: int = SEQ_LEN):
         super().__init__()
         self.cfg = cfg
@@ -104,16 +118,19 @@ class MaskedLM(nn.Module):
         return F.linear(h, self.tok_emb.weight, self.out_bias)
 
 
-def draw_noise(cfg: ModelConfig, batch: int, keys: Tensor, step: int) -> Noise | None:
+def draw_noise(
+    cfg: ModelConfig, batch: int, keys: Tensor, step: int, seq_len: int = SEQ_LEN
+) -> Noise | None:
     """Step `step`'s dropout masks of K trials (their dropout streams' `keys` [K, 2],
     study.trial.counter_rng), scaled to mean 1 (`keep_mask`: p to 2^-17): the embeddings'
     [K, b, t, d], then per layer
-    the attention probabilities' [K, b, heads, t, t] and the two residual branches' [K, b, t, d].
+    the attention probabilities' [K, b, heads, t, t] and the two residual branches' [K, b, t, d]
+    (t = `seq_len`; the GPT-style decoder of study.trial.decoder takes the same masks).
     None when every dropout rate is 0."""
     p, p_attn = cfg.dropout, cfg.attn_dropout
     if p == 0 and p_attn == 0:
         return None
-    hidden, attn = (batch, SEQ_LEN, cfg.d_model), (batch, cfg.n_heads, SEQ_LEN, SEQ_LEN)
+    hidden, attn = (batch, seq_len, cfg.d_model), (batch, cfg.n_heads, seq_len, seq_len)
     parts = [(hidden, p)] + [(attn, p_attn), (hidden, p), (hidden, p)] * cfg.n_layers
     sizes = [math.prod(shape) for shape, _ in parts]
     drawn = torch.split(half_words(keys, step, sum(sizes)), sizes, dim=1)  # one draw for every mask
@@ -142,14 +159,7 @@ def init_weights(model: MaskedLM, generator: torch.Generator) -> None:
 
 def draw_token_embeddings(model: MaskedLM, std: float, generator: torch.Generator) -> None:
     """Re-draw the whole token-embedding matrix (and so the tied output rows) from N(0, std)."""
-    with torch.no_grad():
-        model.tok_emb.weight.copy_(embedding_draw(model.tok_emb.weight.shape, std, generator))
-
-
-def embedding_draw(shape: torch.Size, std: float, generator: torch.Generator) -> Tensor:
-    """N(0, std) of `shape` on the generator's device: a CPU generator draws the same
-    embeddings for a trial on every device (the copy to a GPU is one host sync per reset)."""
-    return torch.empty(shape, device=generator.device).normal_(0.0, std, generator=generator)
+    redraw_embeddings(model, std, generator)
 
 
 def build_model(

@@ -146,12 +146,16 @@ def _counted(
 def pack_counts(cfg: TrialConfig, k: int, device: torch.device, steps: int = 4) -> PackCounts:
     """Ops and syncs per training step and per evaluation of a pack of `k` trials of `cfg`
     (seeds 0 … k-1; no forgetting resets fall in so few steps at the presets' k)."""
+    from study.config import TaskConfig
+    from study.trial.worlds.api import task_part
+
+    pos_task = task_part(cfg, TaskConfig)  # packs are the POS task's
     a = _counted(cfg, k, device, steps, every=steps)  # evaluations at 0 and `steps`
     b = _counted(cfg, k, device, 2 * steps, every=2 * steps)  # `steps` more training steps
     c = _counted(cfg, k, device, steps, every=steps // 2)  # one more evaluation
     return PackCounts(
         k,
-        cfg.task.ambiguity,
+        pos_task.ambiguity,
         (b[0] - a[0]) / steps,
         (b[1] - a[1]) / steps,
         float(c[0] - a[0]),

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.func import functional_call, stack_module_state, vmap
 
-from study.config import TrialConfig
+from study.config import TaskConfig, TrialConfig
 from study.trial.device import tune_allocator
 from study.trial.draws import Draws
 from study.trial.forgetting import cleared_state
@@ -37,6 +37,8 @@ from study.trial.packed_adamw import PackedAdamW
 from study.trial.precision import precision
 from study.trial.stacked import stacked_forward
 from study.trial.train import Trained
+from study.trial.worlds.api import task_part
+from study.trial.worlds.pos import pos_model
 
 TOKENS = "tok_emb.weight"
 # How a pack computes its K models: `vmap` maps the one-trial module over the rows, `bmm` is the
@@ -61,8 +63,9 @@ PackKey = tuple[int, int | None, str, int, int, str]
 
 def pack_key(cfg: TrialConfig) -> PackKey:
     """What trials of one pack share: the shapes (vocabulary, held-out ids, model, batch), the
-    length and the precision. Everything else may differ between them."""
-    t = cfg.task
+    length and the precision. Everything else may differ between them. POS trials only
+    (`trains_alone`)."""
+    t = task_part(cfg, TaskConfig)
     return (
         t.n_vocab,
         t.n_holdout,
@@ -74,10 +77,15 @@ def pack_key(cfg: TrialConfig) -> PackKey:
 
 
 def trains_alone(cfg: TrialConfig) -> bool:
-    """A trial no pack can hold: compiled, or with its token embeddings frozen or on their own
-    learning rate (PackedAdamW keeps one rate per trial and trains every parameter)."""
+    """A trial no pack can hold: a world other than the POS task (the stacked model and the
+    batched evaluation are the POS task's), probabilistic forgetting, compiled, trained by SGD,
+    or with its token embeddings frozen or on their own learning rate (PackedAdamW keeps one
+    rate per trial and trains every parameter)."""
     t = cfg.train
-    return t.compile or t.freeze_embeddings or t.embed_lr_scale != 1.0
+    other_world = cfg.task.kind != "pos"
+    per_step = cfg.forgetting.kind == "probabilistic"  # rows lent a draw within a step
+    own_rule = t.optimizer != "adamw" or t.freeze_embeddings or t.embed_lr_scale != 1.0
+    return other_world or per_step or t.compile or own_rule
 
 
 def train_pack(
@@ -95,6 +103,11 @@ class PackTrainer:
 
     def __init__(self, members: Sequence[Member], device: torch.device, impl: str = PACK_IMPL):
         cfgs = [m.cfg for m in members]
+        if any(c.task.kind != "pos" or c.forgetting.kind == "probabilistic" for c in cfgs):
+            raise ValueError(
+                "a pack holds task.kind 'pos' trials without probabilistic forgetting only; "
+                "others train alone (`trains_alone`)"
+            )
         if len({pack_key(c) for c in cfgs}) > 1:
             raise ValueError(
                 "a pack's trials must share vocabulary, model, batch, steps, precision"
@@ -102,7 +115,7 @@ class PackTrainer:
         self.device = device
         self.train_cfg = cfgs[0].train  # steps and precision: shared (`pack_key`)
         self.lanes = [Lane.build(m.cfg, device, m.on_eval, m.on_step) for m in members]
-        self.models = [lane.model() for lane in self.lanes]
+        self.models = [pos_model(lane.model()) for lane in self.lanes]
         self.pack = Pack(self.models, cfgs, impl)
         self.draws = Draws(self.lanes)
         self.window = LossWindow(len(members), device)
@@ -150,7 +163,7 @@ class PackTrainer:
         for size in sorted({lanes[i].cfg.eval.n_examples for _, i in due}):
             group = [(row, i) for row, i in due if lanes[i].cfg.eval.n_examples == size]
             rows = [row for row, _ in group]
-            evaluators = [lanes[i].evaluate for _, i in group]
+            evaluators = [lanes[i].pos.evaluator for _, i in group]
             evaluated = evaluate_rows(self.pack, rows, evaluators, self.window)
             found |= {i: e for (_, i), e in zip(group, evaluated, strict=True)}
         return found

@@ -15,19 +15,18 @@ import torch.nn.functional as F
 from study.config import TrialConfig
 from study.features import Curve
 from study.trial.device import tune_allocator
-from study.trial.draws import Draws
-from study.trial.forgetting import forget
+from study.trial.forgetting import forget, forgotten_for_step
 from study.trial.lane import Lane, OnEval, OnStep
 from study.trial.loss_window import LossWindow
-from study.trial.model import MaskedLM, Noise
 from study.trial.precision import precision
+from study.trial.task_model import Noise, TaskModel
 
 Forward = Callable[[torch.Tensor, Noise | None], torch.Tensor]  # a model, or it compiled
 
 
 @dataclass
 class Trained:
-    model: MaskedLM
+    model: TaskModel
     curve: Curve
 
 
@@ -38,9 +37,10 @@ def train_step(
     targets: torch.Tensor,
     noise: Noise | None = None,
 ) -> torch.Tensor:
-    """One optimiser step on the masked targets (with this step's dropout masks); returns the
-    detached loss."""
-    logits = model(inputs, noise)  # [b, 3, vocab]
+    """One optimiser step on the targets (with this step's dropout masks); returns the detached
+    loss. Every world's model gives logits at its target positions only, so the loss is the
+    mean cross-entropy over them."""
+    logits = model(inputs, noise)  # [b, targets, classes]: the POS task's [b, 3, vocab]
     loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
     optimizer.zero_grad(set_to_none=True)
     loss.backward()  # type: ignore[no-untyped-call]  # torch leaves `backward` unannotated
@@ -50,19 +50,26 @@ def train_step(
     return loss.detach().clone()
 
 
-def make_optimizer(model: MaskedLM, cfg: TrialConfig) -> torch.optim.AdamW:
-    """AdamW over what trains: every parameter, the token embeddings (tied to the output rows)
-    at lr × `train.embed_lr_scale`, or left out and without gradient under
-    `train.freeze_embeddings` (the mechanism controls, docs/design.md §6)."""
+def make_optimizer(model: TaskModel, cfg: TrialConfig) -> torch.optim.Optimizer:
+    """AdamW (or SGD, `train.optimizer`) over what trains: every parameter, the token
+    embeddings (the model's `EMBEDDINGS`; the POS model's tied to its output rows) at lr ×
+    `train.embed_lr_scale`, or left out and without gradient under `train.freeze_embeddings`
+    (the mechanism controls, docs/design.md §6)."""
     t = cfg.train
-    emb = model.tok_emb.weight
+    embeddings = model.token_embeddings()
+    tokens = {id(p) for p in embeddings}
     groups: list[dict[str, list[torch.Tensor] | float]] = [
-        {"params": [p for p in model.parameters() if p is not emb]}
+        {"params": [p for p in model.parameters() if id(p) not in tokens]}
     ]
     if t.freeze_embeddings:
-        emb.requires_grad_(False)
+        for p in embeddings:
+            p.requires_grad_(False)
     else:
-        groups.append({"params": [emb], "lr": t.lr * t.embed_lr_scale})
+        groups.append({"params": list(embeddings), "lr": t.lr * t.embed_lr_scale})
+    if t.optimizer == "sgd":  # weight decay is added to the gradient, as SGD does
+        return torch.optim.SGD(
+            groups, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay, foreach=True
+        )
     # fused: one kernel for all parameters (≈8% of a small-model step on the CPU)
     return torch.optim.AdamW(
         groups,
@@ -86,19 +93,22 @@ def train(
     # the compiled module shares the model's parameters; evaluation runs the model itself, whose
     # set sizes would each need a compile of their own
     forward: Forward = torch.compile(model) if cfg.train.compile else model
-    draws, window = Draws([lane]), LossWindow(1, device)  # a pack of one's draws
+    draws, window = lane.world.draws([lane]), LossWindow(1, device)  # a pack of one's draws
     tune_allocator()
     with precision(cfg.train.precision, device):
         if 0 in lane.schedule:
             lane.record(0, model, window)
         for step in range(1, cfg.train.steps + 1):
-            loss = train_step(forward, optimizer, *draws.alone(step))
+            inputs, targets, noise = draws.alone(step)
+            forgetting = (model, optimizer, cfg.forgetting, cfg.reset_std, lane.forget_rng)
+            with forgotten_for_step(*forgetting, inputs, targets):  # probabilistic only
+                loss = train_step(forward, optimizer, inputs, targets, noise)
             window.add(step, loss.view(1))
             if step in lane.schedule:
                 lane.record(step, model, window)  # evaluate first, then reset (docs/design.md §4)
             if lane.forgets(step):
                 forget(model, optimizer, cfg.forgetting, cfg.reset_std, lane.forget_rng)
-                lane.probe.embeddings_redrawn(cfg.reset_std)
+                lane.evaluate.embeddings_redrawn(cfg.reset_std)
             if on_step:
                 on_step(step)
     return Trained(model, lane.curve)
