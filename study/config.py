@@ -2,8 +2,8 @@
 
 A trial is `TrialConfig(task, model, train, forgetting, eval)`; each part owns its defaults, which
 are the paper's (docs/design.md §4, §7). The task part is one of the worlds (`task.kind`,
-`study.task_config`), the masked part-of-speech task by default. Presets (`study/presets/*.yaml`) are override layers on top of
-those defaults, then a YAML file, then `--set dotted.key=value` pairs.
+`study.task_config`; the masked part-of-speech task by default). Presets (`study/presets/*.yaml`)
+are override layers on top of those defaults, then a YAML file, then `--set` pairs.
 """
 
 from __future__ import annotations
@@ -169,9 +169,8 @@ class ForgettingConfig(_Part):
 
 
 class Thresholds(_Part):
-    """Regime thresholds (docs/design.md §5). Inside a `TrialConfig`, `icl` and `iwl` left unset
-    are the task's chance levels of the metrics they judge (`TrialConfig._thresholds_at_chance`):
-    0.5 for the POS task, whose defaults they are here."""
+    """Regime thresholds (docs/design.md §5). In a `TrialConfig`, `icl` and `iwl` left unset are
+    the chance levels of the metrics they judge in its task (0.5 in the POS task, the defaults)."""
 
     icl: float = Field(
         0.5,
