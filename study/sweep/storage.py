@@ -23,6 +23,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
 from study.errors import ConfigError, RuntimeFailure
+from study.param_names import PARAMS
 from study.sweep import attrs
 from study.sweep.ask_tell import directions, objective_names
 from study.sweep.samplers import build_pruner, build_sampler
@@ -178,9 +179,7 @@ def create_or_continue(
 def describe_study(study: optuna.Study, spec: SweepSpec) -> None:
     """The study's note in optuna-dashboard (markdown): what it varies, what its objective
     value is, where its runs are — readable text rather than the stored spec's JSON."""
-    from optuna_dashboard import save_note
-
-    from study.param_names import PARAMS
+    from optuna_dashboard import save_note  # a heavy import, for the one command that writes
 
     axes = "\n".join(f"- `{k}`: {PARAMS.get(k, (k,))[0]}" for k in spec.space)
     value = (
