@@ -39,7 +39,6 @@ from study.sweep.storage import (
 from study.sweep.worker import Sweep
 from study.tracking.credentials import redact
 from study.tracking.store import Store
-from study.trial.device import configure_cpu_threads
 
 if TYPE_CHECKING:
     from study.tracking.trial_run import CurveFigure
@@ -184,7 +183,6 @@ def run_sweep(
 ) -> None:
     """Run queued trials until the queue is empty (or `limit` trials ran in this invocation)."""
     if workers == 1:
-        configure_cpu_threads(sweep.device)
         work(sweep, limit=limit, on_progress=on_progress)
     else:
         run_workers(sweep, workers, limit=limit, on_progress=on_progress)
@@ -282,7 +280,6 @@ def _worker_main(
 
     signal.signal(signal.SIGTERM, _interrupt)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    configure_cpu_threads(sweep.device, workers)
     try:
         work(sweep, worker=worker, limit=limit)
     except KeyboardInterrupt:

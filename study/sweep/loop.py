@@ -34,6 +34,7 @@ from study.sweep import liveness, queue
 from study.sweep import optuna_private as private
 from study.sweep.storage import load, open_storage
 from study.sweep.worker import Begun, Ended, Sweep, begin, conclude, hooks, run_begun, run_one
+from study.trial.device import configure_cpu_threads
 
 OnProgress = Callable[[optuna.Study], None]
 POLL_S = 1.0  # a waiting worker looks at the study this often (a read), so it leaves promptly
@@ -98,7 +99,11 @@ def work(
     sweep: Sweep, worker: int = 0, limit: int | None = None, on_progress: OnProgress | None = None
 ) -> int:
     """Pop and run queued trials (in packs when `sweep.pack` > 1) until the budget is met or
-    `limit` trials ran; returns how many ran."""
+    `limit` trials ran; returns how many ran. Every worker — `dpl sweep run`'s, a spawned one,
+    `dpl sweep worker` — sets its torch threads here: one on the CPU unless the user said
+    otherwise (`configure_cpu_threads`). A `dpl sweep worker` once kept torch's default, two
+    threads on a 2-core machine beside another worker, and a 38 s trial took 60 minutes."""
+    configure_cpu_threads(sweep.device)
     study, _ = load(sweep.spec.name, open_storage(sweep.storage_url), worker=worker)
     streak = Streak(sweep.max_failures)
     with liveness.Heartbeat(sweep.storage_url, sweep.heartbeat_s) as beats:

@@ -24,7 +24,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def configure_cpu_threads(device: str, workers: int = 1) -> None:
+def configure_cpu_threads(device: str) -> None:
     """Torch intra-op threads for this process: one per worker on the CPU unless the user set
     OMP_NUM_THREADS or DPL_THREADS. The models here are small and run op by op, so torch's pool
     costs more than it gains — measured on 2 shared cores, a 1,000-step quickstart trial took
