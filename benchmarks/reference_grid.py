@@ -5,6 +5,10 @@
         --tracking-uri sqlite:///benchmarks/out/grid99/mlflow.db --no-figures
     python -m benchmarks.reference_grid --storage benchmarks/out/grid99/optuna.journal
 
+A session that stops before the grid does ships the CSV as far as it ran; `python -m
+benchmarks.grid_resume` writes those trials back into a fresh study, and the same `dpl sweep run`
+trains only the rest.
+
 Writes benchmarks/data/quickstart_grid99.csv, one row per finished trial (α, N, replicate, seed,
 icl/structural, iwl/head, summary/dual_score, regime), and prints the reference map: per point,
 the majority regime of its seeds and their agreement. It reads whatever has finished, so it can
