@@ -113,7 +113,10 @@ def test_continuous_maps(trials, fit, tmp_path):
     )
     assert list(maps) == ["icl/structural", "iwl/head", "summary/transience"]
     fig = continuous_maps(maps, fit)
-    assert len([ax for ax in fig.axes if ax.get_label() != "<colorbar>"]) == 3
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.axison]
+    titles = [ax.get_title() for ax in panels]
+    assert len(panels) == len(fit.regimes) + 3  # a probability panel per regime, then the maps
+    assert all(t.startswith("P(") for t in titles[: len(fit.regimes)])
     _saved(fig, tmp_path, "maps")
 
 
