@@ -70,6 +70,21 @@ def write_back(outcomes: pl.DataFrame, spec: SweepSpec, study: optuna.Study) -> 
     return added
 
 
+def resume(spec: SweepSpec, storage_url: str, outcomes: pl.DataFrame) -> int:
+    """The spec's study at `storage_url` (made if missing) with `outcomes` written back; marked
+    ready, since no creator is left to set it up: `dpl sweep run` continues it at once (else it
+    waits for a creator, `storage.wait_ready`). Returns the trials written."""
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=open_storage(storage_url),
+        directions=directions(spec),
+        load_if_exists=True,
+    )
+    added = write_back(outcomes, spec, study)
+    study.set_user_attr(attrs.READY, True)
+    return added
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -80,13 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_spec(args.spec)
-    study = optuna.create_study(
-        study_name=spec.name,
-        storage=open_storage(args.storage),
-        directions=directions(spec),
-        load_if_exists=True,
-    )
-    added = write_back(load_outcomes(args.csv), spec, study)
+    added = resume(spec, args.storage, load_outcomes(args.csv))
     print(f"{added} finished trials from {args.csv} written into {spec.name} at {args.storage}")
 
 

@@ -104,13 +104,13 @@ def test_a_boundary_sweep_on_the_contrast_labels_its_pairs_and_proposes_from_the
         base={"preset": "tiny", "set": {**FAST, KIND: "active", "forgetting.forget_every": 3}},
         space={ALPHA: {"kind": "float", "low": 0.0, "high": 2.0}},
         sampler={"kind": "boundary", "options": {"label": "contrast", "n_init": 3}},
-        n_trials=6,
+        n_trials=4,
         controls=True,
     )
     _, study = sweep_in(tmp_path, store, spec, workers=1)
     trials = study.get_trials()
     points = [t for t in trials if not attrs.is_control(t)]
-    assert len(points) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert len(points) == 4 and all(t.state == TrialState.COMPLETE for t in trials)
     labels = ContrastLabeller("active").labels(trials)
     assert set(labels) == {t.number for t in points}  # every point has its finished control
     reasons = [t.user_attrs[attrs.PROPOSAL] for t in sorted(points, key=lambda t: t.number)]
