@@ -23,6 +23,7 @@ import click
 
 from study.cli.common import echo_json, usage_errors
 from study.cli.options import config_options
+from study.errors import ConfigError
 from study.trial.device import DEVICE_CHOICES
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ def bench_train(
 
     with usage_errors():
         cfg = load_trial_config(preset, config_file, sets)
+        if cfg.task.kind != "pos":  # its step, evaluation and packs are the POS task's
+            raise ConfigError("task.kind", cfg.task.kind, "pos: dpl bench measures the POS task")
         sizes = _sizes(packs)
         from study.sweep.spec import load_spec
 

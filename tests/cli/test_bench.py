@@ -99,3 +99,12 @@ def test_a_study_of_the_benched_shape_is_projected_from_the_measured_pieces(tmp_
         + 3 * projection["evaluations"] * out["result"]["eval_s"]
     )
     assert projection["seconds"] == pytest.approx(want, rel=1e-5)  # reported to 6 digits
+
+
+def test_bench_of_another_world_is_a_usage_error():
+    """`dpl bench` times the POS task's step, evaluation and packs: another world exits 2 and
+    says so, without a traceback."""
+    result = CliRunner().invoke(cli, ["bench", "train", "--preset", "ar_small", "--steps", "1"])
+    assert result.exit_code == 2, result.output
+    assert "task.kind" in result.output and "'ar'" in result.output
+    assert "Traceback" not in result.output
