@@ -13,12 +13,14 @@ layer the attention probabilities and its output; the feed-forward mask it draws
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor, nn
 
 from study.config import ModelConfig
 from study.trial.model import SelfAttention
-from study.trial.task_model import Noise, TaskModel, redraw_embeddings
+from study.trial.task_model import Noise, TaskModel, build, init_layers, redraw_embeddings
 
 
 class BurstyClassifier(TaskModel):
@@ -65,11 +67,8 @@ def init_classifier(model: BurstyClassifier, generator: torch.Generator) -> None
     """N(0, init_std) linear weights and positions, zero biases; N(0, embed_init_std) input
     projection and label embeddings."""
     std = model.cfg.init_std
+    init_layers(model, generator, lambda name: None if name == "item_proj" else std)
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Linear) and module is not model.item_proj:
-                module.weight.normal_(0.0, std, generator=generator)
-                module.bias.zero_()
         model.pos_emb.weight.normal_(0.0, std, generator=generator)
     redraw_embeddings(model, model.cfg.embed_init_std, generator)
 
@@ -82,8 +81,5 @@ def build_classifier(
     generator: torch.Generator,
     device: torch.device,
 ) -> BurstyClassifier:
-    # the constructors draw from the global RNG; init_classifier replaces all of it
-    with torch.random.fork_rng(devices=[]):
-        model = BurstyClassifier(cfg, n_dims, n_labels, seq_len)
-    init_classifier(model, generator)
-    return model.to(device)
+    make = partial(BurstyClassifier, cfg, n_dims, n_labels, seq_len)
+    return build(make, init_classifier, generator, device)

@@ -14,6 +14,7 @@ own here too.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 
 from study.config import ModelConfig
 from study.trial.model import FeedForward, SelfAttention
-from study.trial.task_model import Noise, TaskModel, redraw_embeddings
+from study.trial.task_model import Noise, TaskModel, build, init_layers, redraw_embeddings
 
 
 class PreLNBlock(nn.Module):
@@ -75,15 +76,10 @@ def init_decoder(model: CausalLM, generator: torch.Generator) -> None:
     LayerNorms, N(0, embed_init_std) token embeddings."""
     std = model.cfg.init_std
     residual = std / math.sqrt(2 * model.cfg.n_layers)
+    init_layers(
+        model, generator, lambda name: residual if name.endswith(("attn.out", "ff.down")) else std
+    )
     with torch.no_grad():
-        for name, module in model.named_modules():
-            if isinstance(module, nn.Linear):
-                scale = residual if name.endswith(("attn.out", "ff.down")) else std
-                module.weight.normal_(0.0, scale, generator=generator)
-                module.bias.zero_()
-            elif isinstance(module, nn.LayerNorm):
-                module.weight.fill_(1.0)
-                module.bias.zero_()
         model.pos_emb.weight.normal_(0.0, std, generator=generator)
     redraw_embeddings(model, model.cfg.embed_init_std, generator)
 
@@ -96,9 +92,5 @@ def build_decoder(
     device: torch.device,
     n_targets: int = 1,
 ) -> CausalLM:
-    # the module constructors draw a default init from the global RNG; init_decoder replaces
-    # all of it from `generator`, so keep the caller's stream untouched
-    with torch.random.fork_rng(devices=[]):
-        model = CausalLM(cfg, vocab_size, seq_len, n_targets)
-    init_decoder(model, generator)
-    return model.to(device)
+    make = partial(CausalLM, cfg, vocab_size, seq_len, n_targets)
+    return build(make, init_decoder, generator, device)

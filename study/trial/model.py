@@ -12,6 +12,7 @@ a trial trained inside a pack (`study.trial.pack`) sees exactly the masks it see
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,14 @@ from torch import Tensor, nn
 
 from study.config import ModelConfig
 from study.trial.counter_rng import half_words, keep_mask
-from study.trial.task_model import Noise, TaskModel, embedding_draw, redraw_embeddings
+from study.trial.task_model import (
+    Noise,
+    TaskModel,
+    build,
+    embedding_draw,
+    init_layers,
+    redraw_embeddings,
+)
 from study.trial.tasks import SEQ_LEN, TARGETS
 
 __all__ = [
@@ -144,14 +152,8 @@ def draw_noise(
 def init_weights(model: MaskedLM, generator: torch.Generator) -> None:
     """The init law: N(0, init_std) weights, zero biases, unit LayerNorms, N(0, embed_init_std) tokens."""
     std = model.cfg.init_std
+    init_layers(model, generator, lambda name: std)
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Linear):
-                module.weight.normal_(0.0, std, generator=generator)
-                module.bias.zero_()
-            elif isinstance(module, nn.LayerNorm):
-                module.weight.fill_(1.0)
-                module.bias.zero_()
         model.pos_emb.weight.normal_(0.0, std, generator=generator)
         model.out_bias.zero_()
     draw_token_embeddings(model, model.cfg.embed_init_std, generator)
@@ -165,9 +167,4 @@ def draw_token_embeddings(model: MaskedLM, std: float, generator: torch.Generato
 def build_model(
     cfg: ModelConfig, vocab_size: int, generator: torch.Generator, device: torch.device
 ) -> MaskedLM:
-    # the module constructors draw a default init from the global RNG; init_weights replaces all
-    # of it from `generator`, so keep the caller's stream untouched
-    with torch.random.fork_rng(devices=[]):
-        model = MaskedLM(cfg, vocab_size)
-    init_weights(model, generator)
-    return model.to(device)
+    return build(partial(MaskedLM, cfg, vocab_size), init_weights, generator, device)

@@ -7,12 +7,14 @@ and forgetting ask the model for them; nothing there knows a world.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 Noise = tuple[Tensor, ...]  # dropout masks, already scaled by 1/(1 − p), in `draw_noise` order
+M = TypeVar("M", bound="TaskModel")
 
 
 class TaskModel(nn.Module):
@@ -50,3 +52,36 @@ def redraw_embeddings(model: TaskModel, std: float, generator: torch.Generator) 
     with torch.no_grad():
         for p in model.token_embeddings():
             p.copy_(embedding_draw(p.shape, std, generator))
+
+
+def init_layers(
+    model: nn.Module, generator: torch.Generator, std_of: Callable[[str], float | None]
+) -> None:
+    """The part of every family's init law they share, in module order: each linear layer's
+    weights from N(0, std_of(its name)) (None: the family draws it itself) and zero biases, unit
+    LayerNorms. Position and token embeddings are the family's own."""
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, nn.Linear):
+                std = std_of(name)
+                if std is not None:
+                    module.weight.normal_(0.0, std, generator=generator)
+                    module.bias.zero_()
+            elif isinstance(module, nn.LayerNorm):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+
+
+def build(
+    make: Callable[[], M],
+    init: Callable[[M, torch.Generator], None],
+    generator: torch.Generator,
+    device: torch.device,
+) -> M:
+    """`make()` initialised by `init` from `generator`, on `device`. The module constructors
+    draw a default init from the global RNG; `init` replaces all of it, so the caller's stream
+    is kept untouched."""
+    with torch.random.fork_rng(devices=[]):
+        model = make()
+    init(model, generator)
+    return model.to(device)
