@@ -211,7 +211,7 @@ def run_workers(
     procs = [
         context.Process(
             target=_worker_main,
-            args=(replace(sweep, device=devices[i][0]), i, limits[i], workers, devices[i][1]),
+            args=(replace(sweep, device=devices[i][0]), i, limits[i], devices[i][1]),
         )
         for i in range(workers)
         if limits[i] != 0
@@ -266,9 +266,7 @@ def _split(limit: int | None, workers: int) -> list[int | None]:
     return [limit // workers + (i < limit % workers) for i in range(workers)]
 
 
-def _worker_main(
-    sweep: Sweep, worker: int, limit: int | None, workers: int, gpu: str | None = None
-) -> None:
+def _worker_main(sweep: Sweep, worker: int, limit: int | None, gpu: str | None = None) -> None:
     """Entry point of a spawned worker: SIGINT is the parent's to handle; SIGTERM interrupts.
     `gpu`: the one GPU it sees (set before anything initialises CUDA)."""
     if gpu is not None:
