@@ -99,12 +99,25 @@ def labels_of(rows: list[dict]) -> tuple[tuple[str, ...], np.ndarray]:
 @dataclass(frozen=True)
 class Score:
     """A study's answer on the scored points: agreement with the reference majority, the share
-    drawn as sure, and the agreement there (calibration: claimed ≥ SURE)."""
+    drawn as sure, and the agreement there (calibration: claimed ≥ SURE) — from the phase model's
+    exact posterior draws (what the maps draw), and from its Laplace Gaussian for comparison."""
 
     agreement: float
     sure_share: float
     sure_agreement: float  # NaN where nothing is sure
     sure_claimed: float  # the mean share of draws agreeing over the sure points (≥ SURE)
+    laplace_sure_share: float
+    laplace_sure_agreement: float
+    laplace_sure_claimed: float
+
+
+def calibration(draws: np.ndarray, called: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
+    """(sure share, agreement there, claimed there) of (S, n, K) draws around the called regimes."""
+    agree = (draws.argmax(-1) == called[None]).mean(0)
+    sure = agree >= SURE
+    if not sure.any():
+        return 0.0, float("nan"), float("nan")
+    return float(sure.mean()), float(right[sure].mean()), float(agree[sure].mean())
 
 
 def score(unit: np.ndarray, rows: list[dict], grid: ReplayGrid, seed: int = 0) -> Score:
@@ -117,20 +130,17 @@ def score(unit: np.ndarray, rows: list[dict], grid: ReplayGrid, seed: int = 0) -
     if len(observed) < 2:  # one regime seen: the map is that regime everywhere, surely
         predicted = np.full(len(at), observed[0] if observed else "")
         right = float((predicted == truth).mean())
-        return Score(right, 1.0, right, 1.0)
+        return Score(right, 1.0, right, 1.0, 1.0, right, 1.0)
     model = fit_classifier(
         unit[keep], targets[keep], len(observed), length_scales(2), AMPLITUDES, per_axis=True
     )
-    draws = model.sample_proba(at, N_DRAWS, np.random.default_rng(seed))
-    mean = draws.mean(0).argmax(-1)
-    agree = (draws.argmax(-1) == mean[None]).mean(0)
-    sure = agree >= SURE
-    right = np.asarray(observed)[mean] == truth
-    if not sure.any():
-        return Score(float(right.mean()), 0.0, float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    draws = model.sample_proba(at, N_DRAWS, rng)
+    called = draws.mean(0).argmax(-1)
+    right = np.asarray(observed)[called] == truth
+    laplace = model.sample_proba(at, N_DRAWS, rng, posterior="laplace")
     return Score(
         float(right.mean()),
-        float(sure.mean()),
-        float(right[sure].mean()),
-        float(agree[sure].mean()),
+        *calibration(draws, called, right),
+        *calibration(laplace, called, right),
     )

@@ -7,7 +7,9 @@ import math
 
 import polars as pl
 
-METRICS = ("agreement", "sure_share", "sure_agreement", "sure_claimed")
+CALIBRATION = ("sure_share", "sure_agreement", "sure_claimed")
+POSTERIORS = {"exact": "", "Laplace": "laplace_"}  # the maps' draws, and the old approximation's
+METRICS = ("agreement", *CALIBRATION, *(f"laplace_{m}" for m in CALIBRATION))
 TARGET_AGREEMENT = 0.90
 TARGET_RATIO = 1 / 3
 RIVALS = ("sobol", "random", "grid")  # to beat at 20 trials by > 2 se (grid: the 4 × 5)
@@ -91,13 +93,15 @@ def sampler_verdicts(rows: pl.DataFrame, summary: pl.DataFrame, sampler: str) ->
         ratio = f"at {reach} trials (ratio {reach / 99:.2f})" if reach else "within no budget"
         met = "met" if reach is not None and reach <= 99 * TARGET_RATIO else "missed"
         lines.append(f"  the 99-point grid's {full:.1%} reached {ratio}: ≤ 1/3 {met}")
-    share, sure, claimed = (_mean(summary, sampler, 20, m) for m in METRICS[1:])
-    if sure is not None:
+    for posterior, prefix in POSTERIORS.items():
+        share, sure, claimed = (_mean(summary, sampler, 20, prefix + m) for m in CALIBRATION)
+        if sure is None or share is None or claimed is None:
+            continue
         gap = "within" if abs(sure - claimed) <= 0.05 else "not within"
         lines.append(
-            f"  calibration at 20: sure (≥ 80% of draws agree) on {share:.1%} of the map "
-            f"(target ≥ 60%); agreement there {sure:.1%} against {claimed:.1%} claimed "
-            f"(the draws' mean agreement there): {gap} 5 points"
+            f"  calibration at 20, {posterior} draws: sure (≥ 80% of draws agree) on {share:.1%} "
+            f"of the map (target ≥ 60%); agreement there {sure:.1%} against {claimed:.1%} "
+            f"claimed (the draws' mean agreement there): {gap} 5 points"
         )
     return lines
 

@@ -26,6 +26,7 @@ README against it):
     regimes.py       the regime rule
     controls.py      a forgetting run's control and the contrast it must beat
     phase_model.py   the Bayesian classifier behind phase maps and the boundary sampler
+    elliptical_slice.py  exact posterior draws for the phase model
     states.py        what a trial's state is called
 """
 

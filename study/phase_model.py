@@ -13,13 +13,21 @@ Latent score of class k at z: f_k(z) = b_k + a_k·z + Σ_j w_kj exp(−Σ_i (z_i
 c_j on a regular grid slightly wider than the square (cube: d = 1, 2 or 3 axes), spaced by each
 axis' length scale ℓ_i. Priors: w ~ N(0, σ²) (σ² the RBF amplitude),
 a ~ N(0, LINEAR_VAR) (weaker: a straight boundary is cheap), b ~ N(0, INTERCEPT_VAR). The MAP is
-found by Newton's method (the objective is strictly convex); the posterior is its Laplace
-approximation N(θ̂, (H + Λ)⁻¹); (ℓ, σ²) maximise the Laplace evidence over a small grid (one ℓ
+found by Newton's method (the objective is strictly convex); (ℓ, σ²) maximise the Laplace
+evidence (the posterior's Gaussian approximation N(θ̂, (H + Λ)⁻¹) at the MAP) over a small grid (one ℓ
 for all axes, then each axis' ℓ in turn: a boundary can be sharp along one axis and smooth
 along the other), which
 carries its own Occam factor — a sparse or noisy study gets a smooth map, with no CV folds to
 starve. Away from the trials the RBF weights keep their prior spread, so predictions there are
 uncertain, as a GP's would be.
+
+Posterior draws are exact, by elliptical slice sampling from the MAP (`study.elliptical_slice`),
+not from the Laplace Gaussian: where the trials nearly separate the regimes the softmax saturates,
+the Laplace curvature vanishes and its Gaussian falls back towards the prior. On the quickstart's
+reference grid (20 random trials, 20 sampler seeds) the Laplace draws called 42% of the map sure
+(≥ 80% of draws agree) and were right there 99.5% of the time against 87% claimed; the exact draws
+called 71% sure and were right 94% against 96% claimed. `posterior="laplace"` keeps the old draws
+for that comparison.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from study.elliptical_slice import elliptical_slice
+
 LENGTH_SCALES = (0.2, 0.35, 0.6)  # in units of the trials' range on each axis
 # Prior variance σ² of the RBF weights, capped at 2 (latent sd ≈ 2 logits): with larger priors a
 # noiseless regime label (separable trials) drives the MAP to saturation, where the Laplace
@@ -36,6 +46,7 @@ LENGTH_SCALES = (0.2, 0.35, 0.6)  # in units of the trials' range on each axis
 AMPLITUDES = (0.25, 0.5, 1.0, 2.0)
 LINEAR_VAR = 9.0  # a latent change of ±3 logits (sd) across an axis' range, from the linear terms
 INTERCEPT_VAR = 100.0
+POSTERIORS = ("slice", "laplace")  # exact draws (the default), or the Laplace Gaussian's
 
 
 @dataclass(frozen=True)
@@ -77,25 +88,57 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return probabilities
 
 
+def _log_likelihood(features: np.ndarray, onehot: np.ndarray, theta: np.ndarray) -> float:
+    """Σ_n Σ_k y_nk log softmax(features θ)_nk: the (soft-label) data term alone."""
+    scores = features @ theta
+    top = scores.max(1, keepdims=True)
+    log_z = np.log(np.exp(scores - top).sum(1, keepdims=True)) + top
+    return float((onehot * (scores - log_z)).sum())
+
+
 @dataclass(frozen=True)
 class Classifier:
-    """MAP weights (D, K) and the Laplace posterior's Cholesky factor of the covariance."""
+    """MAP weights (D, K), the Laplace posterior's Cholesky factor of the covariance, and the data
+    the exact posterior draws condition on."""
 
     basis: Basis
     amplitude: float
     weights: np.ndarray  # (D, K)
     cov_factor: np.ndarray  # (D·K, D·K) L with covariance = L Lᵀ, θ ordered as weights.ravel()
     log_evidence: float
+    features: np.ndarray  # (n, D) the trials' features
+    targets: np.ndarray  # (n, K) their (soft) labels
 
     def proba(self, unit: np.ndarray) -> np.ndarray:
         """(n, K) class probabilities at the MAP."""
         return _softmax(self.basis(unit) @ self.weights)
 
-    def sample_proba(self, unit: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
-        """(n_draws, n, K) probabilities under weights drawn from the Laplace posterior."""
+    def sample_weights(
+        self, n_draws: int, rng: np.random.Generator, posterior: str = "slice"
+    ) -> np.ndarray:
+        """(n_draws, D, K) weights drawn from the posterior: exactly, or from its Laplace Gaussian."""
         d, k = self.weights.shape
-        noise = rng.standard_normal((n_draws, d * k)) @ self.cov_factor.T  # (S, D·K)
-        theta = self.weights[None] + noise.reshape(n_draws, d, k)
+        if posterior == "laplace":
+            noise = rng.standard_normal((n_draws, d * k)) @ self.cov_factor.T  # (S, D·K)
+            drawn: np.ndarray = self.weights[None] + noise.reshape(n_draws, d, k)
+            return drawn
+        if posterior != "slice":
+            raise ValueError(f"posterior {posterior!r}: expected one of {POSTERIORS}")
+        prior_sd = 1 / np.sqrt(self.basis.prior_precision(self.amplitude))[:, None]  # (D, 1)
+        with threadpool_limits(1):
+            return elliptical_slice(
+                lambda theta: _log_likelihood(self.features, self.targets, theta),
+                self.weights,
+                prior_sd,
+                n_draws,
+                rng,
+            )
+
+    def sample_proba(
+        self, unit: np.ndarray, n_draws: int, rng: np.random.Generator, posterior: str = "slice"
+    ) -> np.ndarray:
+        """(n_draws, n, K) probabilities under weights drawn from the posterior."""
+        theta = self.sample_weights(n_draws, rng, posterior)
         scores = np.tensordot(self.basis(unit), theta, axes=([1], [1]))  # (n, S, K)
         return _softmax(scores.transpose(1, 0, 2))
 
@@ -111,9 +154,7 @@ def _map_fit(
     prior = np.tile(precision[:, None], (1, k))  # (D, K)
 
     def objective(t: np.ndarray) -> float:
-        scores = features @ t
-        log_z = np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1)) + scores.max(1)
-        return float(-(onehot * scores).sum() + log_z.sum() + 0.5 * (prior * t**2).sum())
+        return -_log_likelihood(features, onehot, t) + 0.5 * float((prior * t**2).sum())
 
     value = objective(theta)
     for _ in range(iters):
@@ -165,7 +206,7 @@ def fit_one(
     # Laplace evidence: log p(y|θ̂) + log p(θ̂) + (D·K/2) log 2π − ½ log|P|
     log_prior_norm = 0.5 * k * np.log(precision).sum()
     log_evidence = -neg_log_post + log_prior_norm - np.log(np.diag(chol)).sum()
-    return Classifier(basis, amplitude, theta, cov_factor, float(log_evidence))
+    return Classifier(basis, amplitude, theta, cov_factor, float(log_evidence), features, onehot)
 
 
 def fit_classifier(

@@ -83,7 +83,9 @@ def test_uncertainty_wider_where_trials_are_sparse(line_fit):
         return float(per_column["task.p_ambiguous"].mean() or 0.0)
 
     dense, sparse = band_height(0.2, 0.8), band_height(1.2, 1.8)
-    assert sparse > 2 * dense
+    # Under the Laplace draws this held by 2×; the exact draws (which extrapolate the linear
+    # terms from the dense side) give 0.61 against 0.39, so the claim is only "wider".
+    assert sparse > dense
     sd = grid.with_columns(
         distance=pl.Series(
             _distance_to_line(
