@@ -160,6 +160,11 @@ def claim(
 ) -> optuna.Trial | None:
     """Pop a WAITING trial, atomically across processes; None when the queue is empty.
 
+    Trials whose point is decided (grid points, a sampled point's replicates and controls) go
+    before empty slots: a point's control then runs next to it, and a sampler that labels its
+    trials by their controls (`label: contrast`) or pools replicates sees them before it
+    proposes again. (In number order, a sampled study's controls all waited for its last point.)
+
     Like Optuna's own pop of a waiting trial, but never creating a trial: the queue is the budget. A
     point queued twice (two invocations filling at once) is claimed once; the copy is cancelled.
     `on_claim(trial_id)` runs as soon as the trial is ours (the worker's heartbeat)."""
@@ -167,7 +172,7 @@ def claim(
         queued = private.waiting(study)
         if not queued:
             return None
-        for frozen in queued:
+        for frozen in sorted(queued, key=lambda t: (GROUP not in t.user_attrs, t.number)):
             trial_id = private.trial_id(frozen)
             if not private.take(study, trial_id):
                 continue  # another worker took it

@@ -116,3 +116,21 @@ def test_controls_turned_on_later_continue_the_study_and_add_only_controls(tmp_p
     added = [t for t in study.get_trials() if t.number not in first]
     assert len(added) == 2 and all(attrs.is_control(t) for t in added)
     assert all(t.state == TrialState.COMPLETE for t in added)
+
+
+def test_a_sampled_points_control_runs_before_the_next_point_is_sampled(tmp_path, store):
+    """A sampler labelling by the contrast needs each control finished before it proposes again."""
+    spec = controlled(
+        space={"task.zipf_exponent": {"kind": "float", "low": 0.0, "high": 1.5}},
+        base={"preset": "tiny", "set": {**SCHEDULE, "forgetting.kind": "temporary"}},
+        sampler={"kind": "random"},
+        n_trials=3,
+    )
+    _, study = sweep_in(tmp_path, store, spec)
+    started = sorted(study.get_trials(), key=lambda t: t.datetime_start)
+    assert ["control" if attrs.is_control(t) else "point" for t in started] == [
+        "point",
+        "control",
+    ] * 3
+    for point, control in zip(started[::2], started[1::2], strict=True):
+        assert control.params["task.zipf_exponent"] == point.params["task.zipf_exponent"]
