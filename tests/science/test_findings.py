@@ -1,4 +1,6 @@
 """Science acceptance (docs/design.md §6, findings 1–4) on the reference-scale `paper` preset.
+Not in the test command (seven to seventeen minutes of two cores alone; the suite keeps under 20):
+`python -m pytest -m reference` runs it. CI runs `test_quickstart_scale.py` instead.
 
 Fixed seed (42, as the reference runs), thresholds stated in study/science/findings.py and fixed before any run. Every
 forgetting run trains beside its control (no forgetting, token embeddings drawn once at the reset
@@ -25,7 +27,7 @@ from study.science.findings import (
     check_dual,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.reference]  # python -m pytest -m reference
 SEED = 42  # the reference runs' seed (docs/design.md §6); other seeds: scripts/science.py findings
 LARGER_N = 4000  # finding 4's second half: larger N moves towards ICL
 # Every 200 steps, not the preset's 100: an evaluation reads 14,000 sequences (≈ 38 training
