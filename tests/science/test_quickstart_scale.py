@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from study.metric_names import IWL_HEAD
 from study.config import TrialConfig
+from study.metric_names import IWL_HEAD
 from study.presets import build_config
 from study.regimes import regime
 from study.science.findings import PAPER_ICL, check_contrast
