@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 from benchmarks.boundary_runs import ask_and_tell, optuna_sampler, proposals_of, quiet_study
 from benchmarks.reference_grid import DEFAULT_CSV, X, Y, load_outcomes, trial_outcomes
 from benchmarks.replay_grid import ALPHAS, LABELLER, NS, Oracle, ReplayGrid, score, to_unit
-from benchmarks.replay_report import format_table, summarise, verdicts
+from benchmarks.replay_report import METRICS, format_table, summarise, verdicts
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.regimes import REGIMES
 from study.sweep.boundary import BoundarySampler
@@ -226,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = run_replay(grid, samplers, args.budgets, range(args.seeds), args.jobs)
     wall = time.perf_counter() - start
     summary = summarise(rows)
-    lines = [ground, "", format_table(summary), "", *verdicts(rows, summary)]
+    tables = [format_table(summary, metric) for metric in METRICS]
+    lines = [ground, "", *(line for t in tables for line in (t, "")), *verdicts(rows, summary)]
     args.out.mkdir(parents=True, exist_ok=True)
     rows.write_csv(args.out / "rows.csv")
     summary.write_csv(args.out / "summary.csv")
