@@ -30,7 +30,7 @@ from analysis.effects import (
     forgetting_effects,
     pair_controls,
 )
-from analysis.figures import effect_map, phase_diagram
+from analysis.figures import MAX_CELLS, effect_map, effect_scatter, phase_diagram
 from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
 from analysis.phase import MIN_TRIALS, fit_phase
@@ -107,18 +107,23 @@ def effects_report(
     metrics = effect_metrics(protocol)
     out_dir = Path(out) if out is not None else Path("figures") / study / "effects"
     out_dir.mkdir(parents=True, exist_ok=True)
-    orders = {k: axis_order(pairs, k) for k in (x, y) if k}
     report = EffectsReport(study, out_dir, points)
-    report.files += save_figure(
-        effect_map(points, x, y, metrics, orders=orders), out_dir / "effects"
-    )
+    bounds = study_bounds(store, loaded.parent_run_id)
+    if y is not None and _to_scale(points, (x, y)):
+        figure = effect_scatter(
+            points, x, y, metrics, bounds=bounds, log_scales=loaded.log_scales()
+        )
+    else:
+        orders = {k: axis_order(pairs, k) for k in (x, y) if k}
+        figure = effect_map(points, x, y, metrics, orders=orders)
+    report.files += save_figure(figure, out_dir / "effects")
     for name, frame in (("effects", points), ("pairs", pairs)):
         path = out_dir / f"{name}.csv"
         report.files.append(write_table(frame, path))
     report.lines = _lines(report, pairs, x, y, metrics, loaded.controls.height)
     if y is not None:
-        bounds = study_bounds(store, loaded.parent_run_id)
-        report.lines += _contrast_map(report, contrast_labels(pairs, protocol), x, y, bounds)
+        labelled = contrast_labels(pairs, protocol)
+        report.lines += _contrast_map(report, labelled, x, y, bounds, loaded.log_scales())
     (out_dir / "summary.txt").write_text(report.text + "\n")
     report.files.append(out_dir / "summary.txt")
     report.lines.append(f"files: {out_dir}/ ({', '.join(p.name for p in report.files)})")
@@ -131,15 +136,37 @@ def effects_report(
     return report
 
 
+def _to_scale(points: pl.DataFrame, axes: tuple[str, str]) -> bool:
+    """Draw the points to scale (a sampled study) rather than as cells (a grid): both axes are
+    numeric and one has more distinct values than cells can show."""
+    numeric = all(points.schema[k].is_numeric() for k in axes)
+    return numeric and any(points[k].n_unique() > MAX_CELLS for k in axes)
+
+
 def _contrast_map(
-    report: EffectsReport, labelled: pl.DataFrame, x: str, y: str, bounds: Bounds
+    report: EffectsReport,
+    labelled: pl.DataFrame,
+    x: str,
+    y: str,
+    bounds: Bounds,
+    log_scales: Mapping[str, bool],
 ) -> list[str]:
-    """The effect as a map with its boundary, where it can be fitted; else why not."""
+    """The effect as a map with its boundary, where it can be fitted; else why not. An axis the
+    spec sampled on a log scale is fitted and drawn on one (guessed from the values, lr over
+    1e-4 … 3e-3 was drawn linear, its points crowded at the bottom)."""
     numeric = all(labelled.schema[k].is_numeric() for k in (x, y))
     if not numeric or labelled.height < MIN_TRIALS:
         return []
     try:
-        fit = fit_phase(labelled, x, y, regime=CONTRAST, bounds=bounds)
+        fit = fit_phase(
+            labelled,
+            x,
+            y,
+            regime=CONTRAST,
+            bounds=bounds,
+            log_x=log_scales.get(x),
+            log_y=log_scales.get(y),
+        )
     except PhaseError as err:
         return [f"no effect map: {err}"]
     title = f"Where forgetting beats its control: {symbol(x)} × {symbol(y)} ({fit.n_trials} pairs)"

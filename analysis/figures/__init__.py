@@ -16,12 +16,13 @@ from analysis.figures.curves import (
     learning_curves,
     protocol_comparison,
 )
-from analysis.figures.effects import effect_map
+from analysis.figures.effects import MAX_CELLS, effect_map, effect_scatter
 from analysis.figures.phase import continuous_maps, phase_diagram, regime_scatter
 from analysis.figures.style import REGIME_COLORS, REGIME_MARKERS, STYLE
 from analysis.figures.trial_curves import TRIAL_PANELS, trial_learning_curves
 
 __all__ = [
+    "MAX_CELLS",
     "PROTOCOL_PANELS",
     "REGIME_COLORS",
     "REGIME_MARKERS",
@@ -33,6 +34,7 @@ __all__ = [
     "cell_maps",
     "continuous_maps",
     "effect_map",
+    "effect_scatter",
     "learning_curves",
     "phase_diagram",
     "protocol_comparison",

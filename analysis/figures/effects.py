@@ -1,10 +1,12 @@
-"""The effect of forgetting beyond the embedding scale (`analysis.effects`) as cells: one panel
-per metric (structural ICL, head IWL), each cell a forgetting point coloured by run − control on
-a diverging scale centred on 0, outlined where the effect clears the contrast margin."""
+"""The effect of forgetting beyond the embedding scale (`analysis.effects`), one panel per metric
+(structural ICL, head IWL), each forgetting point coloured by run − control on a diverging scale
+centred on 0 and outlined where the effect clears the contrast margin: as cells for a grid, as
+markers at their coordinates for a sampled study (cells for every distinct value of a continuous
+axis were a sparse diagonal, 5,440 pixels wide at 11 points)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -20,6 +22,25 @@ from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
 
 SCALE_MIN = 0.2  # the colour scale spans at least ±0.2, so noise-sized effects stay pale
+MAX_CELLS = 8  # an axis with more distinct values than this is drawn to scale, not as cells
+
+
+def _scale_top(points: pl.DataFrame, metrics: Sequence[str]) -> float:
+    """The colour scale's ± limit: the largest |effect|, at least SCALE_MIN."""
+    return max(SCALE_MIN, *(optional_float(points[m + EFFECT].abs().max()) or 0.0 for m in metrics))
+
+
+def _norm(top: float) -> TwoSlopeNorm:
+    return TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top)
+
+
+def _caption(x: str, y: str | None, margin: float, marks: str) -> str:
+    where = f"{symbol(x)}" + (f" × {symbol(y)}" if y else "")
+    return (
+        f"Effect of forgetting beyond the embedding scale over {where}\n"
+        f"(control: no forgetting, embeddings at the reset std; outlined: |effect| ≥ {margin:g}; "
+        f"{marks})"
+    )
 
 
 def effect_map(
@@ -36,8 +57,8 @@ def effect_map(
     xs = orders.get(x) or sorted(points[x].unique().to_list())
     ys = (orders.get(y) or sorted(points[y].unique().to_list())) if y else [None]
     margin = float(points["margin"][0])
-    top = max(SCALE_MIN, *(optional_float(points[m + EFFECT].abs().max()) or 0.0 for m in metrics))
-    norm = TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top)
+    top = _scale_top(points, metrics)
+    norm = _norm(top)
     with sns.axes_style(STYLE):
         fig, panels = new_figure(
             len(metrics), width=1.6 + 1.5 * len(xs), height=1.6 + 1.1 * len(ys)
@@ -84,12 +105,55 @@ def effect_map(
             ax.grid(False)
             ax.set_title(f"{metric_label(metric)}: run − control", fontsize=9)
             fig.colorbar(image, ax=ax, shrink=0.8, label="run − control")
-        where = f"{symbol(x)}" + (f" × {symbol(y)}" if y else "")
         fig.suptitle(
-            title
-            or f"Effect of forgetting beyond the embedding scale over {where}\n"
-            f"(control: no forgetting, embeddings at the reset std; outlined: |effect| ≥ {margin:g}; "
-            "cell text: effect, run − control, seeds)",
-            fontsize=9,
+            title or _caption(x, y, margin, "cell text: effect, run − control, seeds"), fontsize=9
         )
+    return fig
+
+
+def effect_scatter(
+    points: pl.DataFrame,
+    x: str,
+    y: str,
+    metrics: Sequence[str],
+    *,
+    bounds: Mapping[str, tuple[float, float]],
+    log_scales: Mapping[str, bool],
+    title: str = "",
+) -> Figure:
+    """Markers at each sampled point's (x, y), one panel per metric, the axes at the spec's
+    bounds (log where the spec sampled on a log scale)."""
+    margin = float(points["margin"][0])
+    norm = _norm(_scale_top(points, metrics))
+    with sns.axes_style(STYLE):
+        fig, panels = new_figure(len(metrics), width=5.2, height=4.6)
+        for ax, metric in zip(panels, metrics, strict=True):
+            effect = points[metric + EFFECT].to_numpy()
+            clears = np.abs(effect) >= margin
+            image = ax.scatter(
+                points[x].to_numpy(),
+                points[y].to_numpy(),
+                c=effect,
+                cmap="RdBu_r",
+                norm=norm,
+                s=np.where(clears, 90, 55),
+                edgecolors=np.where(clears, "black", "0.6"),
+                linewidths=np.where(clears, 2.0, 0.8),
+                clip_on=False,  # a point on the bounds stays whole
+                zorder=3,
+            )
+            for key, set_scale, set_lim in (
+                (x, ax.set_xscale, ax.set_xlim),
+                (y, ax.set_yscale, ax.set_ylim),
+            ):
+                if log_scales.get(key):
+                    set_scale("log")
+                if key in bounds:
+                    set_lim(*bounds[key])
+            ax.set_xlabel(axis_label(x))
+            ax.set_ylabel(axis_label(y))
+            ax.set_title(f"{metric_label(metric)}: run − control", fontsize=9)
+            fig.colorbar(image, ax=ax, shrink=0.8, label="run − control")
+        marks = "marker colour: the mean effect over the point's seeds"
+        fig.suptitle(title or _caption(x, y, margin, marks), fontsize=9)
     return fig

@@ -181,3 +181,47 @@ def test_the_effect_is_a_map_whose_boundary_lies_where_the_pairs_change():
     assert (left > 0.5).all() and (right < 0.5).all()
     crossings = fit.boundaries()
     assert crossings.height and crossings["task.zipf_exponent"].is_between(0.8, 1.2).all()
+
+
+def test_a_sampled_studys_effects_are_drawn_to_scale_on_the_specs_bounds_and_log_axis():
+    """12 sampled points (as `forgetting_effects` gives them): markers at their coordinates, the
+    axes at the spec's bounds with lr on its log scale, outlined exactly where |effect| clears
+    the margin; a 3 × 2 grid stays cells."""
+    import numpy as np
+
+    from analysis.effects_report import _to_scale
+    from analysis.figures import effect_scatter
+
+    rng = np.random.default_rng(0)
+    alpha, lr = rng.uniform(0, 2, 12), 10 ** rng.uniform(-4, np.log10(3e-3), 12)
+    icl_effect = np.linspace(-0.3, 0.3, 12)
+    points = pl.DataFrame(
+        {
+            "task.zipf_exponent": alpha,
+            "train.lr": lr,
+            ICL + ".effect": icl_effect,
+            IWL + ".effect": -icl_effect,
+            "margin": CONTRAST_MARGIN,
+        }
+    )
+    assert _to_scale(points, ("task.zipf_exponent", "train.lr"))
+    grid = pl.DataFrame({"a": [0.0, 1.0, 2.0] * 2, "k": [10] * 3 + [100] * 3})
+    assert not _to_scale(grid, ("a", "k"))
+
+    bounds = {"task.zipf_exponent": (0.0, 2.0), "train.lr": (1e-4, 3e-3)}
+    fig = effect_scatter(
+        points,
+        "task.zipf_exponent",
+        "train.lr",
+        [ICL, IWL],
+        bounds=bounds,
+        log_scales={"train.lr": True, "task.zipf_exponent": False},
+    )
+    ax = fig.axes[0]
+    assert ax.get_xlim() == pytest.approx(bounds["task.zipf_exponent"])
+    assert ax.get_ylim() == pytest.approx(bounds["train.lr"])
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "linear"
+    (markers,) = ax.collections
+    assert np.allclose(markers.get_offsets(), np.column_stack([alpha, lr]))
+    outlined = np.asarray(markers.get_linewidths()) == 2.0
+    assert (outlined == (np.abs(icl_effect) >= CONTRAST_MARGIN)).all()
