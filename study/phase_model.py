@@ -88,12 +88,14 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return probabilities
 
 
-def _log_likelihood(features: np.ndarray, onehot: np.ndarray, theta: np.ndarray) -> float:
-    """Σ_n Σ_k y_nk log softmax(features θ)_nk: the (soft-label) data term alone."""
-    scores = features @ theta
-    top = scores.max(1, keepdims=True)
-    log_z = np.log(np.exp(scores - top).sum(1, keepdims=True)) + top
-    return float((onehot * (scores - log_z)).sum())
+def _log_likelihood(features: np.ndarray, onehot: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Σ_n Σ_k y_nk log softmax(features θ)_nk, the (soft-label) data term alone, for one θ (D, K)
+    (a 0-d array) or a batch (C, D, K) (shape (C,))."""
+    scores = features @ theta  # (…, n, K)
+    top = scores.max(-1, keepdims=True)
+    log_z = np.log(np.exp(scores - top).sum(-1, keepdims=True)) + top
+    total: np.ndarray = (onehot * (scores - log_z)).sum((-2, -1))
+    return total
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def _map_fit(
     prior = np.tile(precision[:, None], (1, k))  # (D, K)
 
     def objective(t: np.ndarray) -> float:
-        return -_log_likelihood(features, onehot, t) + 0.5 * float((prior * t**2).sum())
+        return -float(_log_likelihood(features, onehot, t)) + 0.5 * float((prior * t**2).sum())
 
     value = objective(theta)
     for _ in range(iters):

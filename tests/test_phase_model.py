@@ -12,7 +12,7 @@ from study.phase_model import fit_classifier
 def test_with_no_data_the_draws_follow_the_prior():
     prior_sd = np.array([0.5, 2.0, 5.0])
     draws = elliptical_slice(
-        lambda t: 0.0, np.zeros(3), prior_sd, 2000, np.random.default_rng(0), thin=2
+        lambda t: np.zeros(len(t)), np.zeros(3), prior_sd, 2000, np.random.default_rng(0), thin=2
     )
     assert np.abs(draws.mean(0) / prior_sd).max() < 0.15
     assert np.allclose(draws.std(0) / prior_sd, 1.0, atol=0.1)
@@ -21,7 +21,7 @@ def test_with_no_data_the_draws_follow_the_prior():
 def test_a_gaussian_likelihood_gives_the_conjugate_posterior():
     # prior N(0, 2²), likelihood N(θ; 3, 1²) → posterior N(2.4, 0.8)
     draws = elliptical_slice(
-        lambda t: float(-0.5 * ((t - 3.0) ** 2).sum()),
+        lambda t: -0.5 * ((t - 3.0) ** 2).sum(-1),
         np.zeros(1),
         np.array([2.0]),
         2000,
