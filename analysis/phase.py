@@ -19,8 +19,8 @@ radial basis on a regular grid of centres, with a Gaussian prior on every weight
   weights keep their prior spread, so the probabilities there are averaged over many possible
   maps and the draws disagree on the most likely regime. (Draws from the Laplace Gaussian were
   used first: where the trials nearly separate the regimes it falls back towards the prior, and
-  on the quickstart's reference grid it called 42% of the map sure and was right there 99.5% of
-  the time against 87% claimed; the exact draws call 71% sure and are right 94% against 96%.)
+  on the quickstart's reference grid it called 35% of the map sure and was right there 99.6% of
+  the time against 85% claimed; the exact draws call 71% sure and are right 95.7% against 95.2%.)
   `proba` is the posterior-mean probability (as a GP classifier predicts),
   `proba_sd` its spread, `agreement` the share of draws that pick `proba`'s most likely regime;
   the uncertainty band is `agreement < band_level`;

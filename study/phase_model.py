@@ -24,9 +24,9 @@ uncertain, as a GP's would be.
 Posterior draws are exact, by elliptical slice sampling from the MAP (`study.elliptical_slice`),
 not from the Laplace Gaussian: where the trials nearly separate the regimes the softmax saturates,
 the Laplace curvature vanishes and its Gaussian falls back towards the prior. On the quickstart's
-reference grid (20 random trials, 20 sampler seeds) the Laplace draws called 42% of the map sure
-(≥ 80% of draws agree) and were right there 99.5% of the time against 87% claimed; the exact draws
-called 71% sure and were right 94% against 96% claimed. `posterior="laplace"` keeps the old draws
+reference grid (20 random trials, 20 sampler seeds) the Laplace draws called 35% of the map sure
+(≥ 80% of draws agree) and were right there 99.6% of the time against 85% claimed; the exact draws
+called 71% sure and were right 95.7% against 95.2% claimed. `posterior="laplace"` keeps the old draws
 for that comparison.
 """
 
