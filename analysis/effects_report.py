@@ -108,11 +108,9 @@ def effects_report(
     out_dir = Path(out) if out is not None else Path("figures") / study / "effects"
     out_dir.mkdir(parents=True, exist_ok=True)
     report = EffectsReport(study, out_dir, points)
-    bounds = study_bounds(store, loaded.parent_run_id)
+    bounds, log_scales = study_bounds(store, loaded.parent_run_id), loaded.log_scales()
     if y is not None and _to_scale(points, (x, y)):
-        figure = effect_scatter(
-            points, x, y, metrics, bounds=bounds, log_scales=loaded.log_scales()
-        )
+        figure = effect_scatter(points, x, y, metrics, bounds=bounds, log_scales=log_scales)
     else:
         orders = {k: axis_order(pairs, k) for k in (x, y) if k}
         figure = effect_map(points, x, y, metrics, orders=orders)
@@ -123,7 +121,7 @@ def effects_report(
     report.lines = _lines(report, pairs, x, y, metrics, loaded.controls.height)
     if y is not None:
         labelled = contrast_labels(pairs, protocol)
-        report.lines += _contrast_map(report, labelled, x, y, bounds, loaded.log_scales())
+        report.lines += _contrast_map(report, labelled, x, y, bounds, log_scales)
     (out_dir / "summary.txt").write_text(report.text + "\n")
     report.files.append(out_dir / "summary.txt")
     report.lines.append(f"files: {out_dir}/ ({', '.join(p.name for p in report.files)})")

@@ -172,7 +172,7 @@ def claim(
         queued = private.waiting(study)
         if not queued:
             return None
-        for frozen in sorted(queued, key=lambda t: (GROUP not in t.user_attrs, t.number)):
+        for frozen in sorted(queued, key=lambda t: (key_of(t) is None, t.number)):
             trial_id = private.trial_id(frozen)
             if not private.take(study, trial_id):
                 continue  # another worker took it

@@ -32,6 +32,16 @@ def controlled(**changes):
     return parse_spec({**tree, **changes})
 
 
+def sampled(**changes):
+    """Temporary forgetting over α sampled at random, with controls."""
+    return controlled(
+        space={"task.zipf_exponent": {"kind": "float", "low": 0.0, "high": 1.5}},
+        base={"preset": "tiny", "set": {**SCHEDULE, "forgetting.kind": "temporary"}},
+        sampler={"kind": "random"},
+        **changes,
+    )
+
+
 def by_run(store, spec):
     return {r.info.run_id: r for r in runs_of(store, spec)}
 
@@ -84,13 +94,7 @@ def test_points_that_differ_only_in_their_schedule_share_one_control(tmp_path, s
 
 
 def test_a_sampled_point_queues_its_controls_with_its_replicates(tmp_path, store):
-    spec = controlled(
-        space={"task.zipf_exponent": {"kind": "float", "low": 0.0, "high": 1.5}},
-        base={"preset": "tiny", "set": {**SCHEDULE, "forgetting.kind": "temporary"}},
-        sampler={"kind": "random"},
-        n_trials=4,
-        replicates=2,
-    )
+    spec = sampled(n_trials=4, replicates=2)
     _, study = sweep_in(tmp_path, store, spec)
     trials = study.get_trials()
     points = [t for t in trials if not attrs.is_control(t)]
@@ -120,12 +124,7 @@ def test_controls_turned_on_later_continue_the_study_and_add_only_controls(tmp_p
 
 def test_a_sampled_points_control_runs_before_the_next_point_is_sampled(tmp_path, store):
     """A sampler labelling by the contrast needs each control finished before it proposes again."""
-    spec = controlled(
-        space={"task.zipf_exponent": {"kind": "float", "low": 0.0, "high": 1.5}},
-        base={"preset": "tiny", "set": {**SCHEDULE, "forgetting.kind": "temporary"}},
-        sampler={"kind": "random"},
-        n_trials=3,
-    )
+    spec = sampled(n_trials=3)
     _, study = sweep_in(tmp_path, store, spec)
     started = sorted(study.get_trials(), key=lambda t: t.datetime_start)
     assert ["control" if attrs.is_control(t) else "point" for t in started] == [
