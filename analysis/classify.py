@@ -12,12 +12,13 @@ back to the defaults — so `classify(trials)` reproduces the stored `regime` ta
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from study import regimes as rule
 from study.config import Thresholds
 from study.metric_names import IWL_HEAD, PEAK, START, structural, transience
-from study.regimes import CALLS, REGIMES, UNCERTAIN
+from study.regimes import CALLS, REGIMES, UNCERTAIN, soft_targets
 
 DEFAULT = Thresholds()
 N_EXAMPLES = "eval.n_examples"  # sequences per evaluation set: the n behind each accuracy
@@ -32,6 +33,7 @@ __all__ = [
     "classify",
     "regime_counts",
     "regime_expr",
+    "soft_labels",
     "structural_column",
     "transience_column",
     "transient_expr",
@@ -138,3 +140,16 @@ def regime_counts(trials: pl.DataFrame) -> dict[str, int]:
         trials.get_column("regime").cast(pl.String).drop_nulls().value_counts().iter_rows()
     )
     return {r: int(counts.get(r, 0)) for r in CALLS}
+
+
+def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...]) -> np.ndarray:
+    """(n, K) targets from a frame of trials (`study.regimes.soft_targets`: an `uncertain`
+    trial counts by its presence probabilities `p_icl`, `p_iwl`, where the frame has them)."""
+    has_p = {"p_icl", "p_iwl"} <= set(data.columns)
+    p_icl = data["p_icl"].fill_null(float("nan")).to_list() if has_p else None
+    p_iwl = data["p_iwl"].fill_null(float("nan")).to_list() if has_p else None
+    rows = soft_targets(list(labels), p_icl, p_iwl, observed)
+    targets: np.ndarray = np.nan_to_num(
+        np.asarray(rows, dtype=float).reshape(len(labels), len(observed))
+    )
+    return targets

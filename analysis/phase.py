@@ -16,19 +16,16 @@ radial basis on a regular grid of centres, with a Gaussian prior on every weight
   starve at 20 trials;
 - *honest about uncertainty where trials are sparse*: the posterior over the weights is sampled
   exactly (`n_draws`, elliptical slice sampling from the MAP); away from the trials the RBF
-  weights keep their prior spread, so the probabilities there are averaged over many possible
-  maps and the draws disagree on the most likely regime. (Draws from the Laplace Gaussian were
-  used first: where the trials nearly separate the regimes it falls back towards the prior, and
-  on the quickstart's reference grid it called 35% of the map sure and was right there 99.6% of
-  the time against 85% claimed; the exact draws call 71% sure and are right 95.7% against 95.2%.)
-  `proba` is the posterior-mean probability (as a GP classifier predicts),
-  `proba_sd` its spread, `agreement` the share of draws that pick `proba`'s most likely regime;
-  the uncertainty band is `agreement < band_level`;
-- fast and deterministic given `seed`: 12 convex Newton fits on ≤ 200 × ~80 features and a
-  slice-sampling chain of ~8,500 steps, a few seconds; every number that shaped the map is a field of `PhaseFit`.
-A bootstrap of a penalised logistic regression was tried first: it kept the boundary's
-extrapolation into sparse regions nearly as tight as in dense ones (all resamples share the same
-dense data), so it understated the uncertainty this diagram is meant to show.
+  weights keep their prior spread, so the draws there disagree on the most likely regime.
+  (Laplace draws, tried first, fall back towards the prior where trials nearly separate the
+  regimes: on the quickstart's reference grid they called 35% of the map sure, right 99.6% of
+  the time against 85% claimed; the exact draws call 71% sure, right 95.7% against 95.2%.)
+  `proba` is the posterior-mean probability, `proba_sd` its spread, `agreement` the share of
+  draws that pick `proba`'s most likely regime; the uncertainty band is `agreement < band_level`;
+- fast and deterministic given `seed`: 12 convex Newton fits and a slice-sampling chain, a few
+  seconds; every number that shaped the map is a field of `PhaseFit`.
+A bootstrap of a penalised logistic regression, tried first, kept the boundary's extrapolation
+into sparse regions nearly as tight as in dense ones, understating the uncertainty.
 """
 
 from __future__ import annotations
@@ -44,8 +41,9 @@ from scipy.interpolate import RegularGridInterpolator
 from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params, widen
+from analysis.classify import soft_labels
 from study.phase_model import fit_classifier
-from study.regimes import REGIMES, UNCERTAIN, soft_targets
+from study.regimes import REGIMES, UNCERTAIN
 
 MIN_TRIALS = 10
 ONE_REGIME = "regimes"  # a PhaseError's key when every trial is in one regime: nothing to fit
@@ -280,19 +278,6 @@ def fit_phase(
         conditions=dict(at or {}),
         pooled_over=tuple(p for p in swept_params(data, exclude=(x, y, *(at or {})))),
     )
-
-
-def soft_labels(data: pl.DataFrame, labels: np.ndarray, observed: tuple[str, ...]) -> np.ndarray:
-    """(n, K) targets from a frame of trials (`study.regimes.soft_targets`: an `uncertain`
-    trial counts by its presence probabilities `p_icl`, `p_iwl`, where the frame has them)."""
-    has_p = {"p_icl", "p_iwl"} <= set(data.columns)
-    p_icl = data["p_icl"].fill_null(float("nan")).to_list() if has_p else None
-    p_iwl = data["p_iwl"].fill_null(float("nan")).to_list() if has_p else None
-    rows = soft_targets(list(labels), p_icl, p_iwl, observed)
-    targets: np.ndarray = np.nan_to_num(
-        np.asarray(rows, dtype=float).reshape(len(labels), len(observed))
-    )
-    return targets
 
 
 def fit_phase_slices(
