@@ -22,8 +22,12 @@ from study.sweep.boundary import BoundarySampler
 from study.sweep.sampler_specs import SobolOptions, TPEOptions
 
 BATCH = 4  # trials asked before any is told: 4 parallel workers
-# the boundary sampler with its defaults, and with the information score (issue 20) beside it
-BOUNDARY_VARIANTS = {"boundary": {}, "boundary-bald": {"score": "bald", "replicates": True}}
+# the boundary sampler with the disagreement score it had first, and with the information score
+# and replicates (its default since the replay benchmark) beside it
+BOUNDARY_VARIANTS = {
+    "boundary": {"score": "disagreement", "replicates": False},
+    "boundary-bald": {"score": "bald", "replicates": True},
+}
 SAMPLERS = ("grid", "random", "sobol", "tpe", *BOUNDARY_VARIANTS)
 
 

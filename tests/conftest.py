@@ -61,13 +61,20 @@ def store(tmp_path, new_store) -> Store:
     return new_store(tmp_path / "mlruns")
 
 
+SCIENCE = "science"  # the user property a science line travels in (from xdist workers too)
 _SCIENCE_LINES: list[str] = []
 
 
 @pytest.fixture
-def science_report():
-    """Append a line to the science report printed at the end of the test session."""
-    return _SCIENCE_LINES.append
+def science_report(request):
+    """Append a line to the science report printed at the end of the test session. The line
+    rides on the test's report, so it reaches the session's summary from any xdist worker."""
+    return lambda line: request.node.user_properties.append((SCIENCE, line))
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "teardown":  # the last report of a test carries all its properties
+        _SCIENCE_LINES.extend(value for key, value in report.user_properties if key == SCIENCE)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -30,6 +30,7 @@ from study.regimes import REGIMES, UNCERTAIN, presence_probability, soft_targets
 from study.sweep import attrs
 from study.sweep import optuna_private as private
 from study.sweep.attrs import is_control, key_of, point_of, summary_of
+from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
 from study.sweep.proposals import seed_size, sobol_point
@@ -174,8 +175,8 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         exploration: float = 0.1,
         spread: float = 0.1,
         n_candidates: int = 2048,
-        score: str = "disagreement",
-        replicates: bool = False,
+        score: str = BOUNDARY_SCORE,
+        replicates: bool = BOUNDARY_REPLICATES,
     ) -> None:
         self._space = dict(space)
         self._labeller = labeller

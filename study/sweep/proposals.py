@@ -19,13 +19,15 @@ samplers, Ax and BoTorch seek optima (see docs/design.md, "Sampling the boundari
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 from scipy.stats import qmc
 
 from study.phase_model import AMPLITUDES, LENGTH_SCALES, fit_classifier
+from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE, Score
 
-SCORES = ("entropy", "disagreement", "bald")
+SCORES = get_args(Score)
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,9 @@ def propose(
     spread: float = 0.1,
     n_candidates: int = 2048,
     n_draws: int = 64,
-    score: str = "disagreement",
+    score: str = BOUNDARY_SCORE,
     explore_at: np.ndarray | None = None,
-    replicates: bool = False,
+    replicates: bool = BOUNDARY_REPLICATES,
 ) -> Proposal:
     """The next point, from `labelled` (n, d) unit points with `targets` (n, K) regime
     probabilities and `pending` (m, d) points running or queued; `explore_at` is where an

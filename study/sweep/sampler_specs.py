@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE, Score
+
 
 class SpecPart(BaseModel):
     """Base of every part of a sweep spec: frozen, unknown keys rejected."""
@@ -61,15 +63,15 @@ class BoundaryOptions(SpecPart):
         "discourages another proposal",
     )
     n_candidates: int = Field(2048, ge=16, description="random candidates scored per proposal")
-    score: Literal["disagreement", "entropy", "bald"] = Field(
-        "disagreement",
+    score: Score = Field(
+        BOUNDARY_SCORE,
         description="the share of posterior draws that disagree on the most likely regime; the "
         "entropy of the posterior-mean regime probabilities (higher towards the edges of the "
         "space, where the posterior is widest); or bald, the mutual information between a new "
         "trial's outcome and the map (low where replicates already split evenly)",
     )
     replicates: bool = Field(
-        False,
+        BOUNDARY_REPLICATES,
         description="the trials' own points are candidates too: a new seed at an existing point "
         "when that is worth more than a new point",
     )
