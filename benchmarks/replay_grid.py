@@ -12,7 +12,7 @@ import polars as pl
 from benchmarks.reference_grid import X, Y, reference_map
 from study.phase_model import AMPLITUDES, fit_classifier
 from study.regimes import REGIMES
-from study.sweep.boundary import Labeller
+from study.sweep.labels import Labeller
 from study.sweep.proposals import length_scales
 
 # The quickstart's space (sweeps/quickstart.yaml) and the reference grid's values on it
@@ -89,7 +89,7 @@ class Oracle:
 
 def labels_of(rows: list[dict]) -> tuple[tuple[str, ...], np.ndarray]:
     """The regimes observed and (n, K) soft targets, labelled as the boundary sampler labels
-    trials (`study.sweep.boundary.Labeller`); unlabelled rows are zeros."""
+    trials (`study.sweep.labels.Labeller`); unlabelled rows are zeros."""
     labels = [LABELLER.label(r["regime"], r["icl"], r["iwl"]) or {} for r in rows]
     observed = tuple(g for g in REGIMES if any(label.get(g, 0) > 0 for label in labels))
     targets = np.array([[label.get(g, 0.0) for g in observed] for label in labels])

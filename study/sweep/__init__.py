@@ -11,9 +11,9 @@ reads this table and keeps it, lazy imports counted).
                                                 from claim to end, heartbeats and lost trials,
                                                 what a command's trials did, what a study adds
                                                 up to
-    studies:  storage samplers queue boundary control_trials mlflow_link
+    studies:  storage samplers queue boundary labels control_trials mlflow_link
                                               — where studies live, the sampler and pruner, the
-                                                queue that is the budget, the boundary sampler,
+                                                queue that is the budget, the boundary sampler and its labels,
                                                 control trials, the MLflow side of a trial
     points:   points ask_tell proposals       — the grid and replicate groups (no Optuna), what
                                                 a trial asks of Optuna and tells it, the

@@ -41,6 +41,8 @@ OLD_SUMMARY = "summary"  # before summaries were scalar attributes: one dict of 
 FIXED_PARAMS = "fixed_params"  # Optuna's own: the params a queued trial was enqueued with
 WORKER = "worker"  # {"host": …, "pid": …} of the worker that claimed it
 BEAT = "dpl.beat"  # on a journal file: time.time() of its worker's last beat
+PROPOSED = "dpl.proposed"  # {"params": …, "at": time.time()}: a boundary point, published before
+# its params are stored, so that a worker proposing at the same moment sees it
 
 # ---- failure reasons (values of REASON) ----------------------------------------------------
 INTERRUPTED, CANCELLED, DUPLICATE, LOST = "interrupted", "cancelled", "duplicate", "lost"

@@ -8,13 +8,16 @@ sees the ones before it running and keeps away from them). The arithmetic is in
 
 Determinism: a proposal depends on the study's state and on (seed, trial number) only, so a
 resumed study proposes what an uninterrupted one would have from the same state, and two
-workers proposing at the same instant draw different candidates.
+workers proposing at the same instant draw different candidates. Different candidates are not
+enough — on one acquisition both pick its peak — so a worker publishes its point before its
+params are stored and proposes again if another published a point within the spread radius first.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,20 +26,19 @@ import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from study.config import TrialConfig
-from study.controls import BEATS, CONTRAST_LABELS, KIND_KEY, SHORT, beats_control
-from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
-from study.regimes import REGIMES, UNCERTAIN, presence_probability, soft_targets
+from study.controls import CONTRAST_LABELS
+from study.regimes import REGIMES
 from study.sweep import attrs
 from study.sweep import optuna_private as private
-from study.sweep.attrs import is_control, key_of, point_of, summary_of
+from study.sweep.attrs import is_control, point_of
 from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE
+from study.sweep.labels import ContrastLabeller, Label, Labels, regime_label
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
 from study.sweep.proposals import seed_size, sobol_point
 
-Label = dict[str, float]  # regime → probability
 Numeric = FloatDistribution | IntDistribution  # an axis the sampler maps onto [0, 1]
+REPROPOSALS = 2  # at most, when a point another worker published first is too close
 
 
 def distributions(space: Mapping[str, Any]) -> dict[str, Numeric]:
@@ -70,83 +72,6 @@ def from_unit(dist: Numeric, u: float) -> float | int:
         value = low + round((value - low) / step) * step
     value = min(max(value, low), high)
     return int(round(value)) if isinstance(dist, IntDistribution) else float(value)
-
-
-def regime_label(trial: FrozenTrial) -> Label | None:
-    """The decided regime of a finished trial, without soft labels (for studies outside a spec)."""
-    return decided_label(trial.user_attrs.get(attrs.REGIME))
-
-
-def decided_label(call: str | None) -> Label | None:
-    """A decided regime call as a one-hot label; None for `uncertain` or no call."""
-    return {call: 1.0} if call in REGIMES else None
-
-
-@dataclass(frozen=True)
-class Labeller:
-    """A finished trial's regime as a probability vector: its call, or for an `uncertain` one the
-    presence probabilities of its final structural ICL and head IWL at the study's thresholds."""
-
-    icl_threshold: float
-    iwl_threshold: float
-    n_examples: int
-
-    @classmethod
-    def of(cls, cfg: TrialConfig) -> Labeller:
-        t = cfg.eval.thresholds
-        return cls(t.icl, t.iwl, cfg.eval.n_examples)
-
-    def __call__(self, trial: FrozenTrial) -> Label | None:
-        summary = summary_of(trial)  # keyed by metric name
-        return self.label(
-            trial.user_attrs.get(attrs.REGIME), summary.get(ICL_STRUCTURAL), summary.get(IWL_HEAD)
-        )
-
-    def label(self, call: str | None, icl: float | None, iwl: float | None) -> Label | None:
-        """The label of a call with its final structural ICL and head IWL (None: unlabelled)."""
-        decided = decided_label(call)
-        if decided is not None:
-            return decided
-        if call != UNCERTAIN or icl is None or iwl is None:
-            return None
-        n = self.n_examples
-        p_icl = presence_probability(icl, self.icl_threshold, n)
-        p_iwl = presence_probability(iwl, self.iwl_threshold, n)
-        (row,) = soft_targets([UNCERTAIN], [p_icl], [p_iwl], REGIMES)
-        return dict(zip(REGIMES, row, strict=True))
-
-
-class ContrastLabeller:
-    """A forgetting trial labelled by its control at the same seed: BEATS where it beats it
-    (`study.controls.beats_control`, in its kind's direction), SHORT where it does not; no label
-    until both have finished. What the sampler maps is then where forgetting matters. Each is
-    read at its own final (aligned) evaluation, as its summary holds it — `analysis.effects`
-    pairs them at one step, which for a run and its control evaluated alike is the same."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind  # the spec's forgetting kind, where the kind is not an axis
-
-    def labels(self, trials: Sequence[FrozenTrial]) -> dict[int, Label]:
-        done = [t for t in trials if t.state == TrialState.COMPLETE]
-        controls = {key_of(t): summary_of(t) for t in done if is_control(t)}
-        out: dict[int, Label] = {}
-        for t in done:
-            key = key_of(t)
-            if is_control(t) or key is None or attrs.CONTROL_GROUP not in t.user_attrs:
-                continue
-            control = controls.get((t.user_attrs[attrs.CONTROL_GROUP], key[1]))
-            run = summary_of(t)
-            needed = {ICL_STRUCTURAL, IWL_HEAD}
-            if control is None or not (needed <= run.keys() and needed <= control.keys()):
-                continue
-            kind = str(t.params.get(KIND_KEY, self.kind))
-            icl = run[ICL_STRUCTURAL] - control[ICL_STRUCTURAL]
-            iwl = run[IWL_HEAD] - control[IWL_HEAD]
-            out[t.number] = {BEATS if beats_control(kind, icl, iwl) else SHORT: 1.0}
-        return out
-
-
-Labels = Callable[[FrozenTrial], "Label | None"] | ContrastLabeller  # per trial, or by pairs
 
 
 @dataclass(frozen=True)
@@ -195,10 +120,48 @@ class BoundarySampler(optuna.samplers.BaseSampler):
     ) -> dict[str, Any]:
         if not search_space or trial.system_attrs.get(attrs.FIXED_PARAMS):
             return {}  # a replicate, a control or a re-run: its point is fixed
-        params, reason = self.propose(study.get_trials(deepcopy=False), trial)
-        # the trial is not yet an `optuna.Trial` here: its attribute is set through the storage
-        private.set_user_attr(study, private.trial_id(trial), attrs.PROPOSAL, reason)
+        # Publish, then look: two workers that propose at the same moment cannot see each
+        # other's point (its params are stored only after this returns), and on the same
+        # acquisition they pick the same spot (a live quickstart ran α = 2, N = 1000 twice). The
+        # later of two clashing publications proposes again, now crowded by the earlier one.
+        tid = private.trial_id(trial)  # not yet an `optuna.Trial`: attributes go via the storage
+        trials = study.get_trials(deepcopy=False)
+        for _ in range(1 + REPROPOSALS):
+            seen = {t.number for t in trials if self._pending_point(t)}
+            params, reason = self.propose(trials, trial)
+            stamp = time.time()
+            private.set_system_attr(study, tid, attrs.PROPOSED, {"params": params, "at": stamp})
+            if reason == "seed design":
+                break  # one Sobol point per slot: nothing to clash with
+            trials = study.get_trials(deepcopy=False)
+            if not self._published_first(trials, trial, params, stamp, seen):
+                break
+        private.set_user_attr(study, tid, attrs.PROPOSAL, reason)
         return params
+
+    def _published_first(
+        self,
+        trials: Sequence[FrozenTrial],
+        trial: FrozenTrial,
+        params: Mapping[str, Any],
+        stamp: float,
+        seen: set[int],
+    ) -> bool:
+        """Whether a trial unseen when `params` were proposed published a point within the
+        spread radius before this one did (ties broken by trial number)."""
+        ours = self._to_units([params])[0]
+        for t in trials:
+            published = t.system_attrs.get(attrs.PROPOSED)
+            if t.number in seen or t.number == trial.number or not published:
+                continue
+            if t.state not in (TrialState.RUNNING, TrialState.WAITING):
+                continue
+            if (published["at"], t.number) > (stamp, trial.number):
+                continue  # published after ours: it is the one to move
+            theirs = self._to_units([published["params"]])[0]
+            if float(np.linalg.norm(ours - theirs)) < self._options.spread:
+                return True
+        return False
 
     def sample_independent(
         self,
@@ -223,10 +186,14 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         else:
             targets = np.array([[label.get(r, 0.0) for r in observed] for label in labels])
             rng = np.random.default_rng([self._seed, trial.number])
-            pending = self._units(
-                t
-                for t in trials
-                if t.state in (TrialState.RUNNING, TrialState.WAITING) and t.number != trial.number
+            pending = self._to_units(
+                [
+                    point
+                    for t in trials
+                    if t.state in (TrialState.RUNNING, TrialState.WAITING)
+                    and t.number != trial.number
+                    and (point := self._pending_point(t))
+                ]
             )
             chosen = propose_unit(
                 self._to_units(labelled),
@@ -256,13 +223,17 @@ class BoundarySampler(optuna.samplers.BaseSampler):
                 labels.append(label)
         return points, labels
 
+    def _pending_point(self, trial: FrozenTrial) -> dict[str, Any]:
+        """Where a running or queued trial is: its params (or the ones it was queued with), else
+        the point its worker published while proposing (`attrs.PROPOSED`); {} when neither
+        names every axis."""
+        published = trial.system_attrs.get(attrs.PROPOSED)
+        point = point_of(trial) or (dict(published["params"]) if published else {})
+        return point if all(n in point for n in self._space) else {}
+
     def _to_units(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
         rows = [[to_unit(d, p[n]) for n, d in self._space.items()] for p in points]
         return np.asarray(rows, dtype=float).reshape(-1, len(self._space))
-
-    def _units(self, trials: Iterable[FrozenTrial]) -> np.ndarray:
-        points = [point_of(t) for t in trials]
-        return self._to_units([p for p in points if all(n in p for n in self._space)])
 
 
 def _rank(trials: Sequence[FrozenTrial], trial: FrozenTrial) -> int:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import optuna
 
-from study.sweep.boundary import (
-    BoundarySampler,
-    ContrastLabeller,
-    Labeller,
-    Labels,
-    distributions,
-    regime_label,
-)
+from study.sweep.boundary import BoundarySampler, distributions
+from study.sweep.labels import ContrastLabeller, Labeller, Labels, regime_label
 from study.sweep.points import first_config
 from study.sweep.spec import SweepSpec
 

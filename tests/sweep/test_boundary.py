@@ -8,7 +8,6 @@ penalty.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -78,46 +77,6 @@ def test_disagreement_proposals_concentrate_near_the_boundary_beside_random():
     reasons = [t.user_attrs[PROPOSAL_ATTR] for t in boundary.trials]
     assert reasons[:n_init] == ["seed design"] * n_init
     assert {"uncertain"} <= set(reasons[n_init:]) <= {"uncertain", "explore"}
-
-
-def closest_pair(study: optuna.Study, trials) -> float:
-    units = [np.array([t.params["x"], t.params["y"]]) for t in trials]
-    return min(float(np.linalg.norm(a - b)) for a, b in itertools.combinations(units, 2))
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_batch_spreads_out_and_never_repeats_a_running_point(seed):
-    """After a labelled seed design, 6 proposals asked at once (all RUNNING together)."""
-
-    def batch_after_seed(spread: float) -> tuple[optuna.Study, list]:
-        sampler = BoundarySampler(
-            SPACE,
-            seed=seed,
-            n_init=12,
-            spread=spread,
-            exploration=0.0,
-            score="disagreement",
-            replicates=False,
-        )
-        study = run_study(sampler, n_batches=3, seed=seed)  # 12 labelled seed points
-        asked = [study.ask() for _ in range(6)]
-        for t in asked:
-            t.suggest_float("x", 0.0, 1.0)
-            t.suggest_float("y", 0.0, 1.0)
-        return study, study.get_trials(states=(TrialState.RUNNING,))
-
-    study, running = batch_after_seed(spread=0.1)
-    _, crowded = batch_after_seed(spread=1e-4)
-    points = {(t.params["x"], t.params["y"]) for t in study.trials}
-    assert len(points) == len(study.trials)  # no point twice, running or finished
-    ours, control = closest_pair(study, running), closest_pair(study, crowded)
-    print(
-        f"closest pair in a batch of 6: {ours:.3f} with the spread penalty, {control:.3f} without"
-    )
-    # Under the Laplace draws the penalty doubled the closest pair; the exact posterior's sharper
-    # acquisition gave 0.163 against 0.108 at seed 2, so the claim is now: farther apart than
-    # without the penalty, and no two closer than its radius (where a point keeps ≤ 39% of its value).
-    assert ours > control and ours >= 0.1
 
 
 def test_the_seed_design_is_sobol_by_slot_whatever_the_order_of_asking():
@@ -209,7 +168,7 @@ def test_a_pack_of_boundary_proposals_is_k_distinct_points(tmp_path, store):
 
 def test_an_uncertain_trial_is_a_soft_label_between_the_regimes_it_could_be():
     from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
-    from study.sweep.boundary import Labeller
+    from study.sweep.labels import Labeller
 
     label = Labeller(icl_threshold=0.5, iwl_threshold=0.5, n_examples=300)
 

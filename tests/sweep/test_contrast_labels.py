@@ -13,7 +13,8 @@ from study.controls import BEATS, CONTRAST_MARGIN, SHORT
 from study.errors import SpecError
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.sweep import attrs
-from study.sweep.boundary import BoundarySampler, ContrastLabeller
+from study.sweep.boundary import BoundarySampler
+from study.sweep.labels import ContrastLabeller
 
 from .conftest import FAST, spec_of, sweep_in
 
