@@ -35,7 +35,7 @@ from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE
 from study.sweep.labels import ContrastLabeller, Label, Labels, regime_label
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
-from study.sweep.proposals import seed_size, sobol_point
+from study.sweep.proposals import same_point, seed_size, sobol_point
 
 Numeric = FloatDistribution | IntDistribution  # an axis the sampler maps onto [0, 1]
 REPROPOSALS = 2  # at most, when a point another worker published first is too close
@@ -203,6 +203,8 @@ class BoundarySampler(optuna.samplers.BaseSampler):
                 explore_at=sobol_point(rank, len(names), self._seed),
                 **asdict(self._options),
             )
+            if chosen.reason == "replicate":
+                return replicate_params(self._space, chosen.unit, labelled), chosen.reason
             unit, reason = chosen.unit, chosen.reason
         params = {n: from_unit(self._space[n], u) for n, u in zip(names, unit, strict=True)}
         return params, reason
@@ -234,6 +236,19 @@ class BoundarySampler(optuna.samplers.BaseSampler):
     def _to_units(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
         rows = [[to_unit(d, p[n]) for n, d in self._space.items()] for p in points]
         return np.asarray(rows, dtype=float).reshape(-1, len(self._space))
+
+
+def replicate_params(
+    space: Mapping[str, Numeric], unit: np.ndarray, points: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The params of the trial at `unit` among `points`, exactly: mapped back from the unit cube
+    they could differ in the last bits (on a log axis they do), and a point that differs is a
+    new replicate group, run with the same seed — a repeat, not a replicate."""
+    units = np.asarray([[to_unit(d, p[n]) for n, d in space.items()] for p in points])
+    on = same_point(unit, units, radius=1e-9)
+    if on is None:
+        raise ValueError(f"no trial at the replicate's point {unit.tolist()}")
+    return {n: points[on][n] for n in space}
 
 
 def _rank(trials: Sequence[FrozenTrial], trial: FrozenTrial) -> int:

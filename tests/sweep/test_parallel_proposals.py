@@ -1,5 +1,5 @@
-"""The boundary sampler under parallel workers: a batch asked at once spreads out, and two workers
-proposing at the same moment do not run one point twice."""
+"""The boundary sampler never runs one point twice: a batch asked at once spreads out, two workers
+proposing at the same moment do not pick one spot, and a point proposed again gets a new seed."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import time
 import numpy as np
 import optuna
 import pytest
+from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from study.sweep import attrs
 from study.sweep import optuna_private as private
-from study.sweep.boundary import BoundarySampler
+from study.sweep.boundary import BoundarySampler, from_unit, replicate_params, to_unit
+from study.sweep.points import replicate_group
+from study.sweep.proposals import same_point
 
 from .test_boundary import SPACE, run_study
 
@@ -89,3 +92,21 @@ def test_a_point_another_worker_published_first_is_given_up_for_a_new_one(seed):
     distance = float(np.linalg.norm(ours - theirs))
     print(f"seed {seed}: moved {distance:.3f} from the rival's point")
     assert distance >= 0.1  # the spread radius: the rival's point crowds the second proposal
+
+
+def test_a_new_point_within_1_percent_of_a_trials_point_is_that_point():
+    points = np.array([[0.2, 0.2], [0.5, 0.5], [0.8, 0.3]])
+    assert same_point(np.array([0.5, 0.507]), points) == 1
+    assert same_point(np.array([0.5, 0.52]), points) is None
+    assert same_point(np.array([0.5, 0.5]), np.empty((0, 2))) is None
+
+
+def test_a_replicate_carries_its_trials_params_exactly_so_it_gets_a_new_seed():
+    """On a log axis the unit round trip changes the last bits; a point that differs is its own
+    replicate group and would train with the trial's seed again."""
+    space = {"lr": FloatDistribution(1e-4, 3e-3, log=True), "y": FloatDistribution(0.0, 1.0)}
+    trials = [{"lr": 3.1e-4, "y": 0.25}, {"lr": 7e-4, "y": 0.6}]
+    unit = np.array([to_unit(space["lr"], 7e-4), to_unit(space["y"], 0.6)])
+    assert from_unit(space["lr"], unit[0]) != 7e-4  # the round trip is not exact here
+    params = replicate_params(space, unit, trials)
+    assert params == trials[1] and replicate_group(params) == replicate_group(trials[1])
