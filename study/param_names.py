@@ -16,6 +16,13 @@ PARAMS: dict[str, tuple[str, str | None]] = {
     "model.embed_init_std": ("embedding init std", None),
     "model.n_layers": ("layers L", None),
     "model.d_model": ("width", None),
+    "task.bursty_ratio": ("bursty share of contexts", None),
+    "task.amb_ratio": ("ambiguous label share", None),
+    "task.n_items": ("items", None),
+    "task.p_bursty": ("bursty share p_B", None),
+    "task.p_fresh": ("fresh-class share p_C", None),
+    "task.n_classes": ("classes K", None),
+    "task.noise": ("within-class noise ε", None),
     "train.lr": ("learning rate", None),
     "train.steps": ("training steps", None),
     "train.batch_size": ("batch size", None),
@@ -28,6 +35,10 @@ SYMBOLS: dict[str, str] = {
     "forgetting.forget_every": "k",
     "forgetting.forget_until": "N",
     "forgetting.kind": "schedule",
+    "task.bursty_ratio": "bursty",
+    "task.p_bursty": "p_B",
+    "task.n_classes": "K",
+    "task.noise": "ε",
 }
 
 

@@ -21,7 +21,6 @@ from pydantic import (
     field_validator,
 )
 
-from study.config import TrialConfig
 from study.errors import SpecError, fail_spec, validation_error
 from study.metric_names import EVALUATED, SUMMARIZED, closest, current
 from study.presets import read_yaml
@@ -38,7 +37,7 @@ from study.sweep.sampler_specs import (
     SamplerSpec,
     SpecPart,
 )
-from study.sweep.spec_configs import check_configs
+from study.sweep.spec_configs import check_configs, config_keys
 
 Direction = Literal["maximize", "minimize"]
 SEED_KEY = "train.seed"  # owned by the sweep: each replicate r trains with seed + r
@@ -175,7 +174,7 @@ def parse_spec(tree: dict[str, Any], source: str = "spec") -> SweepSpec:
 
 
 def _check(spec: SweepSpec, source: str) -> None:
-    keys = set(TrialConfig().flat())
+    keys = config_keys(spec.base.preset, spec.base.overrides, spec.space)
     for name in spec.space:
         if name == SEED_KEY:
             fail_spec(

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from study.config import TrialConfig
 from study.errors import ConfigError, SpecError, fail_spec
-from study.presets import build_config
+from study.presets import build_config, preset_overrides
 from study.sweep.params import CategoricalParam, GridParam, Param, Scalar
+from study.task_config import TASK_KINDS
 
 
 def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], source: str) -> None:
@@ -43,6 +45,24 @@ def check_configs(preset: str, base: dict[str, Any], space: dict[str, Param], so
                     value,
                     f"clashes with the base and the other axes' first values: {clash}",
                 )
+
+
+TASK_KIND = "task.kind"
+
+
+def config_keys(preset: str, base: dict[str, Any], space: dict[str, Param]) -> set[str]:
+    """The dotted keys a trial of the spec may set: those of each world its base or its
+    `task.kind` axis chooses (a POS vocabulary size means nothing to the AR toy). A key of
+    another world still fails, in `check_configs`, naming that world's keys."""
+    try:
+        preset_kind = (preset_overrides(preset).get("task") or {}).get("kind")
+    except ConfigError:
+        preset_kind = None  # the unknown preset is reported by `check_configs`
+    kinds = {str(base.get(TASK_KIND) or preset_kind or "pos")}
+    if TASK_KIND in space:
+        kinds |= {str(v) for v in _ends(space[TASK_KIND]) if v in TASK_KINDS}
+    worlds = (TrialConfig.model_validate({"task": {"kind": kind}}) for kind in kinds)
+    return {key for world in worlds for key in world.flat()}
 
 
 def _ends(param: Param) -> list[Scalar]:

@@ -162,3 +162,23 @@ def test_shipped_specs_exist():
 def test_spec_error_is_a_config_error():
     with pytest.raises(SpecError):
         parse_spec(_with(seed=-1), source="x.yaml")
+
+
+def test_a_spec_sweeps_the_axes_of_its_presets_world():
+    """The keys a space may vary are those of the world the base chooses (its preset or
+    `task.kind`), not only the POS task's; another world's key fails, naming it."""
+    ar = {
+        "name": "ar",
+        "base": {"preset": "ar_small"},
+        "space": {"task.bursty_ratio": [0, 1]},
+        "sampler": {"kind": "grid"},
+    }
+    assert parse_spec(ar).grid_size() == 2
+    on_pos = {**ar, "base": {"preset": "ar_small", "set": {"task.kind": "pos"}}}
+    with pytest.raises(SpecError) as err:
+        parse_spec(on_pos, source="x.yaml")
+    assert err.value.key == "space.task.bursty_ratio" and "task.n_vocab" in str(err.value)
+    pos_key = {**ar, "space": {"task.n_vocab": [40, 80]}}
+    with pytest.raises(SpecError) as err:
+        parse_spec(pos_key, source="x.yaml")
+    assert err.value.key == "space.task.n_vocab" and "n_items" in str(err.value)
