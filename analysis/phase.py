@@ -234,12 +234,20 @@ def fit_phase(
     decided = set(labels) - {UNCERTAIN}
     observed = tuple(r for r in REGIMES if r in decided) + tuple(sorted(decided - set(REGIMES)))
     if len(observed) < 2:
+        n_sure = int((labels != UNCERTAIN).sum())
+        which = (
+            f"every decided trial{where} ({n_sure} of {data.height}; the rest uncertain) is in "
+            if n_sure < data.height
+            else f"all {data.height} trials{where} are in "
+        )
         raise PhaseError(
             ONE_REGIME,
             observed,
             "two regimes or more",
-            message=f"all {data.height} trials{where} are in regime {observed[0]!r}: there is no "
-            "boundary to fit (the continuous maps still show the gradients)",
+            message=(
+                f"{which}regime {observed[0]!r}" if observed else "no trial has a decided regime"
+            )
+            + ": there is no boundary to fit (the continuous maps still show the gradients)",
         )
     target = soft_labels(data, labels, observed)
     keep = target.sum(1) > 0  # an uncertain trial with no observed regime to lean towards

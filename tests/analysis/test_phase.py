@@ -144,6 +144,17 @@ def test_clear_errors(line_trials):
         fit_phase(
             line_trials.with_columns(regime=pl.lit("icl")), "task.zipf_exponent", "task.p_ambiguous"
         )
+    half = pl.Series(
+        ["icl", "uncertain"] * (line_trials.height // 2) + ["icl"] * (line_trials.height % 2)
+    )
+    with pytest.raises(PhaseError, match=r"every decided trial \(\d+ of \d+; the rest uncertain\)"):
+        fit_phase(line_trials.with_columns(regime=half), "task.zipf_exponent", "task.p_ambiguous")
+    with pytest.raises(PhaseError, match="no trial has a decided regime"):
+        fit_phase(
+            line_trials.with_columns(regime=pl.lit("uncertain")),
+            "task.zipf_exponent",
+            "task.p_ambiguous",
+        )
     with pytest.raises(PhaseError, match="no finished trial has task.n_vocab = 2000"):
         fit_phase(line_trials, "task.zipf_exponent", "task.p_ambiguous", at={"task.n_vocab": 2000})
     with pytest.raises(PhaseError, match="KEY=VALUE"):
