@@ -25,7 +25,7 @@ from study.trial.worlds.bursty_data import (
     swap_sequences,
     training_sequences,
 )
-from study.trial.worlds.draw_laws import zipf_cdf
+from study.trial.worlds.draw_laws import normals, zipf_cdf
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -75,6 +75,20 @@ def test_plain_contexts_draw_classes_independently_and_noise_scatters_items(rng)
     xs, _ = parts(cfg, batch)
     spread = (xs * math.sqrt(1 + 0.25) - means[batch.classes]).norm(dim=-1).mean()
     assert abs(spread - 0.5) < 0.05  # ε η with η ~ N(0, I/D): norm ≈ ε
+
+
+def test_a_float32_uniform_that_rounds_to_one_gives_finite_items(rng):
+    """A bursty run's loss turned NaN at step 16,710: one of its float32 uniforms had rounded
+    to 1.0 and Box–Muller made an infinite item of it."""
+    cfg, means, cdf = world(rng, p_bursty=1.0, p_fresh=0.5)
+    u = uniforms(rng, 64, Layout(8, 16).slots)
+    u[:, 2:] = torch.where(torch.rand(u[:, 2:].shape, generator=rng) < 0.05, 1.0, u[:, 2:])
+    assert (u == 1.0).any()
+    batch = training_sequences(cfg, means, cdf, u)
+    assert torch.isfinite(batch.inputs).all()
+    assert normals(torch.tensor([0.5, 0.0, 0.25, 0.5])).tolist() == pytest.approx(
+        [math.sqrt(-2 * math.log(0.5)), -math.sqrt(-2 * math.log(0.75))]
+    )  # below 1 the draws are unchanged
 
 
 def test_fresh_sequences_give_each_class_a_new_mean_and_keep_its_label(rng):

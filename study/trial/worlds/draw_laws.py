@@ -70,6 +70,9 @@ def zipf_distinct(cdf: Tensor, u: Tensor) -> Tensor:
 
 
 def normals(u: Tensor) -> Tensor:
-    """N(0, 1) draws from pairs of uniforms (Box–Muller, one draw a pair): u [..., 2m] → [..., m]."""
+    """N(0, 1) draws from pairs of uniforms (Box–Muller, one draw a pair): u [..., 2m] → [..., m].
+    A float32 uniform within 2^-25 of 1 rounds to 1.0, whose draw would be infinite (a bursty
+    run's loss turned NaN at step 16,710): u1 is kept below 1, a finite 5.6σ draw instead."""
     u1, u2 = u[..., 0::2], u[..., 1::2]
+    u1 = u1.clamp(max=1.0 - torch.finfo(u.dtype).eps)
     return torch.sqrt(-2.0 * torch.log1p(-u1)) * torch.cos(2.0 * torch.pi * u2)
