@@ -24,6 +24,7 @@ from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.cells import axis_order
 from analysis.effects import (
     CONTRAST,
+    KIND,
     NoControls,
     contrast_labels,
     effect_metrics,
@@ -37,7 +38,7 @@ from analysis.phase import MIN_TRIALS, fit_phase
 from analysis.runs import load_curves, load_study
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
-from study.controls import BEATS, CONTRAST_MARGIN
+from study.controls import BEATS, CONTRAST_MARGIN, CONTRASTS
 from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
 from study.tracking import schema
@@ -196,8 +197,8 @@ def _lines(
     lines = [
         f"study {report.study}: {pairs.height} forgetting runs paired with their control "
         f"({n_controls} control runs), {points.height} points",
-        f"forgetting beats its control (structural ICL higher or head IWL lower by ≥ "
-        f"{CONTRAST_MARGIN:g}, on the mean over seeds) at {report.beating} of {points.height} points",
+        f"forgetting beats its control ({_rules(pairs)}, by ≥ {CONTRAST_MARGIN:g}, on the mean "
+        f"over seeds) at {report.beating} of {points.height} points",
     ]
     others = swept_params(pairs, exclude=tuple(k for k in (x, y) if k))
     if others:
@@ -209,11 +210,17 @@ def _lines(
             + (f" (sd {row[m + EFFECT + '_sd']:.2f})" if row["n"] > 1 else "")
             for name, m in (("ICL", icl), ("IWL", iwl))
         ]
-        verdict = "beats control" if row["beats_control"] else "within the margin of its control"
+        verdict = "beats control" if row["beats_control"] else "falls short of its control"
         lines.append(
             f"  {where}: {'; '.join(parts)} — {verdict} ({row['seeds_beating']}/{row['n']} seeds)"
         )
     return lines
+
+
+def _rules(pairs: pl.DataFrame) -> str:
+    """The contrast of each kind of forgetting in the study, as `study.controls` states it."""
+    kinds = pairs[KIND].unique(maintain_order=True).to_list() if KIND in pairs.columns else []
+    return "; ".join(f"{kind}: {CONTRASTS[kind]}" for kind in kinds if kind in CONTRASTS)
 
 
 __all__ = ["EffectsReport", "NoControls", "effects_report"]

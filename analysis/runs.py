@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from study import states
+from study.controls import KIND_KEY
 from study.tracking import schema
 from study.tracking.metric_view import current_curves, final_metrics, stored_keys, with_headlines
 from study.tracking.runs_reader import RunsReader
@@ -162,6 +163,14 @@ def load_trials(
         ref = resolve_study(reader, study)
         frame = trials_frame(reader, ref)
         return frame if controls else frame.filter(~is_control())
+
+
+def label_controls(trials: pl.DataFrame, by: str) -> pl.DataFrame:
+    """`by` as text, each control's value marked as its own: `control` when `by` is the kind of
+    forgetting (a control's own kind, `none`, is the plain runs'), else `<value> · control`."""
+    value = pl.col(by).cast(pl.String)
+    control = pl.lit("control") if by == KIND_KEY else value + " · control"
+    return trials.with_columns(pl.when(is_control()).then(control).otherwise(value).alias(by))
 
 
 def is_control() -> pl.Expr:

@@ -13,6 +13,7 @@ beats its control by the slow tests' margin. Each distinct config runs once, in 
 OUT/<config>.json, named by the config and a digest of the source of `study/` (`code_digest`): the
 two commands share runs, an interrupted check resumes, and a change to the code runs afresh. A run takes
 3–6 minutes of one CPU core (8,000 steps).
+The other worlds' findings have their own script, `scripts/science_worlds.py`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 # Forgetting beats its control when its final structural ICL is higher, or its head IWL lower,
-# by at least this much. Fixed before the contrast was first asserted; twice the standard error
+# by at least this much (in its kind's direction, CONTRASTS). Fixed before the contrast was first asserted; twice the standard error
 # of an accuracy near 0.5 on 2,000 sequences is ≈ 0.02, so 0.10 is an effect, not noise.
 CONTRAST_MARGIN = 0.10
 
@@ -35,10 +35,11 @@ KIND_KEY = "forgetting.kind"  # the dotted key that says which contrast applies
 
 
 # What each kind of forgetting claims beyond its control (Anand et al. 2025): active forgetting
-# keeps structural ICL and loses head IWL, so more ICL or less head IWL both count; temporary
-# forgetting is a dual process, more ICL *while keeping* head IWL, so losing head IWL does not.
+# keeps structural ICL and loses head IWL, so more ICL or less head IWL both count, as long as
+# structural ICL is not lower (a run that loses both has not kept ICL); temporary forgetting is a
+# dual process, more ICL *while keeping* head IWL, so losing head IWL does not.
 CONTRASTS = {
-    "active": "structural ICL higher, or head IWL lower",
+    "active": "structural ICL higher or head IWL lower, structural ICL not lower",
     "temporary": "structural ICL higher, head IWL not lower",
     # forgetting a row for one step at a time aims at the same dual process (docs/design.md §4)
     "probabilistic": "structural ICL higher, head IWL not lower",
@@ -83,9 +84,9 @@ def beats_control(
     """Run − control differences (structural ICL, head IWL) of a `kind` forgetting run →
     whether forgetting did what it claims (`CONTRASTS`) beyond the embedding scale, each by at
     least CONTRAST_MARGIN. Floats give a bool, polars expressions a column."""
-    more_icl = icl_effect >= CONTRAST_MARGIN
+    more_icl, keeps_icl = icl_effect >= CONTRAST_MARGIN, icl_effect > -CONTRAST_MARGIN
     if kind == "active":
-        return more_icl | (-iwl_effect >= CONTRAST_MARGIN)
+        return (more_icl | (-iwl_effect >= CONTRAST_MARGIN)) & keeps_icl
     if kind in ("temporary", "probabilistic"):
         return more_icl & (-iwl_effect < CONTRAST_MARGIN)
     raise ValueError(f"forgetting kind: got {kind!r}; allowed: {', '.join(CONTRASTS)}")

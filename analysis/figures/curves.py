@@ -82,6 +82,9 @@ def learning_curves(
         raise KeyError(f"no param {by!r} in the trials")
     setting, values, labels = settings(trials, by)
     joined = curves.join(setting, on="run_id", how="inner")
+    present = set(joined.get_column("metric").unique().to_list())
+    # a world without a panel's metrics (the AR toy has no tail tokens) draws no empty panel
+    panels = [(name, ms) for name, ms in panels if present.intersection(ms)] or list(panels[:1])
     colors = dict(zip(values, sns.color_palette("flare", len(values)), strict=True))
     with sns.axes_style(STYLE):
         fig, axes = new_figure(len(panels), height=3.8)

@@ -73,11 +73,13 @@ def effect_map(
                 grid[j, i] = row[metric + EFFECT]
             image = ax.imshow(grid, cmap="RdBu_r", norm=norm, origin="lower", aspect="auto")
             for i, j, row in cells:
-                effect = row[metric + EFFECT]
+                effect, sd = row[metric + EFFECT], row.get(f"{metric}{EFFECT}_sd")
+                spread = f" ± {sd:.2f}" if row["n"] > 1 and sd is not None else ""
                 ax.text(
                     i,
                     j,
-                    f"{effect:+.2f}\n{row[metric]:.2f} − {row[metric + CONTROL]:.2f}\nn = {row['n']}",
+                    f"{effect:+.2f}{spread}\n{row[metric]:.2f} − {row[metric + CONTROL]:.2f}"
+                    f"\nn = {row['n']}",
                     ha="center",
                     va="center",
                     fontsize=7,
@@ -106,7 +108,9 @@ def effect_map(
             ax.set_title(f"{metric_label(metric)}: run − control", fontsize=9)
             fig.colorbar(image, ax=ax, shrink=0.8, label="run − control")
         fig.suptitle(
-            title or _caption(x, y, margin, "cell text: effect, run − control, seeds"), fontsize=9
+            title
+            or _caption(x, y, margin, "cell text: effect (± sd over seeds), run − control, seeds"),
+            fontsize=9,
         )
     return fig
 

@@ -19,7 +19,12 @@ if TYPE_CHECKING:
 
 
 def _load(
-    study: str, tracking_uri: str | None, thresholds: str | None, protocol: str | None
+    study: str,
+    tracking_uri: str | None,
+    thresholds: str | None,
+    protocol: str | None,
+    *,
+    controls: bool = False,
 ) -> tuple[Store, pl.DataFrame]:
     from analysis.classify import classify
     from analysis.runs import StudyNotFound, load_trials
@@ -28,7 +33,7 @@ def _load(
     store = Store.resolve(tracking_uri)
     limits = parse_thresholds(thresholds)
     try:
-        trials = load_trials(store, study)
+        trials = load_trials(store, study, controls=controls)
         return store, classify(trials, limits, protocol)
     except StudyNotFound as err:
         raise UsageExit(str(err)) from None
@@ -149,6 +154,12 @@ def phase(
     "--by", metavar="KEY", help="One line per value of this param [default: the first swept one]."
 )
 @click.option(
+    "--controls",
+    is_flag=True,
+    help="Also draw the study's control runs (no forgetting, embeddings at the reset std), "
+    "each as its own line: `control` when --by is forgetting.kind, else `<value> · control`.",
+)
+@click.option(
     "--out", type=click.Path(file_okay=False), help="Output folder [default: figures/STUDY/curves]."
 )
 def curves(
@@ -157,6 +168,7 @@ def curves(
     protocol: str | None,
     thresholds: str | None,
     by: str | None,
+    controls: bool,
     out: str | None,
 ) -> None:
     """Learning curves by setting (structural ICL, head and tail ICL/IWL against step) and
@@ -167,11 +179,11 @@ def curves(
     from analysis.classify import structural_column
     from analysis.figures import accuracy_by_frequency, learning_curves
     from analysis.figures.save import save_figure
-    from analysis.runs import load_curves
+    from analysis.runs import is_control, label_controls, load_curves
     from study.metric_names import DECILE_PREFIX, ICL_STRUCTURAL
 
-    store, trials = _load(study, tracking_uri, thresholds, protocol)
-    swept = swept_params(trials)
+    store, trials = _load(study, tracking_uri, thresholds, protocol, controls=controls)
+    swept = swept_params(trials.filter(~is_control()))
     by = by or (
         "task.zipf_exponent" if "task.zipf_exponent" in swept else (swept[0] if swept else None)
     )
@@ -179,6 +191,8 @@ def curves(
         raise UsageExit(
             f"--by {by}: not a param of these trials (swept: {', '.join(swept) or 'none'})"
         )
+    if controls:
+        trials = label_controls(trials, by)
     data = load_curves(store, study)
     if protocol is not None:  # plot the chosen protocol's structural ICL as the headline
         data = data.filter(pl.col("metric") != ICL_STRUCTURAL).with_columns(

@@ -115,7 +115,17 @@ class Store:
         if password_of(self.tracking_uri):  # MLflow prints run links with the URI as given
             os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         self.prepare()
-        return MlflowClient(tracking_uri=self.tracking_uri)
+        if self.sqlite_path is None:
+            return MlflowClient(tracking_uri=self.tracking_uri)
+        # MLflow creates and migrates a new SQLite schema when it first opens it, and two
+        # processes doing that at once collide (duplicate columns, failed migrations): it is
+        # opened here one process at a time
+        from filelock import FileLock
+
+        with FileLock(f"{self.sqlite_path}.lock"):
+            client = MlflowClient(tracking_uri=self.tracking_uri)
+            client.search_experiments(max_results=1)
+        return client
 
     def experiment_id(self, name: str) -> str:
         """Get or create the experiment `name`, with its artifacts under `artifact_root`."""

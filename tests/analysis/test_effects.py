@@ -110,6 +110,8 @@ def test_a_run_and_its_control_are_compared_at_one_step():
     [
         ("active", 0.0, -0.3, True),  # active: head IWL disappears, beyond its control
         ("active", 0.2, 0.0, True),
+        ("active", -0.13, -0.14, False),  # head IWL gone, but structural ICL lost with it
+        ("active", -0.05, -0.2, True),  # head IWL gone, structural ICL kept (within the margin)
         ("temporary", 0.0, -0.3, False),  # temporary: losing head IWL is no dual process
         ("temporary", 0.2, -0.2, False),  # more ICL, but head IWL lost with it
         ("temporary", 0.2, -0.05, True),  # more ICL, head IWL kept (within the margin)

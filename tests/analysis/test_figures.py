@@ -129,6 +129,9 @@ def test_learning_curves_and_accuracy_by_frequency(trials, curves, tmp_path):
         len([ln for ln in fig.axes[1].get_lines() if ln.get_linestyle() != ":"]) == 2 * n_alpha
     )  # ICL + IWL per α
     _saved(fig, tmp_path, "curves")
+    # a world without tail tokens (the AR toy) logs no tail metrics: no empty tail panel
+    no_tail = curves.filter(~pl.col("metric").str.ends_with("/tail"))
+    assert len(learning_curves(no_tail, binned, "task.zipf_exponent").axes) == 2
     fig = accuracy_by_frequency(curves, binned, "task.zipf_exponent")
     assert len(fig.axes[0].containers) == n_alpha
     _saved(fig, tmp_path, "frequency")

@@ -5,30 +5,17 @@ model's two extra details are off; each detail on its own changes them. Needs th
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from study.presets import build_config
+from tests.science.scripts import load_script
 
 pytest.importorskip("transformers")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "compare_paper_model.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("compare_paper_model", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_the_released_model_with_its_extras_off_is_ours_step_for_step():
-    compare = _script()
+    compare = load_script("compare_paper_model")
     cfg = build_config("tiny", sets={"train.seed": 42})
     same = compare.one_step(cfg, token_type=False, padding=False)
     assert same["logits_max_abs_diff"] < 1e-5 and abs(same["loss_diff"]) < 1e-6

@@ -3,25 +3,16 @@ a change to the source of `study/` names a new run instead of reading back an ol
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import study
 from study.presets import build_config
-
-SCRIPT = Path(__file__).parents[2] / "scripts" / "science.py"
-
-
-def _science():
-    spec = importlib.util.spec_from_file_location("science_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.science.scripts import load_script
 
 
 def test_a_change_to_the_training_code_changes_the_cache_name(tmp_path):
-    science = _science()
+    science = load_script("science")
     source = tmp_path / "study"
     shutil.copytree(
         Path(study.__file__).parent, source, ignore=shutil.ignore_patterns("__pycache__")

@@ -47,17 +47,19 @@ def test_each_forgetting_trial_is_labelled_by_its_control_at_its_seed_in_its_kin
     _trial(study, 1.0, "temporary", "p3", 0, 0.40 + gain, 0.60, control_of="control-a")
     _trial(study, 1.0, "temporary", "p4", 0, 0.40 + gain, 0.60 - gain, control_of="control-a")
     _trial(study, 1.0, "active", "p5", 0, 0.40 + 0.05, 0.60, control_of="control-a")  # < margin
+    _trial(study, 1.0, "active", "p7", 0, 0.40 - gain, 0.60 - gain, control_of="control-a")
     # seed 1: the same run values read against seed 1's own control
     _trial(study, 1.0, "active", "p5", 1, 0.40 + 0.05, 0.60, control_of="control-a")
     # a control not yet finished: no label
     _trial(study, 1.5, "active", "p6", 0, 0.90, 0.10, control_of="control-b")
     labels = ContrastLabeller("active").labels(study.get_trials())
-    assert [labels.get(n) for n in range(2, 9)] == [
+    assert [labels.get(n) for n in range(2, 10)] == [
         {BEATS: 1.0},  # active: more ICL counts
         {BEATS: 1.0},  # active: less head IWL counts too
         {BEATS: 1.0},  # temporary: more ICL while keeping head IWL
         {SHORT: 1.0},  # temporary: more ICL bought with head IWL is not a dual-process win
         {SHORT: 1.0},  # within the margin
+        {SHORT: 1.0},  # active: head IWL gone, but structural ICL lost with it
         {BEATS: 1.0},  # seed 1's control is lower: its own pair decides
         None,
     ]

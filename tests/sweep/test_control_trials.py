@@ -133,3 +133,38 @@ def test_a_sampled_points_control_runs_before_the_next_point_is_sampled(tmp_path
     ] * 3
     for point, control in zip(started[::2], started[1::2], strict=True):
         assert control.params["task.zipf_exponent"] == point.params["task.zipf_exponent"]
+
+
+def test_learning_curves_draw_the_controls_as_their_own_line(tmp_path, store):
+    """`dpl analyze curves --controls`: the control runs join the figure, labelled `control`
+    (by forgetting.kind) rather than by their own config's kind (`none`, which the plain points
+    already use)."""
+    from click.testing import CliRunner
+
+    from study.cli.main import cli
+
+    sweep_in(tmp_path, store, controlled())  # 2 α × {none, active}, 2 controls
+
+    def curves(*extra: str) -> str:
+        args = ["analyze", "curves", "ctl", "--by", "forgetting.kind", "--out", str(tmp_path)]
+        env = {"MLFLOW_TRACKING_URI": store.tracking_uri}
+        result = CliRunner().invoke(cli, [*args, *extra], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "4 trials" in curves()
+    assert "6 trials" in curves("--controls")
+    from analysis.runs import label_controls, load_trials
+
+    labels = label_controls(load_trials(store, "ctl", controls=True), "forgetting.kind")
+    assert (
+        sorted(labels["forgetting.kind"].to_list())
+        == ["active"] * 2 + ["control"] * 2 + ["none"] * 2
+    )
+    by_alpha = label_controls(load_trials(store, "ctl", controls=True), "task.zipf_exponent")
+    assert sorted(set(by_alpha["task.zipf_exponent"])) == [
+        "0.0",
+        "0.0 · control",
+        "1.5",
+        "1.5 · control",
+    ]
