@@ -10,7 +10,6 @@ does not answer.
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,18 +26,6 @@ SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "d
 CHECK_TIMEOUT_S = 5
 # the experiment tag MLflow 3's UI reads to choose its workflow (runs view vs GenAI traces)
 EXPERIMENT_KIND, EXPERIMENT_KIND_ML = "mlflow.experimentKind", "custom_model_development"
-
-
-@functools.cache
-def _open_sqlite(tracking_uri: str, path: Path) -> None:
-    """Open a SQLite store once per process, one process at a time: MLflow creates and migrates
-    a new schema when it first opens it, and two processes doing that at once collide (duplicate
-    columns, failed migrations)."""
-    from filelock import FileLock
-    from mlflow.tracking import MlflowClient
-
-    with FileLock(f"{path}.lock"):
-        MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
 
 
 class TrackingUnreachable(RuntimeFailure):
@@ -128,9 +115,17 @@ class Store:
         if password_of(self.tracking_uri):  # MLflow prints run links with the URI as given
             os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         self.prepare()
-        if self.sqlite_path is not None:
-            _open_sqlite(self.tracking_uri, self.sqlite_path)
-        return MlflowClient(tracking_uri=self.tracking_uri)
+        if self.sqlite_path is None:
+            return MlflowClient(tracking_uri=self.tracking_uri)
+        # MLflow creates and migrates a new SQLite schema when it first opens it, and two
+        # processes doing that at once collide (duplicate columns, failed migrations): it is
+        # opened here one process at a time
+        from filelock import FileLock
+
+        with FileLock(f"{self.sqlite_path}.lock"):
+            client = MlflowClient(tracking_uri=self.tracking_uri)
+            client.search_experiments(max_results=1)
+        return client
 
     def experiment_id(self, name: str) -> str:
         """Get or create the experiment `name`, with its artifacts under `artifact_root`."""
