@@ -68,15 +68,17 @@ def main(steps: int, every: int, lr: float, batch: int, sets: tuple[str, ...]) -
     for step in range(1, steps + 1):
         batch_ = world.training(torch.rand(batch, world.layout.slots, generator=data))
         target = batch_.targets[:, 0]
+        shown = step % every == 0
+        if shown:
+            ceiling = (nearest_item(batch_.inputs, t.n_dims) == target).float().mean().item()
         for name, layout in layouts.items():
             logits = models[name](layout(batch_.inputs))[:, 0]
             loss = F.cross_entropy(logits, target)
             optimisers[name].zero_grad()
             loss.backward()
             optimisers[name].step()
-            if step % every == 0:
+            if shown:
                 accuracy = (logits.argmax(-1) == target).float().mean().item()
-                ceiling = (nearest_item(batch_.inputs, t.n_dims) == target).float().mean().item()
                 click.echo(f"{step} | {name} | {accuracy:.3f} | {loss.item():.3f} | {ceiling:.3f}")
 
 

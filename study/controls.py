@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 # Forgetting beats its control when its final structural ICL is higher, or its head IWL lower,
-# by at least this much (in its kind's direction, CONTRASTS). Fixed before the contrast was first asserted; twice the standard error
-# of an accuracy near 0.5 on 2,000 sequences is ≈ 0.02, so 0.10 is an effect, not noise.
+# by at least this much, in its kind's direction (CONTRASTS). Fixed before the contrast was first
+# asserted; twice the standard error of an accuracy near 0.5 on 2,000 sequences is ≈ 0.02, so
+# 0.10 is an effect, not noise.
 CONTRAST_MARGIN = 0.10
 
 

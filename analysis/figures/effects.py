@@ -73,8 +73,8 @@ def effect_map(
                 grid[j, i] = row[metric + EFFECT]
             image = ax.imshow(grid, cmap="RdBu_r", norm=norm, origin="lower", aspect="auto")
             for i, j, row in cells:
-                effect, sd = row[metric + EFFECT], row.get(f"{metric}{EFFECT}_sd")
-                spread = f" ± {sd:.2f}" if row["n"] > 1 and sd is not None else ""
+                effect = row[metric + EFFECT]
+                spread = f" ± {row[metric + EFFECT + '_sd']:.2f}" if row["n"] > 1 else ""
                 ax.text(
                     i,
                     j,

@@ -43,22 +43,15 @@ def forgetting_keeps(trials: pl.DataFrame, kind: str = "active") -> pl.DataFrame
     std (`study.controls.control_overrides`), as in the AR toy."""
     done = trials.filter(pl.col("state") == "complete")
     is_control = pl.col("control").fill_null(False)
-    if done.filter(~is_control & (pl.col(KIND_KEY) == "none")).is_empty():
-        done = pl.concat(
-            [
-                done,
-                done.filter(is_control).with_columns(
-                    pl.lit(False).alias("control"), pl.lit("none").alias(KIND_KEY)
-                ),
-            ],
-            how="diagonal_relaxed",
-        )
+    plain_rows = done.filter(~is_control & (pl.col(KIND_KEY) == "none"))
+    if plain_rows.is_empty():
+        plain_rows = done.filter(is_control)
 
     def arm(rows: pl.DataFrame, name: str, peak: bool = False) -> pl.DataFrame:
         cols = [ICL_STRUCTURAL] + ([PEAK] if peak else [])
         return rows.select("replicate", *[pl.col(c).alias(f"{name}_{c}") for c in cols])
 
-    plain = arm(done.filter(~is_control & (pl.col(KIND_KEY) == "none")), "plain", peak=True)
+    plain = arm(plain_rows, "plain", peak=True)
     run = arm(done.filter(~is_control & (pl.col(KIND_KEY) == kind)), "run")
     control = arm(done.filter(is_control), "control")
     rows = plain.join(run, on="replicate").join(control, on="replicate")

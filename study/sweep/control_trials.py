@@ -17,8 +17,7 @@ from typing import Any
 
 from study.controls import control_overrides
 from study.errors import ConfigError
-from study.presets import build_config
-from study.sweep.points import replicate_group
+from study.sweep.points import point_config, replicate_group
 from study.sweep.spec import SweepSpec
 
 FORGETTING = "forgetting."  # the config section a control drops
@@ -36,7 +35,7 @@ def control_for(spec: SweepSpec, point: dict[str, Any]) -> Control | None:
     """The control of `point`, or None when the point does not forget (or does not build: that
     trial fails on its own)."""
     try:
-        cfg = build_config(spec.base.preset, sets={**spec.base.overrides, **point})
+        cfg = point_config(spec, point)
     except ConfigError:
         return None
     if cfg.forgetting.kind == "none":

@@ -30,12 +30,18 @@ def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
     return points
 
 
+def point_config(spec: SweepSpec, point: Mapping[str, Any]) -> TrialConfig:
+    """The trial config of `point` (dotted keys, a seed among them or not) on the spec's base:
+    its preset, then its overrides, then the point. Raises ConfigError where it does not build."""
+    return build_config(spec.base.preset, sets={**spec.base.overrides, **point})
+
+
 def first_config(spec: SweepSpec) -> TrialConfig | None:
     """The trial config of the spec's first point (a grid's first, else the base alone), or
     None where that does not build: what a study's shape is judged by before it runs."""
     point = grid_points(spec)[0] if spec.sampler.kind == "grid" else {}
     try:
-        return build_config(spec.base.preset, sets={**spec.base.overrides, **point})
+        return point_config(spec, point)
     except ConfigError:
         return None
 

@@ -22,7 +22,6 @@ from optuna.trial import TrialState
 from study.config import TrialConfig
 from study.errors import ConfigError, SpecError
 from study.metric_names import current
-from study.presets import build_config
 from study.states import COMPLETE, FAILED, PRUNED, RELEASED
 from study.sweep import attrs, mlflow_link, queue
 from study.sweep import optuna_private as private
@@ -36,6 +35,7 @@ from study.sweep.ask_tell import (
 from study.sweep.control_trials import control_for
 from study.sweep.defaults import HEARTBEAT_S, MAX_FAILURES
 from study.sweep.failures import TrialTimeout, failure_reason, is_machine_fault
+from study.sweep.points import point_config
 from study.sweep.spec import SEED_KEY, SweepSpec
 from study.tracking import schema
 from study.tracking.logger import rounded
@@ -117,10 +117,9 @@ def begin(sweep: Sweep, study: optuna.Study, trial: optuna.Trial) -> Begun | End
     if spec.controls and not control and (its := control_for(spec, point)) is not None:
         tags[schema.CONTROL] = its.group
         trial.set_user_attr(attrs.CONTROL_GROUP, its.group)
-    sets = {**spec.base.overrides, **point, **(control or {}), SEED_KEY: seed}
     name = mlflow_link.run_name(point, seed, control=bool(control))
     try:
-        cfg = build_config(spec.base.preset, sets=sets)
+        cfg = point_config(spec, {**point, **(control or {}), SEED_KEY: seed})
     except ConfigError as err:
         reason = f"ConfigError: {err}"
         parent = sweep.parent_run_id

@@ -21,10 +21,10 @@ import pytest
 
 from study.config import TrialConfig
 from study.metric_names import IWL_HEAD
-from study.presets import build_config
 from study.regimes import regime
 from study.science.findings import PAPER_ICL, check_contrast
 from study.science.reference import Measured
+from study.sweep.points import point_config
 from study.sweep.spec import SEED_KEY, load_spec
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def quickstart_config(forget_until: int) -> TrialConfig:
         "forgetting.forget_until": forget_until,
         SEED_KEY: spec.seed,  # replicate 0's seed, as the sweep gives it
     }
-    return build_config(spec.base.preset, sets={**spec.base.overrides, **point})
+    return point_config(spec, point)
 
 
 def _measure(forget_until: int) -> Measured:

@@ -58,15 +58,14 @@ def test_forgetting_keeps_icl_only_where_plain_training_loses_it_and_the_control
 def _holdout_at(bursty: float) -> float:
     import torch
 
-    from study.presets import build_config
+    from study.sweep.points import point_config
     from study.sweep.spec import SEED_KEY, load_spec
     from study.trial.train import train
 
     torch.set_num_threads(1)
     spec = load_spec(AR_BURSTY)
     point = {wf.ALPHA: 0.0, wf.BURSTY: bursty, SEED_KEY: spec.seed}
-    cfg = build_config(spec.base.preset, sets={**spec.base.overrides, **point})
-    return float(train(cfg, torch.device("cpu")).curve[-1][1][ICL_STRUCTURAL])
+    return float(train(point_config(spec, point), torch.device("cpu")).curve[-1][1][ICL_STRUCTURAL])
 
 
 @pytest.mark.slow

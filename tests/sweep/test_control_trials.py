@@ -156,12 +156,13 @@ def test_learning_curves_draw_the_controls_as_their_own_line(tmp_path, store):
     assert "6 trials" in curves("--controls")
     from analysis.runs import label_controls, load_trials
 
-    labels = label_controls(load_trials(store, "ctl", controls=True), "forgetting.kind")
+    trials = load_trials(store, "ctl", controls=True)
+    labels = label_controls(trials, "forgetting.kind")
     assert (
         sorted(labels["forgetting.kind"].to_list())
         == ["active"] * 2 + ["control"] * 2 + ["none"] * 2
     )
-    by_alpha = label_controls(load_trials(store, "ctl", controls=True), "task.zipf_exponent")
+    by_alpha = label_controls(trials, "task.zipf_exponent")
     assert sorted(set(by_alpha["task.zipf_exponent"])) == [
         "0.0",
         "0.0 · control",
