@@ -17,7 +17,8 @@ from analysis.scalars import to_float
 from study.errors import UsageError
 
 # Params that vary between trials but are not axes of the science (replicates).
-NOT_AXES_PREFIXES = ("seed.", "train.seed")
+SEED_COLUMN = "train.seed"  # a trial's seed, as its run logs it
+NOT_AXES_PREFIXES = ("seed.", SEED_COLUMN)  # seeds are replicates, not axes
 
 
 class PhaseError(UsageError):
@@ -60,6 +61,19 @@ def swept_params(trials: pl.DataFrame, exclude: tuple[str, ...] = ()) -> list[st
         if trials.get_column(name).drop_nulls().n_unique() > 1:
             out.append(name)
     return out
+
+
+def line_param(runs: pl.DataFrame, every: pl.DataFrame) -> str | None:
+    """What a figure draws one line per where nobody says: α where it varies, else the first
+    swept param of the forgetting `runs`, else of `every` run, controls included (a study whose
+    only contrast is its controls), else the seed where there are several, else None."""
+    for frame in (runs, every):
+        swept = swept_params(frame)
+        if swept:
+            return "task.zipf_exponent" if "task.zipf_exponent" in swept else swept[0]
+    if SEED_COLUMN in every.columns and every.get_column(SEED_COLUMN).n_unique() > 1:
+        return SEED_COLUMN
+    return None
 
 
 def make_axis(trials: pl.DataFrame, key: str, log: bool | None = None) -> Axis:

@@ -91,3 +91,16 @@ def beats_control(
     if kind in ("temporary", "probabilistic"):
         return more_icl & (-iwl_effect < CONTRAST_MARGIN)
     raise ValueError(f"forgetting kind: got {kind!r}; allowed: {', '.join(CONTRASTS)}")
+
+
+def contrast_distance(kind: str, icl_effect: float, iwl_effect: float) -> float:
+    """How far a run − control pair is from its verdict flipping under `beats_control`, in the
+    effects' units: ≥ 0 where it beats its control, < 0 where it falls short (ties at the margin
+    aside). The boundary sampler compares it with the seed spread to see which points need a
+    second seed (`study.sweep.proposals.unsettled`)."""
+    m = CONTRAST_MARGIN
+    if kind == "active":
+        return min(max(icl_effect - m, -iwl_effect - m), icl_effect + m)
+    if kind in ("temporary", "probabilistic"):
+        return min(icl_effect - m, iwl_effect + m)
+    raise ValueError(f"forgetting kind: got {kind!r}; allowed: {', '.join(CONTRASTS)}")

@@ -175,7 +175,7 @@ def curves(
     accuracy against the training frequency of the token, as PNG and SVG."""
     import polars as pl
 
-    from analysis.axes import swept_params
+    from analysis.axes import line_param, swept_params
     from analysis.classify import structural_column
     from analysis.figures import accuracy_by_frequency, learning_curves
     from analysis.figures.save import save_figure
@@ -183,14 +183,12 @@ def curves(
     from study.metric_names import DECILE_PREFIX, ICL_STRUCTURAL
 
     store, trials = _load(study, tracking_uri, thresholds, protocol, controls=controls)
-    swept = swept_params(trials.filter(~is_control()))
-    by = by or (
-        "task.zipf_exponent" if "task.zipf_exponent" in swept else (swept[0] if swept else None)
-    )
+    runs = trials.filter(~is_control())
+    by = by or line_param(runs, trials)
     if by is None or by not in trials.columns:
-        raise UsageExit(
-            f"--by {by}: not a param of these trials (swept: {', '.join(swept) or 'none'})"
-        )
+        swept = ", ".join(swept_params(runs)) or "none"
+        what = f"--by {by}: not a param of these trials" if by else "--by: nothing varies"
+        raise UsageExit(f"{what} (swept: {swept}); pass --by KEY")
     if controls:
         trials = label_controls(trials, by)
     data = load_curves(store, study)

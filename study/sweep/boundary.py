@@ -35,7 +35,7 @@ from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE
 from study.sweep.labels import ContrastLabeller, Label, Labels, regime_label
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
-from study.sweep.proposals import same_point, seed_size, sobol_point
+from study.sweep.proposals import same_point, seed_size, seed_spread, sobol_point, unsettled
 
 Numeric = FloatDistribution | IntDistribution  # an axis the sampler maps onto [0, 1]
 REPROPOSALS = 2  # at most, when a point another worker published first is too close
@@ -181,6 +181,8 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         labelled, labels = self._labelled(trials)
         vocabulary = (*REGIMES, *CONTRAST_LABELS)
         observed = [r for r in vocabulary if any(label.get(r, 0) > 0 for label in labels)]
+        if rank >= self._n_init and (margin := self._margin_point(trials)) is not None:
+            return margin, "margin"
         if rank < self._n_init or len(observed) < 2:
             unit, reason = sobol_point(rank, len(names), self._seed), "seed design"
         else:
@@ -208,6 +210,31 @@ class BoundarySampler(optuna.samplers.BaseSampler):
             unit, reason = chosen.unit, chosen.reason
         params = {n: from_unit(self._space[n], u) for n, u in zip(names, unit, strict=True)}
         return params, reason
+
+    def _margin_point(self, trials: Sequence[FrozenTrial]) -> dict[str, Any] | None:
+        """On a contrast map, the params of a point whose pair is within SETTLE_WITHIN seed
+        spreads of flipping its verdict and that has one seed (`proposals.unsettled`): run again
+        at a new seed before any new point, so that no boundary rests on one seed's noise."""
+        labeller = self._labeller
+        if not (self._options.replicates and isinstance(labeller, ContrastLabeller)):
+            return None
+        distances = labeller.distances(trials)
+        groups: dict[str, list[float]] = {}
+        seeds: dict[str, int] = {}
+        params: dict[str, dict[str, Any]] = {}
+        for t in trials:
+            group = t.user_attrs.get(attrs.GROUP)
+            if group is None or is_control(t) or not all(n in t.params for n in self._space):
+                continue
+            alive = t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+            seeds[group] = seeds.get(group, 0) + alive
+            if t.number in distances:
+                groups.setdefault(group, []).append(distances[t.number])
+                params[group] = t.params
+        names = list(groups)
+        spread = seed_spread([groups[g] for g in names], labeller.seed_sd)
+        i = unsettled([groups[g] for g in names], [seeds[g] for g in names], spread)
+        return None if i is None else {n: params[names[i]][n] for n in self._space}
 
     def _labelled(self, trials: Sequence[FrozenTrial]) -> tuple[list[dict[str, Any]], list[Label]]:
         points: list[dict[str, Any]] = []

@@ -15,3 +15,12 @@ MAX_FAILURES = 3  # failed trials in a row before a worker stops; 0: never
 # benchmark did not reverse that by more than 2 se at 32 trials.
 BOUNDARY_SCORE: Score = "bald"
 BOUNDARY_REPLICATES = True  # a new seed at a trial's point is a candidate
+
+# Where a pair's contrast lies within SETTLE_WITHIN seed spreads of flipping, the contrast sampler
+# gives its point a second seed before proposing new points (study.sweep.proposals.unsettled).
+# Until SPREAD_DOF degrees of freedom of replicate pairs measure the spread, it assumes
+# CONTRAST_SEED_SD: the root mean square of the eight seed sds measured at the quick map's four
+# corners, three seeds each (0.01-0.07 over structural ICL and head IWL), fixed before use.
+SETTLE_WITHIN = 2.0
+CONTRAST_SEED_SD = 0.04
+SPREAD_DOF = 3

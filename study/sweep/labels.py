@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from optuna.trial import FrozenTrial, TrialState
 
 from study.config import TrialConfig
-from study.controls import BEATS, KIND_KEY, SHORT, beats_control
+from study.controls import BEATS, KIND_KEY, SHORT, beats_control, contrast_distance
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.regimes import REGIMES, UNCERTAIN, presence_probability, soft_targets
 from study.sweep import attrs
 from study.sweep.attrs import is_control, key_of, summary_of
+from study.sweep.defaults import CONTRAST_SEED_SD
 
 Label = dict[str, float]  # regime → probability
 
@@ -68,15 +69,21 @@ class ContrastLabeller:
     (`study.controls.beats_control`, in its kind's direction), SHORT where it does not; no label
     until both have finished. What the sampler maps is then where forgetting matters. Each is
     read at its own final (aligned) evaluation, as its summary holds it — `analysis.effects`
-    pairs them at one step, which for a run and its control evaluated alike is the same."""
+    pairs them at one step, which for a run and its control evaluated alike is the same.
 
-    def __init__(self, kind: str) -> None:
+    `seed_sd` is the seed spread of a pair's contrast the sampler assumes until it has measured
+    one (`study.sweep.proposals.seed_spread`)."""
+
+    def __init__(self, kind: str, seed_sd: float = CONTRAST_SEED_SD) -> None:
         self.kind = kind  # the spec's forgetting kind, where the kind is not an axis
+        self.seed_sd = seed_sd
 
-    def labels(self, trials: Sequence[FrozenTrial]) -> dict[int, Label]:
+    def pairs(self, trials: Sequence[FrozenTrial]) -> dict[int, tuple[str, float, float]]:
+        """Trial number → (kind, structural ICL run − control, head IWL run − control) of every
+        finished forgetting trial whose control at its seed has finished."""
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         controls = {key_of(t): summary_of(t) for t in done if is_control(t)}
-        out: dict[int, Label] = {}
+        out: dict[int, tuple[str, float, float]] = {}
         for t in done:
             key = key_of(t)
             if is_control(t) or key is None or attrs.CONTROL_GROUP not in t.user_attrs:
@@ -88,9 +95,18 @@ class ContrastLabeller:
                 continue
             kind = str(t.params.get(KIND_KEY, self.kind))
             icl = run[ICL_STRUCTURAL] - control[ICL_STRUCTURAL]
-            iwl = run[IWL_HEAD] - control[IWL_HEAD]
-            out[t.number] = {BEATS if beats_control(kind, icl, iwl) else SHORT: 1.0}
+            out[t.number] = (kind, icl, run[IWL_HEAD] - control[IWL_HEAD])
         return out
+
+    def labels(self, trials: Sequence[FrozenTrial]) -> dict[int, Label]:
+        return {
+            n: {BEATS if beats_control(*pair) else SHORT: 1.0}
+            for n, pair in self.pairs(trials).items()
+        }
+
+    def distances(self, trials: Sequence[FrozenTrial]) -> dict[int, float]:
+        """Trial number → how far its pair is from flipping (`study.controls.contrast_distance`)."""
+        return {n: contrast_distance(*pair) for n, pair in self.pairs(trials).items()}
 
 
 Labels = Callable[[FrozenTrial], "Label | None"] | ContrastLabeller  # per trial, or by pairs

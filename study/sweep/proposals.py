@@ -18,6 +18,7 @@ samplers, Ax and BoTorch seek optima (see docs/design.md, "Sampling the boundari
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import get_args
 
@@ -25,7 +26,13 @@ import numpy as np
 from scipy.stats import qmc
 
 from study.phase_model import AMPLITUDES, LENGTH_SCALES, fit_classifier
-from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE, Score
+from study.sweep.defaults import (
+    BOUNDARY_REPLICATES,
+    BOUNDARY_SCORE,
+    SETTLE_WITHIN,
+    SPREAD_DOF,
+    Score,
+)
 
 SCORES = get_args(Score)
 
@@ -37,6 +44,7 @@ class Proposal:
     unit: np.ndarray  # (d,)
     reason: (
         str  # 'seed design' | 'uncertain' | 'replicate' (a new seed at a trial's point) | 'explore'
+        # | 'margin' (a new seed where a contrast is within its seed spread of flipping)
     )
     score: float  # the acquisition value of the chosen point (NaN for the seed design)
 
@@ -68,6 +76,36 @@ def same_point(unit: np.ndarray, points: np.ndarray, radius: float = SAME_POINT)
     distance = np.linalg.norm(points - unit, axis=1)
     nearest = int(distance.argmin())
     return nearest if distance[nearest] <= radius else None
+
+
+def seed_spread(
+    groups: Sequence[Sequence[float]], prior: float, min_dof: int = SPREAD_DOF
+) -> float:
+    """The seed spread of a contrast: the pooled within-point sd over the points of `groups` (each
+    point's contrasts, one a seed) that have several seeds, or `prior` while those hold fewer
+    than `min_dof` degrees of freedom (one pair of seeds alone can agree by chance)."""
+    multi = [np.asarray(g, dtype=float) for g in groups if len(g) >= 2]
+    dof = sum(len(g) - 1 for g in multi)
+    if dof < min_dof:
+        return prior
+    return float(np.sqrt(sum(float(((g - g.mean()) ** 2).sum()) for g in multi) / dof))
+
+
+def unsettled(
+    groups: Sequence[Sequence[float]],
+    seeds: Sequence[int],
+    spread: float,
+    within: float = SETTLE_WITHIN,
+    wanted: int = 2,
+) -> int | None:
+    """The point whose verdict is least settled among those that need another seed, or None.
+    `groups[i]` holds point i's contrasts (how far each seed's pair is from flipping,
+    `study.controls.contrast_distance`), `seeds[i]` its seeds finished, running or queued. A point
+    needs one when it has fewer than `wanted` seeds and its mean contrast is within `within` seed
+    spreads of flipping; the nearest to flipping goes first."""
+    distances = [abs(float(np.mean(g))) if len(g) else float("inf") for g in groups]
+    needing = [i for i, n in enumerate(seeds) if n < wanted and distances[i] < within * spread]
+    return min(needing, key=distances.__getitem__, default=None)
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:

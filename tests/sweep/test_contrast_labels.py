@@ -4,17 +4,21 @@ sweep with controls maps where forgetting beats its control."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from study.controls import BEATS, CONTRAST_MARGIN, SHORT
+from study.controls import BEATS, CONTRAST_MARGIN, SHORT, beats_control, contrast_distance
 from study.errors import SpecError
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 from study.sweep import attrs
 from study.sweep.boundary import BoundarySampler
 from study.sweep.labels import ContrastLabeller
+from study.sweep.proposals import seed_spread, unsettled
 
 from .conftest import FAST, spec_of, sweep_in
 
@@ -123,3 +127,73 @@ def test_a_boundary_sweep_on_the_contrast_labels_its_pairs_and_proposes_from_the
     reasons = [t.user_attrs[attrs.PROPOSAL] for t in sorted(points, key=lambda t: t.number)]
     assert reasons[:3] == ["seed design"] * 3
     print(f"contrast labels: {sorted(labels.items())}; proposals: {reasons}")
+
+
+@pytest.mark.parametrize("kind", ["active", "temporary"])
+def test_a_pairs_distance_from_flipping_has_the_sign_of_its_verdict(kind):
+    """`contrast_distance` ≥ 0 exactly where `beats_control` says beats (off the ties), and
+    its size is how far the nearest of the rule's inequalities is from flipping."""
+    grid = np.round(np.arange(-0.6, 0.61, 0.0125), 4)
+    for icl in grid:
+        for iwl in grid:
+            d = contrast_distance(kind, float(icl), float(iwl))
+            if abs(d) > 1e-9:
+                assert (d > 0) == beats_control(kind, float(icl), float(iwl)), (icl, iwl, d)
+    m = CONTRAST_MARGIN
+    assert contrast_distance(kind, m + 0.03, 0.0) == pytest.approx(0.03)  # more ICL, by 0.03
+    assert contrast_distance(kind, 0.0, 0.0) == pytest.approx(-m)
+    gone = contrast_distance(kind, m + 0.2, -m - 0.01)  # head IWL lost by just past the margin
+    assert gone == pytest.approx(0.2 if kind == "active" else -0.01)
+
+
+def test_seed_spread_pools_replicate_pairs_and_assumes_a_prior_until_it_has_enough():
+    assert seed_spread([[0.1], [0.2, 0.3]], prior=0.04) == 0.04  # 1 degree of freedom
+    groups = [[0.1, 0.2], [0.0, 0.1, 0.2], [0.5]]  # 1 + 2 degrees of freedom
+    pooled = math.sqrt((0.005 + 0.02) / 3)
+    assert seed_spread(groups, prior=0.04) == pytest.approx(pooled)
+
+
+def test_a_point_within_twice_the_seed_spread_of_flipping_wants_a_second_seed():
+    groups = [[0.30], [0.05], [-0.03], [0.01, 0.02], []]
+    # the nearest to flipping with one seed; the point with two seeds is settled
+    assert unsettled(groups, [1, 1, 1, 2, 1], spread=0.04) == 2
+    assert unsettled(groups, [1, 1, 2, 2, 1], spread=0.04) == 1  # 0.05 < 2 × 0.04
+    assert unsettled(groups, [1, 1, 2, 2, 1], spread=0.02) is None  # 0.05 > 2 × 0.02
+    assert unsettled(groups, [1, 1, 2, 2, 1], spread=0.02, wanted=3) == 3  # |0.015| < 0.04
+
+
+def test_past_its_seed_design_the_sampler_gives_a_pair_near_the_margin_a_second_seed():
+    """Eight pairs, one seed each: α < 1 beats its control by far, α > 1 falls far short, and at
+    α = 0.9 the pair is 0.03 past the margin — within twice the assumed seed spread (0.04). The
+    next proposal re-runs that point at a new seed; once that seed is queued, it does not."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    alphas = [0.1, 0.4, 0.7, 0.9, 1.1, 1.3, 1.6, 1.9]
+    for i, alpha in enumerate(alphas):
+        _trial(study, alpha, "", f"control-{i}", 0, 0.5, 0.5, control=True)
+        icl = 0.5 + CONTRAST_MARGIN + 0.03 if alpha == 0.9 else (0.9 if alpha < 1.0 else 0.5)
+        _trial(study, alpha, "active", f"p{i}", 0, icl, 0.5, control_of=f"control-{i}")
+    study.ask()
+    trials = study.get_trials()
+    space = {ALPHA: FloatDistribution(0.0, 2.0)}
+    sampler = BoundarySampler(space, labeller=ContrastLabeller("active"), n_init=3, seed=0)
+    params, reason = sampler.propose(trials, trials[-1])
+    assert (reason, params) == ("margin", {ALPHA: 0.9})
+    # its second seed queued: the point is settled for now, and the map proposes
+    dists = {ALPHA: FloatDistribution(0.0, 2.0), KIND: CategoricalDistribution(["active"])}
+    study.add_trial(
+        create_trial(
+            params={ALPHA: 0.9, KIND: "active"},
+            distributions=dists,
+            user_attrs={attrs.GROUP: "p3", attrs.REPLICATE: 1},
+            state=TrialState.WAITING,
+        )
+    )
+    trials = study.get_trials()
+    _, reason = sampler.propose(trials, trials[-2])
+    assert reason != "margin"
+    # without replicates as candidates, no second seed either
+    single = BoundarySampler(
+        space, labeller=ContrastLabeller("active"), n_init=3, seed=0, replicates=False
+    )
+    assert single.propose(study.get_trials()[:-1], trials[-2])[1] != "margin"
