@@ -1,14 +1,18 @@
-"""Why bursty classification learns no ICL on a CPU (docs/design.md §9): the label is never
-bound to its item.
+"""Why bursty classification learned no ICL here for so long (docs/design.md §9): the label was
+never bound to its item.
 
     python scripts/bursty_binding.py --steps 5000
+    python scripts/bursty_binding.py --steps 5000 --set model.causal=false \
+        --set model.d_model=32 --set model.d_ff=32   # the classifier before: only `fused` learns
 
-Trains the world's own classifier (`study.trial.classifier`) on its pure in-context task (every
-training sequence of fresh classes, `task.p_fresh: 1`, so the weights can answer nothing) in
-two layouts of the same sequences:
-- `separate`, the world's: an item, then its label as the next token (Reddy 2023);
+Trains the world's own classifier (`study.trial.classifier`, `bursty_small`) on its pure
+in-context task (every training sequence of fresh classes, `task.p_fresh: 1`, so the weights can
+answer nothing) in three layouts of the same sequences:
+- `separate`: an item, then its label as the next token, positions 0 … 2N (the world's default);
+- `placed`: the same tokens, each sequence starting at a random offset among `--positions`
+  positions (`task.n_positions`);
 - `fused`, the control: each label added into its item's token, N + 1 tokens.
-Both read the same batches, seeds and optimiser (AdamW); only the layout differs. A model that
+All read the same batches, seeds and optimiser (AdamW); only the layout differs. A model that
 solves `fused` but not `separate` can match the query to its items but has not learned which
 label follows which item: the previous-token half of an induction head. Prints accuracy and loss
 on the training law every `--every` steps, and a nearest-item rule's accuracy as the ceiling.
@@ -23,6 +27,7 @@ import torch.nn.functional as F
 from study.presets import build_config
 from study.trial.classifier import build_classifier
 from study.trial.worlds.bursty import BurstyWorld
+from study.trial.worlds.bursty_data import placed
 
 
 def fused(inputs: torch.Tensor, n_dims: int) -> torch.Tensor:
@@ -44,14 +49,26 @@ def nearest_item(inputs: torch.Tensor, n_dims: int) -> torch.Tensor:
 @click.option("--every", type=int, default=500, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--batch", type=int, default=128, show_default=True)
+@click.option("--positions", type=int, default=65, show_default=True, help="P of `placed`.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Config overrides.")
-def main(steps: int, every: int, lr: float, batch: int, sets: tuple[str, ...]) -> None:
+def main(
+    steps: int, every: int, lr: float, batch: int, positions: int, sets: tuple[str, ...]
+) -> None:
     torch.set_num_threads(1)
     cfg = build_config("bursty_small", sets=["task.n_classes=1024", "task.p_fresh=1.0", *sets])
     world = BurstyWorld(cfg, torch.device("cpu"), {"data": 1, "eval": 2, "model": 3})
     t = cfg.task
-    layouts = {"separate": lambda x: x, "fused": lambda x: fused(x, t.n_dims)}
-    lengths = {"separate": 2 * t.n_context + 1, "fused": t.n_context + 1}
+    offsets = torch.Generator().manual_seed(2)
+
+    def at_random_offsets(x: torch.Tensor) -> torch.Tensor:
+        return placed(x, positions, torch.rand(x.shape[0], generator=offsets))
+
+    layouts = {
+        "separate": lambda x: x,
+        "placed": at_random_offsets,
+        "fused": lambda x: fused(x, t.n_dims),
+    }
+    lengths = {"separate": 2 * t.n_context + 1, "placed": positions, "fused": t.n_context + 1}
     models, optimisers = {}, {}
     for name in layouts:
         models[name] = build_classifier(

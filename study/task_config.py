@@ -173,6 +173,13 @@ class BurstyTaskConfig(Part):
         description="p_C: share of training sequences whose classes get fresh means (their "
         "labels are the known ones)",
     )
+    n_positions: int = Field(
+        0,
+        ge=0,
+        description="0: a sequence's positions are 0 … 2N, one learned vector each; P ≥ 2N + 1: "
+        "each sequence starts at a random offset among P positions (Reddy 2023's encoding, "
+        "P = 65), so only relative positions carry over between sequences",
+    )
 
     protocols: ClassVar[tuple[Protocol, ...]] = ("paper",)
 
@@ -188,6 +195,11 @@ class BurstyTaskConfig(Part):
             raise ValueError(
                 f"n_context={n}, burst={b}: a bursty context holds n_context / burst classes; "
                 "allowed: burst dividing n_context at most n_context / 2"
+            )
+        if self.n_positions and self.n_positions < 2 * n + 1:
+            raise ValueError(
+                f"n_positions={self.n_positions}: a sequence of n_context={n} pairs and its query "
+                f"takes {2 * n + 1} positions; allowed: 0 or ≥ {2 * n + 1}"
             )
         if n // b > n_labels:
             raise ValueError(

@@ -5,7 +5,9 @@ per seed from a study's trials: pure functions of the frame `dpl sweep export` w
 Each finding is a contrast, judged by the platform's margin (`study.controls.CONTRAST_MARGIN`),
 and holds where it holds in at least MIN_SEEDS of the seeds. The rules were written down before
 `sweeps/worlds/ar_forgetting.yaml` first ran; for `ar_bursty.yaml` after its first run (its
-numbers are in the README), so that one is a description, not a test.
+numbers are in the README), so that one is a description, not a test. Bursty classification's
+thresholds (`AT_CHANCE`, `WELL_ABOVE`) were written before its studies first ran with the
+classifier that learns in context (design §9).
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ from __future__ import annotations
 import polars as pl
 
 from study.controls import CONTRAST_MARGIN, KIND_KEY
-from study.metric_names import ICL_STRUCTURAL
+from study.metric_names import ICL_STRUCTURAL, IWL_HEAD
 
 ALPHA, BURSTY = "task.zipf_exponent", "task.bursty_ratio"
+P_BURSTY, N_CLASSES, N_LABELS = "task.p_bursty", "task.n_classes", "task.n_labels"
+# Structural ICL above its chance level (B/N): below AT_CHANCE it is at chance, from WELL_ABOVE
+# on well above it.
+AT_CHANCE, WELL_ABOVE = 0.10, 0.25
 PEAK = "summary/structural_peak"
 MIN_SEEDS = 2  # of three
 
@@ -76,3 +82,85 @@ def verdict(rows: pl.DataFrame) -> str:
     """'holds in n of m seeds' and whether that meets MIN_SEEDS."""
     n, m = int(rows["holds"].sum()), rows.height
     return f"holds in {n} of {m} seeds: {'finding' if n >= MIN_SEEDS else 'not shown'}"
+
+
+def icl_level(chance: float) -> pl.Expr:
+    """'chance', 'above' or 'between' of each row's final structural ICL against `chance`."""
+    icl = pl.col(ICL_STRUCTURAL)
+    return (
+        pl.when(icl < chance + AT_CHANCE)
+        .then(pl.lit("chance"))
+        .when(icl >= chance + WELL_ABOVE)
+        .then(pl.lit("above"))
+        .otherwise(pl.lit("between"))
+    )
+
+
+def _cells(trials: pl.DataFrame, keys: list[str], chance: float, expect: pl.Expr) -> pl.DataFrame:
+    """Per cell of `keys`: mean structural ICL and head IWL over seeds, the level each seed's run
+    reached, what the finding expects there (`expect`, None: nothing) and whether at least
+    MIN_SEEDS seeds meet it (`holds`)."""
+    done = trials.filter(pl.col("state") == "complete").with_columns(
+        icl_level(chance).alias("level"), expect.alias("expect")
+    )
+    return (
+        done.group_by(keys)
+        .agg(
+            pl.col(ICL_STRUCTURAL).mean().alias("icl"),
+            pl.col(IWL_HEAD).mean().alias("iwl"),
+            pl.col("level").alias("levels"),
+            pl.col("expect").first(),
+            (pl.col("level") == pl.col("expect")).sum().alias("meeting"),
+            pl.len().alias("seeds"),
+        )
+        .with_columns(
+            pl.when(pl.col("expect").is_null())
+            .then(None)
+            .otherwise(pl.col("meeting") >= MIN_SEEDS)
+            .alias("holds")
+        )
+        .sort(keys)
+    )
+
+
+def needs_bursty_and_classes(trials: pl.DataFrame, chance: float) -> pl.DataFrame:
+    """Per (p_B, K) cell of the p_B × K study: structural ICL at chance where no context is
+    bursty or where classes are fewest, well above it where every context is bursty among the
+    most classes (Chan et al. 2022; Reddy 2023)."""
+    p_b, k = pl.col(P_BURSTY), pl.col(N_CLASSES)
+    expect = (
+        pl.when((p_b == 0) | (k == k.min()))
+        .then(pl.lit("chance"))
+        .when((p_b == p_b.max()) & (k == k.max()))
+        .then(pl.lit("above"))
+        .otherwise(None)
+    )
+    return _cells(trials, [P_BURSTY, N_CLASSES], chance, expect)
+
+
+def labels_beyond_context(trials: pl.DataFrame, n_context: int, chance: float) -> pl.DataFrame:
+    """Per L of the labels study: structural ICL at chance where L = N, well above it where
+    L > N (Reddy 2023, appendix)."""
+    labels = pl.col(N_LABELS)
+    expect = (
+        pl.when(labels == n_context)
+        .then(pl.lit("chance"))
+        .when(labels > n_context)
+        .then(pl.lit("above"))
+        .otherwise(None)
+    )
+    return _cells(trials, [N_LABELS], chance, expect)
+
+
+def cells_verdict(cells: pl.DataFrame) -> str:
+    """'finding' where every cell with an expectation holds in MIN_SEEDS of its seeds."""
+    judged = cells.filter(pl.col("expect").is_not_null())
+    n = int(judged["holds"].sum())
+    shown = n == judged.height
+    return f"{n} of {judged.height} cells as expected: {'finding' if shown else 'not shown'}"
+
+
+def trade_off(cells: pl.DataFrame) -> float:
+    """Spearman correlation of the cells' mean structural ICL with their mean head IWL: below 0
+    where in-context learning trades off against in-weights learning."""
+    return float(cells.select(pl.corr("icl", "iwl", method="spearman")).item())

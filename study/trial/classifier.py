@@ -1,9 +1,10 @@
 """The bursty classification world's model family (Reddy 2023; docs/design.md §9): two
 attention-only layers and an MLP read-out.
 
-A sequence's positions are vectors [x, one-hot label] (study.trial.worlds.bursty_data); an
+A sequence's positions are vectors [x, one-hot label] (study.trial.worlds.bursty_data), with a
+one-hot position appended where sequences start at random offsets (`task.n_positions`); an
 input projection maps the item part and a label embedding the label part into the model's
-width, and learned position embeddings are added. Then `model.n_layers` residual attention
+width, and a learned position embedding is added (by index, or read by the one-hot position). Then `model.n_layers` residual attention
 layers (`x = x + drop(attn(x))`, no feed-forward, no LayerNorm, causal when `model.causal`),
 and a three-layer ReLU MLP of width `model.d_ff` on the query's position gives the logits over
 the L labels. The token embeddings — what forgetting re-draws — are the input projection and
@@ -26,12 +27,12 @@ from study.trial.task_model import Noise, TaskModel, build, init_layers, redraw_
 class BurstyClassifier(TaskModel):
     EMBEDDINGS = ("item_proj.weight", "label_emb.weight")
 
-    def __init__(self, cfg: ModelConfig, n_dims: int, n_labels: int, seq_len: int):
+    def __init__(self, cfg: ModelConfig, n_dims: int, n_labels: int, n_positions: int):
         super().__init__()
-        self.cfg, self.n_dims = cfg, n_dims
+        self.cfg, self.n_dims, self.n_labels = cfg, n_dims, n_labels
         self.item_proj = nn.Linear(n_dims, cfg.d_model, bias=False)  # weight [d, D]
         self.label_emb = nn.Embedding(n_labels, cfg.d_model)
-        self.pos_emb = nn.Embedding(seq_len, cfg.d_model)
+        self.pos_emb = nn.Embedding(n_positions, cfg.d_model)
         self.layers = nn.ModuleList(SelfAttention(cfg) for _ in range(cfg.n_layers))
         self.readout = nn.Sequential(
             nn.Linear(cfg.d_model, cfg.d_ff),
@@ -43,9 +44,12 @@ class BurstyClassifier(TaskModel):
 
     def forward(self, inputs: Tensor, noise: Noise | None = None) -> Tensor:
         """inputs [b, t, D+L] → logits [b, 1, L] at the query (the last position)."""
-        items, labels = inputs[..., : self.n_dims], inputs[..., self.n_dims :]
-        pos = torch.arange(inputs.shape[1], device=inputs.device)
-        x = self.item_proj(items) + labels @ self.label_emb.weight + self.pos_emb(pos)
+        items, labels, placed = inputs.split_with_sizes(self.parts(inputs), dim=-1)
+        if placed.shape[-1]:  # one-hot positions at the sequence's offset (task.n_positions)
+            positions = placed @ self.pos_emb.weight
+        else:
+            positions = self.pos_emb(torch.arange(inputs.shape[1], device=inputs.device))
+        x = self.item_proj(items) + labels @ self.label_emb.weight + positions
         if noise is not None:
             x = x * noise[0]
         for i, attn in enumerate(self.layers):
@@ -55,10 +59,15 @@ class BurstyClassifier(TaskModel):
         logits: Tensor = self.readout(x[:, -1:])
         return logits
 
+    def parts(self, inputs: Tensor) -> list[int]:
+        """The widths of an input's item, label and (where placed) position parts."""
+        return [self.n_dims, self.n_labels, inputs.shape[-1] - self.n_dims - self.n_labels]
+
     def batch_rows(self, inputs: Tensor, targets: Tensor) -> list[tuple[nn.Parameter, Tensor]]:
         """The label rows the batch shows or asks for; the input projection has no rows per
         token (items are vectors), so probabilistic forgetting lends it none."""
-        used = inputs[..., self.n_dims :].flatten(0, 1).sum(0) > 0  # [L]
+        labels = inputs.split_with_sizes(self.parts(inputs), dim=-1)[1]
+        used = labels.flatten(0, 1).sum(0) > 0  # [L]
         used[targets.flatten()] = True
         return [(self.get_parameter("label_emb.weight"), used)]
 
@@ -77,9 +86,11 @@ def build_classifier(
     cfg: ModelConfig,
     n_dims: int,
     n_labels: int,
-    seq_len: int,
+    n_positions: int,
     generator: torch.Generator,
     device: torch.device,
 ) -> BurstyClassifier:
-    make = partial(BurstyClassifier, cfg, n_dims, n_labels, seq_len)
+    """The classifier, with a position table of `n_positions` rows: the sequence length, or
+    `task.n_positions` where sequences are placed at random offsets."""
+    make = partial(BurstyClassifier, cfg, n_dims, n_labels, n_positions)
     return build(make, init_classifier, generator, device)

@@ -22,6 +22,7 @@ from study.trial.worlds.bursty_data import (
     class_means,
     eval_slots,
     fresh_sequences,
+    placed,
     swap_sequences,
     training_sequences,
 )
@@ -128,7 +129,8 @@ def test_the_evaluation_sets_test_what_they_name(rng):
 
 
 def test_the_classifier_its_embeddings_and_sgd():
-    cfg = build_config("bursty_small", sets={"train.steps": 20, "eval.every": 10})
+    sets = {"train.steps": 20, "eval.every": 10, "train.optimizer": "sgd", "train.batch_size": 32}
+    cfg = build_config("bursty_small", sets=sets)
     lane = Lane.build(cfg, CPU)
     model = lane.model()
     assert isinstance(model, BurstyClassifier)
@@ -152,3 +154,42 @@ def test_a_trial_is_deterministic_and_feeds_the_platform_metrics():
     final = first.curve[-1][1]
     assert {ACC_VAL, LOSS_VAL, ICL_HEAD, ICL_STRUCTURAL, IWL_HEAD} <= set(final)
     assert cfg.eval.thresholds.icl == 1 / 4 and cfg.eval.thresholds.iwl == 1 / 8  # B/N, 1/L
+
+
+def test_placed_sequences_carry_consecutive_one_hot_positions_from_a_random_offset(rng):
+    inputs = torch.zeros(4000, 17, 3)
+    out = placed(inputs, 65, torch.rand(4000, generator=rng))
+    assert out.shape == (4000, 17, 3 + 65) and torch.equal(out[..., :3], inputs)
+    where = out[..., 3:].argmax(-1)  # [n, 17]
+    assert (out[..., 3:].sum(-1) == 1).all()
+    assert (where.diff(dim=1) == 1).all()  # consecutive: only relative positions are shared
+    starts = where[:, 0]
+    assert starts.min() == 0 and starts.max() == 65 - 17  # every offset, none past the end
+    assert placed(inputs[:1], 17, torch.tensor([0.999]))[0, :, 3:].argmax(-1).tolist() == list(
+        range(17)
+    )
+
+
+def test_a_world_with_positions_places_its_training_and_evaluation_sets_and_its_model_reads_them():
+    sets = {"train.steps": 20, "eval.every": 10, "train.batch_size": 32, "task.n_positions": 40}
+    cfg = build_config("bursty_small", sets=sets)
+    lane = Lane.build(cfg, CPU)
+    inputs, _, _ = lane.world.draws([lane]).alone(1)
+    assert inputs.shape == (32, 17, 16 + 8 + 40)
+    assert (inputs[..., 24:].argmax(-1).diff(dim=1) == 1).all()
+    evaluation = lane.world.evaluation
+    for batch in (evaluation.val, evaluation.fresh, evaluation.swap, evaluation.absent):
+        assert batch.inputs.shape[1:] == (17, 16 + 8 + 40)
+    assert len(set(evaluation.fresh.inputs[:, 0, 24:].argmax(-1).tolist())) > 1
+    model = lane.model()
+    assert model.pos_emb.weight.shape == (40, 64) and model(inputs).shape == (32, 1, 8)
+    # the same tokens at another offset are read with other position vectors
+    shifted = torch.cat([inputs[..., :24], inputs[..., 24:].roll(1, dims=-1)], dim=-1)
+    assert not torch.allclose(model(inputs), model(shifted))
+    first, again = train(cfg, CPU), train(cfg, CPU)
+    assert first.curve == again.curve
+
+
+def test_too_few_positions_for_a_sequence_is_refused_naming_the_field():
+    with pytest.raises(ValueError, match="n_positions=16.*allowed: 0 or ≥ 17"):
+        BurstyTaskConfig(**SMALL, n_positions=16)

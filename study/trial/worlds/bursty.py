@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -38,6 +39,7 @@ from study.trial.worlds.bursty_data import (
     class_means,
     eval_slots,
     fresh_sequences,
+    placed,
     swap_sequences,
     training_sequences,
 )
@@ -63,7 +65,7 @@ class BurstyWorld(World):
     def __init__(self, cfg: TrialConfig, device: torch.device, seeds: Mapping[str, int]):
         super().__init__(cfg, device, seeds)
         self.task: BurstyTaskConfig = task_part(cfg, BurstyTaskConfig)
-        self.layout = Layout(self.task.n_context, self.task.n_dims)
+        self.layout = Layout(self.task.n_context, self.task.n_dims, bool(self.task.n_positions))
         # the classes belong to the data: drawn from the data seed, on the CPU
         means = class_means(self.task, generator(derive_seed(seeds["data"], "class_means")))
         self.means = means.to(device)
@@ -76,8 +78,9 @@ class BurstyWorld(World):
 
     def model(self, generator: torch.Generator) -> BurstyClassifier:
         t = self.task
+        positions = t.n_positions or self.layout.seq_len
         return build_classifier(
-            self.cfg.model, t.n_dims, t.n_labels, self.layout.seq_len, generator, self.device
+            self.cfg.model, t.n_dims, t.n_labels, positions, generator, self.device
         )
 
     def draws(self, lanes: Sequence[Lane]) -> BurstyDraws:
@@ -87,7 +90,14 @@ class BurstyWorld(World):
 
     def training(self, u: Tensor) -> BurstyBatch:
         """u [n, Layout.slots] uniforms → training sequences (and the `val` set)."""
-        return training_sequences(self.task, self.means, self.cdf, u.float())
+        u = u.float()
+        return self.place(training_sequences(self.task, self.means, self.cdf, u), u[:, -1])
+
+    def place(self, batch: BurstyBatch, u: Tensor) -> BurstyBatch:
+        """Each sequence at a random offset among `task.n_positions` (u [n]), where it has them."""
+        if not self.task.n_positions:
+            return batch
+        return replace(batch, inputs=placed(batch.inputs, self.task.n_positions, u))
 
 
 class BurstyDraws:
@@ -120,6 +130,15 @@ class BurstyEvaluation:
         self.fresh = fresh_sequences(task, rand("fresh", slots).float())
         self.swap = swap_sequences(task, world.means, rand("swap", slots).float())
         self.absent = absent_sequences(task, world.means, world.cdf, rand("absent", slots).float())
+        if task.n_positions:  # each set's offsets from a stream of its own
+            self.fresh, self.swap, self.absent = (
+                world.place(batch, rand(f"{name}/offset", 1)[:, 0].float())
+                for name, batch in (
+                    ("fresh", self.fresh),
+                    ("swap", self.swap),
+                    ("absent", self.absent),
+                )
+            )
 
     def measure(self, model: TaskModel) -> dict[str, Tensor]:
         """`acc/val`, `loss/val`, `icl/structural` (`fresh`), `icl/head` (`swap`, answered the

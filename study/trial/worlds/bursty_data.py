@@ -23,10 +23,12 @@ from study.trial.worlds.draw_laws import distinct, normals, zipf, zipf_distinct,
 
 @dataclass(frozen=True)
 class Layout:
-    """The uniforms a training sequence takes, slot by slot."""
+    """The uniforms a training sequence takes, slot by slot (its offset last, where positions
+    are placed at one: `task.n_positions`)."""
 
     n_context: int
     n_dims: int
+    placed: bool = False
 
     @property
     def seq_len(self) -> int:
@@ -53,10 +55,22 @@ class Layout:
 
     @property
     def slots(self) -> int:
-        return 3 + 2 * self.n_context + 4 * (self.n_context + 1) * self.n_dims
+        return 3 + 2 * self.n_context + 4 * (self.n_context + 1) * self.n_dims + self.placed
 
 
 BURSTY, FRESH = 0, 1  # the two coins of a training sequence
+
+
+def placed(inputs: Tensor, n_positions: int, u: Tensor) -> Tensor:
+    """inputs [n, T, …] → [n, T, … + P]: each token with its one-hot position among
+    P = `n_positions`, the sequence starting at an offset uniform in [0, P − T] (u [n]). Reddy
+    (2023) places sequences so; with a fixed start our classifier never learned which label
+    follows which item (docs/design.md §9)."""
+    n, t = inputs.shape[:2]
+    offset = (u * (n_positions - t + 1)).long().clamp_(max=n_positions - t)
+    where = offset[:, None] + torch.arange(t, device=inputs.device)
+    one_hot = torch.nn.functional.one_hot(where, n_positions).to(inputs.dtype)
+    return torch.cat([inputs, one_hot], dim=2)
 
 
 @dataclass(frozen=True)
