@@ -21,9 +21,7 @@ def test_alpha_first_then_the_first_swept_param_of_the_forgetting_runs():
 
 
 def test_a_study_whose_only_contrast_is_its_controls_draws_one_line_per_kind():
-    every = _trials(
-        **{"forgetting.kind": ["active", "active", "none"], "train.seed": [42, 43, 42]}
-    )
+    every = _trials(**{"forgetting.kind": ["active", "active", "none"], "train.seed": [42, 43, 42]})
     runs = every.head(2)
     assert line_param(runs, every) == "forgetting.kind"
 
