@@ -4,8 +4,9 @@ attention-only layers and an MLP read-out.
 A sequence's positions are vectors [x, one-hot label] (study.trial.worlds.bursty_data), with a
 one-hot position appended where sequences start at random offsets (`task.n_positions`); an
 input projection maps the item part and a label embedding the label part into the model's
-width, and a learned position embedding is added (by index, or read by the one-hot position). Then `model.n_layers` residual attention
-layers (`x = x + drop(attn(x))`, no feed-forward, no LayerNorm, causal when `model.causal`),
+width, and a learned position embedding is added (by index, or read by the one-hot position).
+Then `model.n_layers` residual attention layers (`x = x + drop(attn(x))`, no feed-forward, no
+LayerNorm, causal when `model.causal`: without it the label was never bound to its item),
 and a three-layer ReLU MLP of width `model.d_ff` on the query's position gives the logits over
 the L labels. The token embeddings — what forgetting re-draws — are the input projection and
 the label embeddings. Dropout takes the explicit masks of `draw_noise` (embeddings, and per
@@ -43,7 +44,7 @@ class BurstyClassifier(TaskModel):
         )
 
     def forward(self, inputs: Tensor, noise: Noise | None = None) -> Tensor:
-        """inputs [b, t, D+L] → logits [b, 1, L] at the query (the last position)."""
+        """inputs [b, t, D+L(+P)] → logits [b, 1, L] at the query (the last position)."""
         items, labels, placed = inputs.split_with_sizes(self.parts(inputs), dim=-1)
         if placed.shape[-1]:  # one-hot positions at the sequence's offset (task.n_positions)
             positions = placed @ self.pos_emb.weight

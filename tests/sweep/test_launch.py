@@ -117,7 +117,7 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
     from study.errors import ConfigError
     from study.trial.lane import NonFiniteLoss
 
-    real_train, real_build = study.tracking.trial_run.train, study.sweep.worker.build_config
+    real_train, real_config = study.tracking.trial_run.train, study.sweep.worker.point_config
 
     def train(cfg, device, on_eval=None, on_step=None):
         if cfg.model.init_std == 0.03:
@@ -126,13 +126,13 @@ def test_failing_timed_out_and_pruned_trials_end_in_both_places(tmp_path, store,
             raise NonFiniteLoss("loss nan at step 3")
         return real_train(cfg, device, on_eval=on_eval, on_step=on_step)
 
-    def build_config(preset, sets):
-        if sets["model.init_std"] == 0.06:  # a sampled point the trial config rejects
+    def point_config(spec, point):
+        if point["model.init_std"] == 0.06:  # a sampled point the trial config rejects
             raise ConfigError("model.init_std", 0.06, "not today", source="config")
-        return real_build(preset, sets=sets)
+        return real_config(spec, point)
 
     monkeypatch.setattr(study.tracking.trial_run, "train", train)
-    monkeypatch.setattr(study.sweep.worker, "build_config", build_config)
+    monkeypatch.setattr(study.sweep.worker, "point_config", point_config)
     monkeypatch.setattr(
         optuna.Trial, "should_prune", lambda self: self.params["model.init_std"] == 0.05
     )
