@@ -174,6 +174,23 @@ def parse_at(pairs: list[str] | tuple[str, ...]) -> dict[str, object]:
     return out
 
 
+def parse_slice(text: str) -> tuple[str, list[float]]:
+    """'forgetting.reset_std=0.02,0.14,1' → ('forgetting.reset_std', [0.02, 0.14, 1.0])."""
+    key, sep, raw = text.partition("=")
+    try:
+        values = [float(v) for v in raw.split(",")] if sep and key else []
+    except ValueError:
+        values = []
+    if not values:
+        raise PhaseError(
+            "--slice",
+            text,
+            "KEY=V1,V2,… with numbers",
+            message=f"--slice expects KEY=V1,V2,…, got {text!r}",
+        )
+    return key.strip(), values
+
+
 # The paper's axes, in the order a diagram prefers them (x first).
 PAPER_AXES = (
     "task.zipf_exponent",

@@ -9,7 +9,10 @@ per forgetting point), `pairs.csv` (one row per run and its control), `summary.t
 folder as artifacts of the study's MLflow parent run. Where both axes are numeric and there are
 enough pairs, the effect is also a map: the phase model fitted to each pair's label (beats its
 control or falls short, at its seed) over the spec's bounds, with the boundary of "forgetting
-beats its control" — `contrast.png|svg` and `contrast_boundaries.csv`.
+beats its control" — `contrast.png|svg` and `contrast_boundaries.csv`. A study that samples a
+third continuous axis (the reset std, say) pools it in that map, and also gets the map fitted
+over all three axes and drawn in slices of the third (`slices`; by default its low, middle and
+high bounds) — `contrast_slices.png|svg` and `contrast_slices_boundaries.csv`.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ from analysis.effects import (
     forgetting_effects,
     pair_controls,
 )
-from analysis.figures import MAX_CELLS, effect_map, effect_scatter, phase_diagram
+from analysis.figures import MAX_CELLS, effect_map, effect_scatter, phase_diagram, phase_slices
 from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
-from analysis.phase import MIN_TRIALS, fit_phase
+from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase, fit_phase_through
 from analysis.runs import load_curves, load_study
+from analysis.scalars import to_float
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
 from study.controls import BEATS, CONTRAST_MARGIN, CONTRASTS
@@ -87,11 +91,13 @@ def effects_report(
     y: str | None = None,
     *,
     at: Mapping[str, object] | None = None,
+    slices: tuple[str, list[float]] | None = None,
     protocol: str | None = None,
     out: str | Path | None = None,
     log_artifacts: bool = True,
 ) -> EffectsReport:
-    """Pair, aggregate, draw, write and log the forgetting-effect map of `study`. Raises
+    """Pair, aggregate, draw, write and log the forgetting-effect map of `study`; `slices`
+    (param, values) chooses the third axis of the sliced map and where to cut it. Raises
     PhaseError for axes the pairs do not vary, NoControls when the study has no controls."""
     loaded = load_study(store, study)
     curves = load_curves(store, study, effect_metrics(protocol))  # to pair at one step
@@ -99,7 +105,7 @@ def effects_report(
     dx, dy = default_axes(pairs)
     x = x or dx
     y = y or (dy if dy != x else None)
-    for key in (k for k in (x, y) if k):
+    for key in (k for k in (x, y, slices[0] if slices else None) if k):
         if key not in pairs.columns:
             raise PhaseError(
                 "axis", key, "a param of these trials", message=f"no param {key!r} in these trials"
@@ -123,6 +129,9 @@ def effects_report(
     if y is not None:
         labelled = contrast_labels(pairs, protocol)
         report.lines += _contrast_map(report, labelled, x, y, bounds, log_scales)
+        third = slices or default_slices(labelled, (x, y, *(at or {})), bounds, log_scales)
+        if third is not None:
+            report.lines += _contrast_slices(report, labelled, (x, y), third, bounds, log_scales)
     (out_dir / "summary.txt").write_text(report.text + "\n")
     report.files.append(out_dir / "summary.txt")
     report.lines.append(f"files: {out_dir}/ ({', '.join(p.name for p in report.files)})")
@@ -168,19 +177,87 @@ def _contrast_map(
         )
     except PhaseError as err:
         return [f"no effect map: {err}"]
-    title = f"Where forgetting beats its control: {symbol(x)} × {symbol(y)} ({fit.n_trials} pairs)"
+    pooled = f"; pooled over {', '.join(map(symbol, fit.pooled_over))}" if fit.pooled_over else ""
+    title = (
+        f"Where forgetting beats its control: {symbol(x)} × {symbol(y)} "
+        f"({fit.n_trials} pairs{pooled})"
+    )
     report.files += save_figure(phase_diagram(fit, title=title), report.out / "contrast")
     edges = fit.boundaries()
     path = report.out / "contrast_boundaries.csv"
     edges.write_csv(path)
     report.files.append(path)
-    share = (
-        float((fit.proba[..., fit.regimes.index(BEATS)] > 0.5).mean())
-        if BEATS in fit.regimes
-        else 0.0
+    return [
+        f"effect map: forgetting beats its control over {beating_share(fit):.0%} of the map "
+        f"({fit.n_trials} pairs{pooled})"
+    ]
+
+
+def beating_share(fit: PhaseFit) -> float:
+    """The share of the map where forgetting more likely beats its control than not."""
+    if BEATS not in fit.regimes:
+        return 0.0
+    return float((fit.proba[..., fit.regimes.index(BEATS)] > 0.5).mean())
+
+
+def default_slices(
+    labelled: pl.DataFrame, used: tuple[str, ...], bounds: Bounds, log_scales: Mapping[str, bool]
+) -> tuple[str, list[float]] | None:
+    """The third axis of a study sampled in 3-D (a numeric param with more values than cells
+    show, other than the map's axes and fixed ones) at its low, middle and high bound (middle on
+    its own scale: geometric on a log axis); None when there is none."""
+    for key in swept_params(labelled, exclude=used):
+        column = labelled.get_column(key)
+        if not column.dtype.is_numeric() or column.n_unique() <= MAX_CELLS:
+            continue
+        low, high = bounds.get(key) or (to_float(column.min()), to_float(column.max()))
+        middle = (low * high) ** 0.5 if log_scales.get(key) else (low + high) / 2
+        return key, [low, float(f"{middle:.3g}"), high]
+    return None
+
+
+def _contrast_slices(
+    report: EffectsReport,
+    labelled: pl.DataFrame,
+    axes: tuple[str, str],
+    third: tuple[str, list[float]],
+    bounds: Bounds,
+    log_scales: Mapping[str, bool],
+) -> list[str]:
+    """The effect map fitted over the two axes and a third, drawn at `third`'s values."""
+    (x, y), (z, values) = axes, third
+    if labelled.height < MIN_TRIALS:
+        return []
+    try:
+        fits = fit_phase_through(
+            labelled,
+            x,
+            y,
+            z,
+            values,
+            regime=CONTRAST,
+            bounds=bounds,
+            log_x=log_scales.get(x),
+            log_y=log_scales.get(y),
+            log_through=log_scales.get(z),
+        )
+    except PhaseError as err:
+        return [f"no sliced effect map: {err}"]
+    n = next(iter(fits.values())).n_trials
+    title = (
+        f"Where forgetting beats its control: {symbol(x)} × {symbol(y)} in slices of {symbol(z)} "
+        f"(one fit over all three axes, {n} pairs)"
+    )
+    report.files += save_figure(phase_slices(fits, title=title), report.out / "contrast_slices")
+    edges = [f.boundaries().with_columns(pl.lit(v).alias(z)) for v, f in fits.items()]
+    path = report.out / "contrast_slices_boundaries.csv"
+    pl.concat(edges, how="diagonal_relaxed").write_csv(path)
+    report.files.append(path)
+    shares = ", ".join(
+        f"{beating_share(f):.0%} at {symbol(z)} = {format_value(v)}" for v, f in fits.items()
     )
     return [
-        f"effect map: forgetting beats its control over {share:.0%} of the map ({fit.n_trials} pairs)"
+        f"effect map in slices of {symbol(z)} (one 3-axis fit): forgetting beats it over {shares}"
     ]
 
 

@@ -194,8 +194,10 @@ def fit_phase(
     y: str,
     *,
     at: Mapping[str, object] | None = None,
+    through: tuple[str, float] | None = None,
     log_x: bool | None = None,
     log_y: bool | None = None,
+    log_through: bool | None = None,
     regime: str = "regime",
     n_grid: int = 80,
     n_draws: int = 400,
@@ -206,20 +208,146 @@ def fit_phase(
 ) -> PhaseFit:
     """Fit the regime map of `trials` over params `x` and `y` (dotted keys).
 
-    Trials are the finished ones, fixed at `at` {param: value}; other swept params are pooled.
-    `log_x`/`log_y` None guess the scale from the values (pass the sweep spec's when known).
-    `bounds` {param: (low, high)}, the spec's (`analysis.spec_bounds`): the map covers them
-    (and the trials, should any lie outside); without, it covers the trials' range.
+    Trials are the finished ones, fixed at `at` {param: value}; other swept params are pooled,
+    except `through` (param, value): a third continuous axis the model is fitted over too, and
+    the map is its slice at that value (`fit_phase_through` draws several from one fit).
+    `log_x`/`log_y`/`log_through` None guess the scale from the values (pass the sweep spec's
+    when known). `bounds` {param: (low, high)}, the spec's (`analysis.spec_bounds`): the map
+    covers them (and the trials, should any lie outside); without, it covers the trials' range.
     Raises PhaseError for an unknown or unvaried axis, fewer than `min_trials`, or one regime.
     """
+    fitted = _fit(
+        trials,
+        x,
+        y,
+        through[0] if through else None,
+        at,
+        (log_x, log_y, log_through),
+        regime,
+        min_trials,
+        bounds,
+    )
+    value = None if through is None else through[1]
+    return fitted.evaluate(value, n_grid=n_grid, n_draws=n_draws, band_level=band_level, seed=seed)
+
+
+def fit_phase_through(
+    trials: pl.DataFrame, x: str, y: str, z: str, values: list[float], **kwargs: Any
+) -> dict[float, PhaseFit]:
+    """The map over `x` × `y` at each of `values` of a third continuous axis `z`, from one fit
+    over all three (a study sampled in 3-D has no two trials at one value of `z`, so slicing
+    by `at` would find none). Each slice's `points` hold every fitted trial, with `through`:
+    its signed distance from the slice in units of `z`'s range. Keywords as `fit_phase`'s."""
+    grid = {k: kwargs.pop(k) for k in ("n_grid", "n_draws", "band_level", "seed") if k in kwargs}
+    logs = (kwargs.pop("log_x", None), kwargs.pop("log_y", None), kwargs.pop("log_through", None))
+    fitted = _fit(
+        trials,
+        x,
+        y,
+        z,
+        kwargs.pop("at", None),
+        logs,
+        kwargs.pop("regime", "regime"),
+        kwargs.pop("min_trials", MIN_TRIALS),
+        kwargs.pop("bounds", None),
+    )
+    if kwargs:
+        raise TypeError(f"fit_phase_through: unexpected arguments {sorted(kwargs)}")
+    return {v: fitted.evaluate(v, **grid) for v in values}
+
+
+@dataclass
+class _Fitted:
+    """A fitted classifier over 2 or 3 axes, before it is drawn on a grid."""
+
+    axes: tuple[Axis, ...]
+    model: Any  # study.phase_model.Classifier
+    regimes: tuple[str, ...]
+    data: pl.DataFrame
+    regime: str
+    conditions: dict[str, object]
+
+    def evaluate(
+        self,
+        value: float | None,
+        *,
+        n_grid: int = 80,
+        n_draws: int = 400,
+        band_level: float = 0.8,
+        seed: int = 0,
+    ) -> PhaseFit:
+        """The map on an `n_grid` square of the first two axes, at `value` of the third."""
+        ax, ay = self.axes[:2]
+        ticks = np.linspace(0, 1, n_grid)
+        gu = np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)
+        columns = [c for c in ("run_id", "trial") if c in self.data.columns]
+        points = self.data.select(
+            *columns,
+            pl.col(ax.key),
+            pl.col(ay.key),
+            pl.col(self.regime).cast(pl.String).alias("regime"),
+        )
+        conditions = dict(self.conditions)
+        if len(self.axes) == 3:
+            az = self.axes[2]
+            assert value is not None, "a fit over three axes is drawn at a value of the third"
+            at_unit = float(az.to_unit(np.array([value]))[0])
+            gu = np.column_stack([gu, np.full(len(gu), at_unit)])
+            offset = az.to_unit(self.data[az.key].cast(pl.Float64).to_numpy()) - at_unit
+            points = points.with_columns(through=pl.Series(offset))
+            conditions[az.key] = value
+        with threadpool_limits(1):
+            draws = self.model.sample_proba(gu, n_draws, np.random.default_rng(seed))  # (S, G, K)
+        proba = draws.mean(0)
+        agreement = (draws.argmax(-1) == proba.argmax(-1)[None]).mean(0)
+        shape = (n_grid, n_grid)
+        keys = tuple(a.key for a in self.axes)
+        return PhaseFit(
+            x=ax,
+            y=ay,
+            regimes=self.regimes,
+            grid_x=ax.grid(n_grid),
+            grid_y=ay.grid(n_grid),
+            proba=proba.reshape(*shape, -1),
+            proba_sd=draws.std(0).reshape(*shape, -1),
+            agreement=agreement.reshape(shape),
+            points=points,
+            length_scale=self.model.basis.length_scale,
+            amplitude=self.model.amplitude,
+            log_evidence=self.model.log_evidence,
+            n_draws=n_draws,
+            band_level=band_level,
+            conditions=conditions,
+            pooled_over=tuple(swept_params(self.data, exclude=(*keys, *self.conditions))),
+        )
+
+
+def _fit(
+    trials: pl.DataFrame,
+    x: str,
+    y: str,
+    z: str | None,
+    at: Mapping[str, object] | None,
+    logs: tuple[bool | None, bool | None, bool | None],
+    regime: str,
+    min_trials: int,
+    bounds: Mapping[str, tuple[float, float]] | None,
+) -> _Fitted:
     chosen = select_trials(trials, at)
+    keys = (x, y) if z is None else (x, y, z)
     if x == y:
         raise PhaseError(
             "y", y, f"a param other than x ({x!r})", message=f"x and y are the same param {x!r}"
         )
-    ax, ay = (widen(make_axis(chosen, k, log), bounds) for k, log in ((x, log_x), (y, log_y)))
+    if z in (x, y):
+        raise PhaseError(
+            "through", z, f"a param other than {x!r} and {y!r}", message=f"{z!r} is already an axis"
+        )
+    axes = tuple(
+        widen(make_axis(chosen, k, log), bounds) for k, log in zip(keys, logs, strict=False)
+    )
     data = chosen.filter(
-        pl.col(x).is_not_null() & pl.col(y).is_not_null() & pl.col(regime).is_not_null()
+        pl.all_horizontal(pl.col(k).is_not_null() for k in keys) & pl.col(regime).is_not_null()
     )
     where = f" at {', '.join(f'{k}={v}' for k, v in at.items())}" if at else ""
     if data.height < min_trials:
@@ -252,40 +380,9 @@ def fit_phase(
     target = soft_labels(data, labels, observed)
     keep = target.sum(1) > 0  # an uncertain trial with no observed regime to lean towards
     data, target = data.filter(pl.Series(keep)), target[keep]
-    unit = np.column_stack([ax.to_unit(data[x].to_numpy()), ay.to_unit(data[y].to_numpy())])
+    unit = np.column_stack([a.to_unit(data[a.key].cast(pl.Float64).to_numpy()) for a in axes])
     model = fit_classifier(unit, target, len(observed), per_axis=True)
-    gx, gy = ax.grid(n_grid), ay.grid(n_grid)
-    ticks = np.linspace(0, 1, n_grid)
-    gu = np.stack(np.meshgrid(ticks, ticks), axis=-1).reshape(-1, 2)
-    with threadpool_limits(1):
-        draws = model.sample_proba(gu, n_draws, np.random.default_rng(seed))  # (S, G, K)
-    proba = draws.mean(0)
-    agreement = (draws.argmax(-1) == proba.argmax(-1)[None]).mean(0)
-    shape = (n_grid, n_grid)
-    points = data.select(
-        *[c for c in ("run_id", "trial") if c in data.columns],
-        pl.col(x),
-        pl.col(y),
-        pl.col(regime).cast(pl.String).alias("regime"),
-    )
-    return PhaseFit(
-        x=ax,
-        y=ay,
-        regimes=observed,
-        grid_x=gx,
-        grid_y=gy,
-        proba=proba.reshape(*shape, -1),
-        proba_sd=draws.std(0).reshape(*shape, -1),
-        agreement=agreement.reshape(shape),
-        points=points,
-        length_scale=model.basis.length_scale,
-        amplitude=model.amplitude,
-        log_evidence=model.log_evidence,
-        n_draws=n_draws,
-        band_level=band_level,
-        conditions=dict(at or {}),
-        pooled_over=tuple(p for p in swept_params(data, exclude=(x, y, *(at or {})))),
-    )
+    return _Fitted(axes, model, observed, data, regime, dict(at or {}))
 
 
 def fit_phase_slices(

@@ -36,6 +36,7 @@ from analysis.figures.style import (
 )
 from study.controls import CONTRAST_LABELS
 from study.metric_names import TRANSIENCE
+from study.param_names import format_value
 from study.regimes import CALLS
 
 if TYPE_CHECKING:
@@ -105,59 +106,102 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
     markers of their observed regime; the legend below."""
     with sns.axes_style(STYLE):
         fig, (ax,) = new_figure(1, width=6.0, height=6.0)
-        k = len(fit.regimes)
-        confidence = np.clip((fit.proba.max(-1) - 1 / k) / (1 - 1 / k), 0, 1)  # 0 tie, 1 sure
-        rgba = np.array([to_rgba(REGIME_COLORS.get(r, (0.5, 0.5, 0.5))) for r in fit.regimes])[
-            fit.proba.argmax(-1)
-        ]
-        rgba[..., 3] = 0.2 + 0.45 * confidence
-        ax.pcolormesh(
-            fit.grid_x, fit.grid_y, rgba, shading="nearest", rasterized=True, gid="regime-map"
-        )
-        unsure = fit.uncertain.any() and not fit.uncertain.all()
-        if unsure:
-            ax.contour(
-                fit.grid_x,
-                fit.grid_y,
-                fit.agreement,
-                levels=[fit.band_level],
-                colors="0.25",
-                linewidths=1.2,
-                linestyles="--",
+        handles = _regime_panel(ax, fit, fit.points)
+        _legend_below(ax, handles)
+        ax.set_title(title or _title("Regimes", fit, fit.n_trials, fit.pooled_over), fontsize=10)
+    return fig
+
+
+def phase_slices(fits: Mapping[float, PhaseFit], *, title: str) -> Figure:
+    """Slices of one map fitted over three axes (`analysis.phase.fit_phase_through`), a panel
+    per value of the third: each draws the trials nearest its slice (every trial once), so a
+    marker sits in the panel whose map it informs most; one legend below them all."""
+    values = list(fits)
+    with sns.axes_style(STYLE):
+        fig, axes = new_figure(len(values), width=4.4, height=5.0)
+        first = fits[values[0]]
+        key = next(k for k in first.conditions if k not in first.points.columns)
+        nearest = np.abs(np.stack([fits[v].points["through"].to_numpy() for v in values])).argmin(0)
+        handles: dict[str, Artist] = {}
+        for i, (ax, value) in enumerate(zip(axes, values, strict=True)):
+            fit = fits[value]
+            shown = fit.points.filter(pl.Series(nearest == i))
+            for h in _regime_panel(ax, fit, shown, band_share=False):
+                handles.setdefault(str(h.get_label()), h)
+            ax.set_title(
+                f"{symbol(key)} = {format_value(value)}\n{shown.height} nearest trials; "
+                f"{fit.uncertain.mean():.0%} of the slice uncertain",
+                fontsize=10,
             )
-        _draw_boundaries(ax, fit)
-        _draw_trials(ax, fit.points, fit.x.key, fit.y.key)
-        _scale_axes(ax, fit)
-        handles: list[Artist] = [
-            Patch(facecolor=REGIME_COLORS[r], alpha=0.6, label=REGIME_LABELS.get(r, r))
-            for r in fit.regimes
-        ]
-        handles.append(Line2D([], [], color="black", lw=2.2, label="boundary"))
-        share = f"{fit.uncertain.mean():.0%} of the map"
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color="0.25",
-                lw=1.2,
-                ls="--" if unsure else "",
-                label=f"< {fit.band_level:.0%} of posterior draws agree ({share})",
-            )
-        )
-        shown = set(fit.points.get_column("regime").unique().to_list())
-        handles += [
-            trial_marker(r, f"trial: {r}") for r in (*CALLS, *CONTRAST_LABELS) if r in shown
-        ]
-        ax.legend(  # below the axes: a legend beside them left an empty half
-            handles=handles,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.1),
-            ncol=2,
+        fig.legend(
+            handles=list(handles.values()),
+            loc="outside lower center",
+            ncol=3,
             fontsize=8,
             frameon=False,
         )
-        ax.set_title(title or _title("Regimes", fit, fit.n_trials, fit.pooled_over), fontsize=10)
+        fig.suptitle(title, fontsize=11)
     return fig
+
+
+def _regime_panel(
+    ax: Axes, fit: PhaseFit, points: pl.DataFrame, *, band_share: bool = True
+) -> list[Artist]:
+    """One map on `ax` with `points` as its trials; returns the legend's handles (the band's
+    with its share of the map unless `band_share` is off, for a legend shared by panels)."""
+    k = len(fit.regimes)
+    confidence = np.clip((fit.proba.max(-1) - 1 / k) / (1 - 1 / k), 0, 1)  # 0 tie, 1 sure
+    rgba = np.array([to_rgba(REGIME_COLORS.get(r, (0.5, 0.5, 0.5))) for r in fit.regimes])[
+        fit.proba.argmax(-1)
+    ]
+    rgba[..., 3] = 0.2 + 0.45 * confidence
+    ax.pcolormesh(
+        fit.grid_x, fit.grid_y, rgba, shading="nearest", rasterized=True, gid="regime-map"
+    )
+    unsure = fit.uncertain.any() and not fit.uncertain.all()
+    if unsure:
+        ax.contour(
+            fit.grid_x,
+            fit.grid_y,
+            fit.agreement,
+            levels=[fit.band_level],
+            colors="0.25",
+            linewidths=1.2,
+            linestyles="--",
+        )
+    _draw_boundaries(ax, fit)
+    _draw_trials(ax, points, fit.x.key, fit.y.key)
+    _scale_axes(ax, fit)
+    handles: list[Artist] = [
+        Patch(facecolor=REGIME_COLORS[r], alpha=0.6, label=REGIME_LABELS.get(r, r))
+        for r in fit.regimes
+    ]
+    handles.append(Line2D([], [], color="black", lw=2.2, label="boundary"))
+    share = f" ({fit.uncertain.mean():.0%} of the map)" if band_share else ""
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="0.25",
+            lw=1.2,
+            ls="--" if unsure or not band_share else "",
+            label=f"< {fit.band_level:.0%} of posterior draws agree{share}",
+        )
+    )
+    shown = set(points.get_column("regime").unique().to_list())
+    handles += [trial_marker(r, f"trial: {r}") for r in (*CALLS, *CONTRAST_LABELS) if r in shown]
+    return handles
+
+
+def _legend_below(ax: Axes, handles: list[Artist]) -> None:
+    ax.legend(  # below the axes: a legend beside them left an empty half
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
 
 
 def regime_scatter(

@@ -16,6 +16,13 @@ from study.cli.study_options import study_options
     "--at", "at", multiple=True, metavar="KEY=VALUE", help="Fix another swept param (repeatable)."
 )
 @click.option(
+    "--slice",
+    "slice_at",
+    metavar="KEY=V1,V2,…",
+    help="Draw the map fitted over x, y and KEY at these values of KEY [default: for a study "
+    "sampled in 3-D, its third axis at its low, middle and high bound].",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False),
     help="Output folder [default: figures/STUDY/effects].",
@@ -32,6 +39,7 @@ def effects(
     x: str | None,
     y: str | None,
     at: tuple[str, ...],
+    slice_at: str | None,
     out: str | None,
     no_log: bool,
     as_json: bool,
@@ -40,7 +48,7 @@ def effects(
     structural ICL and head IWL minus its control's (no forgetting, embeddings at the reset std),
     as a map, a table and files. Needs a sweep run with controls (`controls: true` in the spec,
     or `dpl sweep run --with-controls`)."""
-    from analysis.axes import PhaseError, parse_at
+    from analysis.axes import PhaseError, parse_at, parse_slice
     from analysis.effects_report import NoControls, effects_report
     from analysis.runs import StudyNotFound
     from study.tracking.store import Store
@@ -53,6 +61,7 @@ def effects(
             x,
             y,
             at=parse_at(at),
+            slices=parse_slice(slice_at) if slice_at else None,
             protocol=protocol,
             out=out,
             log_artifacts=not no_log,

@@ -32,7 +32,15 @@ from study.sweep import attrs
 from study.sweep import optuna_private as private
 from study.sweep.attrs import is_control, point_of
 from study.sweep.defaults import BOUNDARY_REPLICATES, BOUNDARY_SCORE
-from study.sweep.labels import ContrastLabeller, Label, Labels, regime_label
+from study.sweep.labels import (
+    ContrastLabeller,
+    Label,
+    Labels,
+    Pairs,
+    pair_distances,
+    pair_labels,
+    regime_label,
+)
 from study.sweep.params import FloatParam, IntParam
 from study.sweep.proposals import propose as propose_unit
 from study.sweep.proposals import same_point, seed_size, seed_spread, sobol_point, unsettled
@@ -178,11 +186,13 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         """The params for `trial` given the study's `trials`, and the reason."""
         names = list(self._space)
         rank = _rank(trials, trial)
-        labelled, labels = self._labelled(trials)
+        # a contrast map reads its run − control pairs once a proposal, for margins and labels
+        pairs = self._labeller.pairs(trials) if isinstance(self._labeller, ContrastLabeller) else {}
+        if rank >= self._n_init and (margin := self._margin_point(trials, pairs)) is not None:
+            return margin, "margin"
+        labelled, labels = self._labelled(trials, pairs)
         vocabulary = (*REGIMES, *CONTRAST_LABELS)
         observed = [r for r in vocabulary if any(label.get(r, 0) > 0 for label in labels)]
-        if rank >= self._n_init and (margin := self._margin_point(trials)) is not None:
-            return margin, "margin"
         if rank < self._n_init or len(observed) < 2:
             unit, reason = sobol_point(rank, len(names), self._seed), "seed design"
         else:
@@ -211,14 +221,14 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         params = {n: from_unit(self._space[n], u) for n, u in zip(names, unit, strict=True)}
         return params, reason
 
-    def _margin_point(self, trials: Sequence[FrozenTrial]) -> dict[str, Any] | None:
+    def _margin_point(self, trials: Sequence[FrozenTrial], pairs: Pairs) -> dict[str, Any] | None:
         """On a contrast map, the params of a point whose pair is within SETTLE_WITHIN seed
         spreads of flipping its verdict and that has one seed (`proposals.unsettled`): run again
         at a new seed before any new point, so that no boundary rests on one seed's noise."""
         labeller = self._labeller
         if not (self._options.replicates and isinstance(labeller, ContrastLabeller)):
             return None
-        distances = labeller.distances(trials)
+        distances = pair_distances(pairs)
         groups: dict[str, list[float]] = {}
         seeds: dict[str, int] = {}
         params: dict[str, dict[str, Any]] = {}
@@ -236,11 +246,13 @@ class BoundarySampler(optuna.samplers.BaseSampler):
         i = unsettled([groups[g] for g in names], [seeds[g] for g in names], spread)
         return None if i is None else {n: params[names[i]][n] for n in self._space}
 
-    def _labelled(self, trials: Sequence[FrozenTrial]) -> tuple[list[dict[str, Any]], list[Label]]:
+    def _labelled(
+        self, trials: Sequence[FrozenTrial], pairs: Pairs
+    ) -> tuple[list[dict[str, Any]], list[Label]]:
         points: list[dict[str, Any]] = []
         labels: list[Label] = []
         if isinstance(self._labeller, ContrastLabeller):
-            by_number = self._labeller.labels(trials)
+            by_number = pair_labels(pairs)
         else:
             by_number = {t.number: lb for t in trials if (lb := self._labeller(t)) is not None}
         for t in trials:

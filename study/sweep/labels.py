@@ -64,6 +64,9 @@ class Labeller:
         return dict(zip(REGIMES, row, strict=True))
 
 
+Pairs = dict[int, tuple[str, float, float]]  # trial number → (kind, Δ structural ICL, Δ head IWL)
+
+
 class ContrastLabeller:
     """A forgetting trial labelled by its control at the same seed: BEATS where it beats it
     (`study.controls.beats_control`, in its kind's direction), SHORT where it does not; no label
@@ -78,12 +81,12 @@ class ContrastLabeller:
         self.kind = kind  # the spec's forgetting kind, where the kind is not an axis
         self.seed_sd = seed_sd
 
-    def pairs(self, trials: Sequence[FrozenTrial]) -> dict[int, tuple[str, float, float]]:
+    def pairs(self, trials: Sequence[FrozenTrial]) -> Pairs:
         """Trial number → (kind, structural ICL run − control, head IWL run − control) of every
         finished forgetting trial whose control at its seed has finished."""
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         controls = {key_of(t): summary_of(t) for t in done if is_control(t)}
-        out: dict[int, tuple[str, float, float]] = {}
+        out: Pairs = {}
         for t in done:
             key = key_of(t)
             if is_control(t) or key is None or attrs.CONTROL_GROUP not in t.user_attrs:
@@ -99,14 +102,17 @@ class ContrastLabeller:
         return out
 
     def labels(self, trials: Sequence[FrozenTrial]) -> dict[int, Label]:
-        return {
-            n: {BEATS if beats_control(*pair) else SHORT: 1.0}
-            for n, pair in self.pairs(trials).items()
-        }
+        return pair_labels(self.pairs(trials))
 
-    def distances(self, trials: Sequence[FrozenTrial]) -> dict[int, float]:
-        """Trial number → how far its pair is from flipping (`study.controls.contrast_distance`)."""
-        return {n: contrast_distance(*pair) for n, pair in self.pairs(trials).items()}
+
+def pair_labels(pairs: Pairs) -> dict[int, Label]:
+    """Trial number → BEATS or SHORT, by its kind's rule (`study.controls.beats_control`)."""
+    return {n: {BEATS if beats_control(*pair) else SHORT: 1.0} for n, pair in pairs.items()}
+
+
+def pair_distances(pairs: Pairs) -> dict[int, float]:
+    """Trial number → how far its pair is from flipping (`study.controls.contrast_distance`)."""
+    return {n: contrast_distance(*pair) for n, pair in pairs.items()}
 
 
 Labels = Callable[[FrozenTrial], "Label | None"] | ContrastLabeller  # per trial, or by pairs
