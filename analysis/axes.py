@@ -19,6 +19,7 @@ from study.errors import UsageError
 # Params that vary between trials but are not axes of the science (replicates).
 SEED_COLUMN = "train.seed"  # a trial's seed, as its run logs it
 NOT_AXES_PREFIXES = ("seed.", SEED_COLUMN)  # seeds are replicates, not axes
+TASK_KIND = "task.kind"  # the world a trial ran in
 
 
 class PhaseError(UsageError):
@@ -61,6 +62,14 @@ def swept_params(trials: pl.DataFrame, exclude: tuple[str, ...] = ()) -> list[st
         if trials.get_column(name).drop_nulls().n_unique() > 1:
             out.append(name)
     return out
+
+
+def world_of(trials: pl.DataFrame) -> str:
+    """The world the trials ran in (`task.kind`), 'pos' where they do not say or are mixed."""
+    if TASK_KIND not in trials.columns:
+        return "pos"
+    kinds = trials.get_column(TASK_KIND).drop_nulls().unique().to_list()
+    return str(kinds[0]) if len(kinds) == 1 else "pos"
 
 
 def line_param(runs: pl.DataFrame, every: pl.DataFrame) -> str | None:

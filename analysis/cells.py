@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis.axes import PhaseError, select_trials
+from analysis.axes import PhaseError, select_trials, world_of
 from study.metric_names import ICL_STRUCTURAL, IWL_HEAD, TRANSIENCE
 from study.regimes import CALLS
 
@@ -37,6 +37,7 @@ class CellMap:
     frame: pl.DataFrame  # one row per (x, y) cell with trials
     points: pl.DataFrame  # run_id, trial, x, y, regime
     conditions: dict[str, object]
+    world: str = "pos"  # whose words name the metrics
 
     def boundaries(self) -> pl.DataFrame:
         """Adjacent cells (sharing an edge) whose most common regimes differ: pair, and the two
@@ -122,4 +123,5 @@ def fit_cells(
         frame,
         points,
         dict(at or {}),
+        world_of(data),
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.axes import PhaseError, select_trials, swept_params
+from analysis.axes import PhaseError, select_trials, swept_params, world_of
 from analysis.cells import axis_order
 from analysis.effects import (
     CONTRAST,
@@ -117,10 +117,12 @@ def effects_report(
     report = EffectsReport(study, out_dir, points)
     bounds, log_scales = study_bounds(store, loaded.parent_run_id), loaded.log_scales()
     if y is not None and _to_scale(points, (x, y)):
-        figure = effect_scatter(points, x, y, metrics, bounds=bounds, log_scales=log_scales)
+        figure = effect_scatter(
+            points, x, y, metrics, bounds=bounds, log_scales=log_scales, world=world_of(pairs)
+        )
     else:
         orders = {k: axis_order(pairs, k) for k in (x, y) if k}
-        figure = effect_map(points, x, y, metrics, orders=orders)
+        figure = effect_map(points, x, y, metrics, orders=orders, world=world_of(pairs))
     report.files += save_figure(figure, out_dir / "effects")
     for name, frame in (("effects", points), ("pairs", pairs)):
         path = out_dir / f"{name}.csv"

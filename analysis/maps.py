@@ -33,7 +33,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from threadpoolctl import threadpool_limits
 
-from analysis.axes import Axis, PhaseError, make_axis, select_trials, widen
+from analysis.axes import Axis, PhaseError, make_axis, select_trials, widen, world_of
 from analysis.classify import structural_column, transience_column
 from study.metric_names import IWL_HEAD
 from study.phase_model import LENGTH_SCALES
@@ -61,6 +61,7 @@ class ContinuousMap:
     points: pl.DataFrame  # x, y, value of the trials fitted
     kernel: str
     conditions: dict[str, object] = field(default_factory=dict)
+    world: str = "pos"  # whose words name the metric (`analysis.figures.labels.WORLD_METRICS`)
 
     def frame(self) -> pl.DataFrame:
         gx, gy = np.meshgrid(self.grid_x, self.grid_y)
@@ -138,6 +139,7 @@ def fit_map(
         points=data.rename({"value": metric}),
         kernel=str(model.kernel_),
         conditions=dict(at or {}),
+        world=world_of(chosen),
     )
 
 

@@ -177,6 +177,6 @@ def cell_maps(
             _cell_axes(ax, cells)
             if ax is not axes[0]:
                 ax.set_ylabel("")
-            ax.set_title(metric_label(metric), fontsize=10)
+            ax.set_title(metric_label(metric, world=cells.world), fontsize=10)
         fig.suptitle("Mean per cell (over replicates)", fontsize=11)
     return fig

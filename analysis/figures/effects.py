@@ -51,8 +51,10 @@ def effect_map(
     *,
     orders: dict[str, list[object]] | None = None,
     title: str = "",
+    world: str = "pos",
 ) -> Figure:
-    """Cells over `x` (× `y`), one panel per metric of `metrics` (run − control)."""
+    """Cells over `x` (× `y`), one panel per metric of `metrics` (run − control), named in the
+    words of the trials' `world`."""
     orders = orders or {}
     xs = orders.get(x) or sorted(points[x].unique().to_list())
     ys = (orders.get(y) or sorted(points[y].unique().to_list())) if y else [None]
@@ -105,7 +107,7 @@ def effect_map(
             else:
                 ax.set_yticks([])
             ax.grid(False)
-            ax.set_title(f"{metric_label(metric)}: run − control", fontsize=9)
+            ax.set_title(f"{metric_label(metric, world=world)}: run − control", fontsize=9)
             fig.colorbar(image, ax=ax, shrink=0.8, label="run − control")
         fig.suptitle(
             title
@@ -124,6 +126,7 @@ def effect_scatter(
     bounds: Mapping[str, tuple[float, float]],
     log_scales: Mapping[str, bool],
     title: str = "",
+    world: str = "pos",
 ) -> Figure:
     """Markers at each sampled point's (x, y), one panel per metric, the axes at the spec's
     bounds (log where the spec sampled on a log scale)."""
@@ -156,7 +159,7 @@ def effect_scatter(
                     set_lim(*bounds[key])
             ax.set_xlabel(axis_label(x))
             ax.set_ylabel(axis_label(y))
-            ax.set_title(f"{metric_label(metric)}: run − control", fontsize=9)
+            ax.set_title(f"{metric_label(metric, world=world)}: run − control", fontsize=9)
             fig.colorbar(image, ax=ax, shrink=0.8, label="run − control")
         marks = "marker colour: the mean effect over the point's seeds"
         fig.suptitle(title or _caption(x, y, margin, marks), fontsize=9)

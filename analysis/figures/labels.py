@@ -43,6 +43,21 @@ METRICS: dict[str, str] = {
     **{transience(p): f"transience, {p} protocol" for p in PROTOCOLS},
 }
 
+# What the metrics measure where a world's evaluation sets differ from the POS task's
+# (docs/design.md §9); a world not named here reads as METRICS.
+WORLD_METRICS: dict[str, dict[str, str]] = {
+    "ar": {
+        ICL_STRUCTURAL: "structural ICL (held-out items)",
+        ICL_HEAD: "ICL (seen items, the context's labels)",
+        IWL_HEAD: "IWL (query absent from the context)",
+    },
+    "bursty": {
+        ICL_STRUCTURAL: "structural ICL (fresh classes)",
+        ICL_HEAD: "ICL (trained classes, labels swapped)",
+        IWL_HEAD: "IWL (query class absent from the context)",
+    },
+}
+
 # Short names for legends inside a titled panel.
 SHORT: dict[str, str] = {
     ICL_STRUCTURAL: "structural ICL",
@@ -62,7 +77,10 @@ def axis_label(key: str) -> str:
     return f"{name} [{unit}]" if unit else name
 
 
-def metric_label(metric: str, short: bool = False) -> str:
+def metric_label(metric: str, short: bool = False, world: str = "pos") -> str:
+    """A metric's name on a figure, in the words of the `world` its trials ran in."""
+    if not short and metric in WORLD_METRICS.get(world, {}):
+        return WORLD_METRICS[world][metric]
     return (SHORT if short else METRICS).get(metric, METRICS.get(metric, metric))
 
 

@@ -324,4 +324,4 @@ def _metric_panel(
         _draw_boundaries(ax, fit, color="white")
     _scale_axes(ax, fit if fit is not None else m)
     named = f"; sd {', '.join(f'{lv:g}' for lv in levels)}" if levels else ""
-    ax.set_title(f"{metric_label(metric)}{named}", fontsize=10)
+    ax.set_title(f"{metric_label(metric, world=m.world)}{named}", fontsize=10)
