@@ -37,9 +37,8 @@ from analysis.effects import (
 from analysis.figures import MAX_CELLS, effect_map, effect_scatter, phase_diagram, phase_slices
 from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
-from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase, fit_phase_through
+from analysis.phase import MIN_TRIALS, PhaseFit, default_slices, fit_phase, fit_phase_through
 from analysis.runs import load_curves, load_study
-from analysis.scalars import to_float
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
 from study.controls import BEATS, CONTRAST_MARGIN, CONTRASTS
@@ -131,7 +130,9 @@ def effects_report(
     if y is not None:
         labelled = contrast_labels(pairs, protocol)
         report.lines += _contrast_map(report, labelled, x, y, bounds, log_scales)
-        third = slices or default_slices(labelled, (x, y, *(at or {})), bounds, log_scales)
+        third = slices or default_slices(
+            labelled, (x, y, *(at or {})), bounds, log_scales, MAX_CELLS
+        )
         if third is not None:
             report.lines += _contrast_slices(report, labelled, (x, y), third, bounds, log_scales)
     (out_dir / "summary.txt").write_text(report.text + "\n")
@@ -200,22 +201,6 @@ def beating_share(fit: PhaseFit) -> float:
     if BEATS not in fit.regimes:
         return 0.0
     return float((fit.proba[..., fit.regimes.index(BEATS)] > 0.5).mean())
-
-
-def default_slices(
-    labelled: pl.DataFrame, used: tuple[str, ...], bounds: Bounds, log_scales: Mapping[str, bool]
-) -> tuple[str, list[float]] | None:
-    """The third axis of a study sampled in 3-D (a numeric param with more values than cells
-    show, other than the map's axes and fixed ones) at its low, middle and high bound (middle on
-    its own scale: geometric on a log axis); None when there is none."""
-    for key in swept_params(labelled, exclude=used):
-        column = labelled.get_column(key)
-        if not column.dtype.is_numeric() or column.n_unique() <= MAX_CELLS:
-            continue
-        low, high = bounds.get(key) or (to_float(column.min()), to_float(column.max()))
-        middle = (low * high) ** 0.5 if log_scales.get(key) else (low + high) / 2
-        return key, [low, float(f"{middle:.3g}"), high]
-    return None
 
 
 def _contrast_slices(

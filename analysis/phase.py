@@ -42,6 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params, widen
 from analysis.classify import soft_labels
+from analysis.scalars import to_float
 from study.phase_model import fit_classifier
 from study.regimes import REGIMES, UNCERTAIN
 
@@ -105,6 +106,11 @@ class PhaseFit:
         columns["agreement"] = self.agreement.ravel()
         columns["uncertain"] = self.uncertain.ravel()
         return pl.DataFrame(columns)
+
+    def shares(self) -> dict[str, float]:
+        """Each regime's share of the map, where it is the most likely."""
+        likely = self.most_likely
+        return {r: float((likely == r).mean()) for r in self.regimes}
 
     def margins(self) -> np.ndarray:
         """(ny, nx, K) p_k − max over j ≠ k of p_j: positive inside regime k's region, zero on
@@ -254,6 +260,26 @@ def fit_phase_through(
     if kwargs:
         raise TypeError(f"fit_phase_through: unexpected arguments {sorted(kwargs)}")
     return {v: fitted.evaluate(v, **grid) for v in values}
+
+
+def default_slices(
+    trials: pl.DataFrame,
+    used: tuple[str, ...],
+    bounds: Mapping[str, tuple[float, float]],
+    log_scales: Mapping[str, bool],
+    min_values: int,
+) -> tuple[str, list[float]] | None:
+    """The third axis of a study sampled in 3-D (a numeric param with more than `min_values`
+    values, other than the map's axes and fixed ones) at its low, middle and high bound (middle
+    on its own scale: geometric on a log axis); None when there is none."""
+    for key in swept_params(trials, exclude=used):
+        column = trials.get_column(key)
+        if not column.dtype.is_numeric() or column.n_unique() <= min_values:
+            continue
+        low, high = bounds.get(key) or (to_float(column.min()), to_float(column.max()))
+        middle = (low * high) ** 0.5 if log_scales.get(key) else (low + high) / 2
+        return key, [low, float(f"{middle:.3g}"), high]
+    return None
 
 
 @dataclass

@@ -23,11 +23,26 @@ from analysis.axes import PhaseError, select_trials, swept_params
 from analysis.captions import phase_caption
 from analysis.cells import fit_cells
 from analysis.classify import classify, regime_counts
-from analysis.figures import cell_diagram, cell_maps, continuous_maps, phase_diagram, regime_scatter
+from analysis.figures import (
+    MAX_CELLS,
+    cell_diagram,
+    cell_maps,
+    continuous_maps,
+    phase_diagram,
+    phase_slices,
+    regime_scatter,
+)
 from analysis.figures.labels import axis_label, format_value, symbol
 from analysis.figures.save import save_figure
 from analysis.maps import fit_maps
-from analysis.phase import MIN_TRIALS, ONE_REGIME, PhaseFit, fit_phase
+from analysis.phase import (
+    MIN_TRIALS,
+    ONE_REGIME,
+    PhaseFit,
+    default_slices,
+    fit_phase,
+    fit_phase_through,
+)
 from analysis.runs import load_study
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
@@ -76,6 +91,7 @@ def phase_report(
     log_artifacts: bool = True,
     n_draws: int = 400,
     step: int | None = None,
+    slices: tuple[str, list[float]] | None = None,
 ) -> PhaseReport:
     """Classify, fit, draw, write and log the phase diagram of `study` over `x` × `y`.
 
@@ -85,7 +101,9 @@ def phase_report(
     neither gets its scale guessed from the values. Raises PhaseError for axes the study cannot
     support; a study in a single regime still gets its trials plot and continuous maps, with a
     note instead of a boundary. `y` = STEP maps x × training step (log); `step` classifies each
-    trial at its last evaluation at or before that step.
+    trial at its last evaluation at or before that step. A study sampled over a third continuous
+    axis also gets the map fitted over all three, drawn at `slices` (param, values; by default
+    that axis' low, middle and high bound).
     """
     loaded = load_study(store, study)
     timed = y == STEP or step is not None
@@ -107,6 +125,9 @@ def phase_report(
     if numeric and finished.height >= MIN_TRIALS:
         bounds = study_bounds(store, loaded.parent_run_id)
         report = _fitted(points, x, y, at, protocol, scales, out_dir, n_draws, caption, bounds)
+        third = slices or default_slices(points, (x, y, *(at or {})), bounds, scales, MAX_CELLS)
+        if third is not None and y != STEP and report.fit is not None:
+            report.lines += _sliced(points, (x, y), third, at, scales, bounds, n_draws, report)
     else:  # a categorical axis, or a grid too small to fit: one cell per grid point
         report = _cells(points, x, y, at, out_dir, caption)
     report.study = study
@@ -178,6 +199,53 @@ def _fitted(
             write_table(pl.concat([m.frame() for m in maps.values()]), out_dir / "maps.parquet")
         )
     return PhaseReport("", out_dir, files, {}, fit, note, lines=lines)
+
+
+def _sliced(
+    points: pl.DataFrame,
+    axes: tuple[str, str],
+    third: tuple[str, list[float]],
+    at: Mapping[str, object] | None,
+    scales: Mapping[str, bool],
+    bounds: Bounds,
+    n_draws: int,
+    report: PhaseReport,
+) -> list[str]:
+    """The regime map fitted over the two axes and a third, drawn at `third`'s values."""
+    (x, y), (z, values) = axes, third
+    fits = fit_phase_through(
+        points,
+        x,
+        y,
+        z,
+        values,
+        at=at,
+        log_x=scales.get(x),
+        log_y=scales.get(y),
+        log_through=scales.get(z),
+        n_draws=n_draws,
+        bounds=bounds,
+    )
+    n = next(iter(fits.values())).n_trials
+    title = (
+        f"Regimes: {symbol(x)} × {symbol(y)} in slices of {symbol(z)} "
+        f"(one fit over all three axes, {n} trials)"
+    )
+    report.files += save_figure(phase_slices(fits, title=title), report.out / "phase_slices")
+    edges = [f.boundaries().with_columns(pl.lit(v).alias(z)) for v, f in fits.items()]
+    report.files.append(
+        write_table(
+            pl.concat(edges, how="diagonal_relaxed"), report.out / "phase_slices_boundaries.csv"
+        )
+    )
+    return [
+        f"in slices of {symbol(z)} (one 3-axis fit): "
+        + "; ".join(
+            f"{format_value(v)}: "
+            + ", ".join(f"{r} {share:.0%}" for r, share in f.shares().items())
+            for v, f in fits.items()
+        )
+    ]
 
 
 def _cells(

@@ -10,6 +10,7 @@ import click
 
 from study.cli.analyze_effects import effects
 from study.cli.common import UsageExit, echo_json
+from study.cli.options import slice_option
 from study.cli.study_options import parse_thresholds, study_options
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def analyze() -> None:
     metavar="STEP",
     help="Classify each trial at its last evaluation at or before STEP, not at its end.",
 )
+@slice_option
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Output folder [default: figures/STUDY/X__Y]."
 )
@@ -88,6 +90,7 @@ def phase(
     y: str,
     at: tuple[str, ...],
     at_step: int | None,
+    slice_at: str | None,
     out: str | None,
     no_log: bool,
     as_json: bool,
@@ -96,7 +99,7 @@ def phase(
     continuous maps, boundary points and grid probabilities (PNG, SVG, CSV, Parquet). With
     `--y step` the map is over x × training step, and the steps where the most likely regime
     changes are printed (`transitions`)."""
-    from analysis.axes import PhaseError, parse_at
+    from analysis.axes import PhaseError, parse_at, parse_slice
     from analysis.report import phase_report
     from analysis.runs import StudyNotFound
     from analysis.time_axis import STEP
@@ -122,6 +125,7 @@ def phase(
             out=out,
             log_artifacts=not no_log,
             step=at_step,
+            slices=parse_slice(slice_at) if slice_at else None,
         )
     except (PhaseError, StudyNotFound) as err:
         raise UsageExit(str(err)) from None

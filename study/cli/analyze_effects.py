@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from study.cli.common import UsageExit, echo_json
+from study.cli.options import slice_option
 from study.cli.study_options import study_options
 
 
@@ -15,13 +16,7 @@ from study.cli.study_options import study_options
 @click.option(
     "--at", "at", multiple=True, metavar="KEY=VALUE", help="Fix another swept param (repeatable)."
 )
-@click.option(
-    "--slice",
-    "slice_at",
-    metavar="KEY=V1,V2,…",
-    help="Draw the map fitted over x, y and KEY at these values of KEY [default: for a study "
-    "sampled in 3-D, its third axis at its low, middle and high bound].",
-)
+@slice_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False),

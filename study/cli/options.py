@@ -87,3 +87,12 @@ def load_trial_config(preset: str, config_file: str | None, sets: Iterable[str])
     from study.presets import build_config
 
     return build_config(preset, config_file, sets, source=config_file or "--set")
+
+
+slice_option = click.option(
+    "--slice",
+    "slice_at",
+    metavar="KEY=V1,V2,…",
+    help="Also draw the map fitted over x, y and KEY, at these values of KEY [default: for a "
+    "study sampled in 3-D, its third axis at its low, middle and high bound].",
+)

@@ -198,3 +198,29 @@ def test_sweep_hook_draws_the_phase_diagram_of_a_map_spec(study_store, tmp_path,
     assert (
         tmp_path / "figures" / STUDY / "zipf_exponent__forget_until" / "phase.png"
     ).stat().st_size > 0
+
+
+def test_a_study_sampled_in_3d_also_gets_its_map_in_slices_of_the_third_axis(tmp_path, new_store):
+    store = new_store(tmp_path / "mlruns")
+    axes = {
+        "task.zipf_exponent": (0.0, 2.0, False),
+        "forgetting.forget_until": (100.0, 10_000.0, True),
+        "task.p_ambiguous": (0.0, 0.5, False),
+    }
+    write_synthetic_study(store, "cube", n_trials=30, n_steps=4, axes=axes, seed=3)
+    out = tmp_path / "phase"
+    result = _dpl(store, "analyze", "phase", "cube", *AXES, "--out", str(out), "--no-log")
+    assert result.exit_code == 0, result.output
+    assert (out / "phase_slices.png").stat().st_size > 0
+    edges = pl.read_csv(out / "phase_slices_boundaries.csv")
+    low, middle, high = sorted(edges["task.p_ambiguous"].unique().to_list())
+    # no spec on this study's parent run: the trials' range, its middle on a linear axis
+    assert low < 0.01 and high > 0.49 and middle == pytest.approx((low + high) / 2, rel=1e-2)
+    assert "in slices of ε (one 3-axis fit)" in result.output
+    one = tmp_path / "one"
+    args = ["--out", str(one), "--no-log", "--slice", "task.p_ambiguous=0.1"]
+    result = _dpl(store, "analyze", "phase", "cube", *AXES, *args)
+    assert result.exit_code == 0, result.output
+    assert "in slices of ε (one 3-axis fit): 0.1: " in result.output
+    bad = _dpl(store, "analyze", "phase", "cube", *AXES, "--no-log", "--slice", "task.nope=1")
+    assert bad.exit_code == 2 and "task.nope" in bad.output
