@@ -12,9 +12,9 @@ from scipy.stats import qmc
 
 from analysis.axes import PhaseError, parse_slice
 from analysis.effects import CONTRAST
-from analysis.effects_report import beating_share, default_slices
-from analysis.figures import phase_slices
-from analysis.phase import fit_phase, fit_phase_through
+from analysis.effects_report import beating_share
+from analysis.figures import MAX_CELLS, phase_slices
+from analysis.phase import default_slices, fit_phase, fit_phase_through
 from study.cli.main import cli
 from study.controls import BEATS, SHORT
 
@@ -90,10 +90,12 @@ def test_each_trial_is_drawn_once_in_the_panel_of_its_nearest_slice(pairs):
 
 
 def test_the_default_slices_are_the_third_axis_at_its_bounds_and_middle(pairs):
-    assert default_slices(pairs, (X, Y), BOUNDS, LOGS) == (Z, [0.02, 0.141, 1.0])
+    assert default_slices(pairs, (X, Y), BOUNDS, LOGS, MAX_CELLS) == (Z, [0.02, 0.141, 1.0])
     linear = {**LOGS, Z: False}
-    assert default_slices(pairs, (X, Y), BOUNDS, linear) == (Z, [0.02, 0.51, 1.0])
-    assert default_slices(pairs, (X, Y, Z), BOUNDS, LOGS) is None  # fixed by --at: no third
+    assert default_slices(pairs, (X, Y), BOUNDS, linear, MAX_CELLS) == (Z, [0.02, 0.51, 1.0])
+    assert (
+        default_slices(pairs, (X, Y, Z), BOUNDS, LOGS, MAX_CELLS) is None
+    )  # fixed by --at: no third
     assert parse_slice("forgetting.reset_std=0.02,1") == (Z, [0.02, 1.0])
     with pytest.raises(PhaseError, match="KEY=V1,V2"):
         parse_slice("forgetting.reset_std=low")
