@@ -227,13 +227,20 @@ def default_axes(trials: pl.DataFrame) -> tuple[str, str]:
 
 
 def is_log_scaled(values: pl.Series) -> bool:
-    """Heuristic when the sweep spec is not at hand: positive values spanning ≥ 50× and spread
-    evenly in log space (about half below the geometric midpoint) — N from 100 to 10,000 sampled
-    log-uniformly is log; α uniform on [0.01, 2] is not."""
+    """Heuristic when the sweep spec does not say (a grid of listed values never does): positive
+    values spanning ≥ 50× and spread evenly in log space (about half below the geometric
+    midpoint) — N from 100 to 10,000 sampled log-uniformly is log; α uniform on [0.01, 2] is
+    not — or three or more distinct values in a geometric progression of ratio ≥ 2 (K = 64, 256,
+    1,024 is log; N = 500, 1,000, 1,500, 2,000 is not)."""
     values = values.drop_nulls().cast(pl.Float64)
     if values.n_unique() < 3:
         return False
     low, high = to_float(values.min()), to_float(values.max())
+    distinct = np.sort(values.unique().to_numpy())
+    if low > 0:
+        ratios = distinct[1:] / distinct[:-1]
+        if ratios.min() >= 2 and np.allclose(ratios, ratios[0], rtol=0.05):
+            return True
     if low <= 0 or high / low < 50:
         return False
     midpoint = (low * high) ** 0.5
