@@ -34,11 +34,12 @@ from analysis.effects import (
     forgetting_effects,
     pair_controls,
 )
-from analysis.figures import MAX_CELLS, effect_map, effect_scatter, phase_diagram, phase_slices
+from analysis.figures import MAX_CELLS, effect_map, effect_scatter, phase_diagram
 from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
-from analysis.phase import MIN_TRIALS, PhaseFit, default_slices, fit_phase, fit_phase_through
+from analysis.phase import MIN_TRIALS, PhaseFit, default_slices, fit_phase
 from analysis.runs import load_curves, load_study
+from analysis.slices import sliced_map
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
 from study.controls import BEATS, CONTRAST_MARGIN, CONTRASTS
@@ -212,34 +213,25 @@ def _contrast_slices(
     log_scales: Mapping[str, bool],
 ) -> list[str]:
     """The effect map fitted over the two axes and a third, drawn at `third`'s values."""
-    (x, y), (z, values) = axes, third
+    (x, y), z = axes, third[0]
     if labelled.height < MIN_TRIALS:
         return []
     try:
-        fits = fit_phase_through(
+        files, fits = sliced_map(
             labelled,
-            x,
-            y,
-            z,
-            values,
+            (x, y),
+            third,
+            report.out,
+            "contrast_slices",
+            what="Where forgetting beats its control",
+            unit="pairs",
+            log_scales=dict(log_scales),
             regime=CONTRAST,
             bounds=bounds,
-            log_x=log_scales.get(x),
-            log_y=log_scales.get(y),
-            log_through=log_scales.get(z),
         )
     except PhaseError as err:
         return [f"no sliced effect map: {err}"]
-    n = next(iter(fits.values())).n_trials
-    title = (
-        f"Where forgetting beats its control: {symbol(x)} × {symbol(y)} in slices of {symbol(z)} "
-        f"(one fit over all three axes, {n} pairs)"
-    )
-    report.files += save_figure(phase_slices(fits, title=title), report.out / "contrast_slices")
-    edges = [f.boundaries().with_columns(pl.lit(v).alias(z)) for v, f in fits.items()]
-    path = report.out / "contrast_slices_boundaries.csv"
-    pl.concat(edges, how="diagonal_relaxed").write_csv(path)
-    report.files.append(path)
+    report.files += files
     shares = ", ".join(
         f"{beating_share(f):.0%} at {symbol(z)} = {format_value(v)}" for v, f in fits.items()
     )

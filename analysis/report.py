@@ -29,7 +29,6 @@ from analysis.figures import (
     cell_maps,
     continuous_maps,
     phase_diagram,
-    phase_slices,
     regime_scatter,
 )
 from analysis.figures.labels import axis_label, format_value, symbol
@@ -41,9 +40,9 @@ from analysis.phase import (
     PhaseFit,
     default_slices,
     fit_phase,
-    fit_phase_through,
 )
 from analysis.runs import load_study
+from analysis.slices import sliced_map
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
 from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations
@@ -212,32 +211,20 @@ def _sliced(
     report: PhaseReport,
 ) -> list[str]:
     """The regime map fitted over the two axes and a third, drawn at `third`'s values."""
-    (x, y), (z, values) = axes, third
-    fits = fit_phase_through(
+    z = third[0]
+    files, fits = sliced_map(
         points,
-        x,
-        y,
-        z,
-        values,
+        axes,
+        third,
+        report.out,
+        "phase_slices",
+        what="Regimes",
+        log_scales=dict(scales),
         at=at,
-        log_x=scales.get(x),
-        log_y=scales.get(y),
-        log_through=scales.get(z),
         n_draws=n_draws,
         bounds=bounds,
     )
-    n = next(iter(fits.values())).n_trials
-    title = (
-        f"Regimes: {symbol(x)} × {symbol(y)} in slices of {symbol(z)} "
-        f"(one fit over all three axes, {n} trials)"
-    )
-    report.files += save_figure(phase_slices(fits, title=title), report.out / "phase_slices")
-    edges = [f.boundaries().with_columns(pl.lit(v).alias(z)) for v, f in fits.items()]
-    report.files.append(
-        write_table(
-            pl.concat(edges, how="diagonal_relaxed"), report.out / "phase_slices_boundaries.csv"
-        )
-    )
+    report.files += files
     return [
         f"in slices of {symbol(z)} (one 3-axis fit): "
         + "; ".join(

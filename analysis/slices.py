@@ -1,0 +1,61 @@
+"""A map fitted over three axes, drawn and written in slices of the third: what `dpl analyze
+phase` and `dpl analyze effects` leave for a study sampled in 3-D (docs/design.md §5).
+
+    files, fits = sliced_map(trials, ("task.zipf_exponent", "train.lr"),
+                             ("forgetting.reset_std", [0.02, 0.14, 1.0]), out, "phase_slices",
+                             what="Regimes")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analysis.figures import phase_slices
+from analysis.figures.labels import symbol
+from analysis.figures.save import save_figure
+from analysis.phase import PhaseFit, fit_phase_through
+from analysis.tables import write_table
+
+
+def sliced_map(
+    trials: pl.DataFrame,
+    axes: tuple[str, str],
+    third: tuple[str, list[float]],
+    out: Path,
+    name: str,
+    *,
+    what: str,
+    unit: str = "trials",
+    log_scales: dict[str, bool | None] | None = None,
+    **fit: Any,
+) -> tuple[list[Path], dict[float, PhaseFit]]:
+    """Fit `trials` over `axes` and `third`'s param (`fit_phase_through`, keywords `fit`), draw
+    one panel per value of `third` into `out/name.png|svg` (titled `what`), and write the
+    boundaries of every slice, with a column for the third param, to `out/name_boundaries.csv`."""
+    (x, y), (z, values) = axes, third
+    scales = log_scales or {}
+    fits = fit_phase_through(
+        trials,
+        x,
+        y,
+        z,
+        values,
+        log_x=scales.get(x),
+        log_y=scales.get(y),
+        log_through=scales.get(z),
+        **fit,
+    )
+    n = next(iter(fits.values())).n_trials
+    title = (
+        f"{what}: {symbol(x)} × {symbol(y)} in slices of {symbol(z)} "
+        f"(one fit over all three axes, {n} {unit})"
+    )
+    files = save_figure(phase_slices(fits, title=title), out / name)
+    edges = [f.boundaries().with_columns(pl.lit(v).alias(z)) for v, f in fits.items()]
+    files.append(
+        write_table(pl.concat(edges, how="diagonal_relaxed"), out / f"{name}_boundaries.csv")
+    )
+    return files, fits
