@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_limits
 from analysis.axes import Axis, PhaseError, make_axis, select_trials, swept_params, widen
 from analysis.classify import soft_labels
 from analysis.scalars import to_float
-from study.phase_model import fit_classifier
+from study.phase_model import Classifier, fit_classifier
 from study.regimes import REGIMES, UNCERTAIN
 
 MIN_TRIALS = 10
@@ -238,28 +238,33 @@ def fit_phase(
 
 
 def fit_phase_through(
-    trials: pl.DataFrame, x: str, y: str, z: str, values: list[float], **kwargs: Any
+    trials: pl.DataFrame,
+    x: str,
+    y: str,
+    z: str,
+    values: list[float],
+    *,
+    at: Mapping[str, object] | None = None,
+    log_x: bool | None = None,
+    log_y: bool | None = None,
+    log_through: bool | None = None,
+    regime: str = "regime",
+    n_grid: int = 80,
+    n_draws: int = 400,
+    band_level: float = 0.8,
+    min_trials: int = MIN_TRIALS,
+    seed: int = 0,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[float, PhaseFit]:
     """The map over `x` × `y` at each of `values` of a third continuous axis `z`, from one fit
     over all three (a study sampled in 3-D has no two trials at one value of `z`, so slicing
     by `at` would find none). Each slice's `points` hold every fitted trial, with `through`:
     its signed distance from the slice in units of `z`'s range. Keywords as `fit_phase`'s."""
-    grid = {k: kwargs.pop(k) for k in ("n_grid", "n_draws", "band_level", "seed") if k in kwargs}
-    logs = (kwargs.pop("log_x", None), kwargs.pop("log_y", None), kwargs.pop("log_through", None))
-    fitted = _fit(
-        trials,
-        x,
-        y,
-        z,
-        kwargs.pop("at", None),
-        logs,
-        kwargs.pop("regime", "regime"),
-        kwargs.pop("min_trials", MIN_TRIALS),
-        kwargs.pop("bounds", None),
-    )
-    if kwargs:
-        raise TypeError(f"fit_phase_through: unexpected arguments {sorted(kwargs)}")
-    return {v: fitted.evaluate(v, **grid) for v in values}
+    fitted = _fit(trials, x, y, z, at, (log_x, log_y, log_through), regime, min_trials, bounds)
+    return {
+        v: fitted.evaluate(v, n_grid=n_grid, n_draws=n_draws, band_level=band_level, seed=seed)
+        for v in values
+    }
 
 
 def default_slices(
@@ -287,7 +292,7 @@ class _Fitted:
     """A fitted classifier over 2 or 3 axes, before it is drawn on a grid."""
 
     axes: tuple[Axis, ...]
-    model: Any  # study.phase_model.Classifier
+    model: Classifier
     regimes: tuple[str, ...]
     data: pl.DataFrame
     regime: str
