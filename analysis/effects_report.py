@@ -110,7 +110,14 @@ def effects_report(
             raise PhaseError(
                 "axis", key, "a param of these trials", message=f"no param {key!r} in these trials"
             )
-    points = forgetting_effects(pairs, [k for k in (x, y) if k], protocol)
+    # a param sampled on a continuum has one value a point: pooling it would only hide it
+    sampled = [
+        k
+        for k in swept_params(pairs, exclude=tuple(k for k in (x, y) if k))
+        if pairs.schema[k].is_numeric() and pairs[k].n_unique() > MAX_CELLS
+    ]
+    keys = [k for k in (x, y) if k] + sampled
+    points = forgetting_effects(pairs, keys, protocol)
     metrics = effect_metrics(protocol)
     out_dir = Path(out) if out is not None else Path("figures") / study / "effects"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +134,7 @@ def effects_report(
     for name, frame in (("effects", points), ("pairs", pairs)):
         path = out_dir / f"{name}.csv"
         report.files.append(write_table(frame, path))
-    report.lines = _lines(report, pairs, x, y, metrics, loaded.controls.height)
+    report.lines = _lines(report, pairs, keys, metrics, loaded.controls.height)
     if y is not None:
         labelled = contrast_labels(pairs, protocol)
         report.lines += _contrast_map(report, labelled, x, y, bounds, log_scales)
@@ -243,8 +250,7 @@ def _contrast_slices(
 def _lines(
     report: EffectsReport,
     pairs: pl.DataFrame,
-    x: str,
-    y: str | None,
+    keys: list[str],
     metrics: tuple[str, str],
     n_controls: int,
 ) -> list[str]:
@@ -256,11 +262,11 @@ def _lines(
         f"forgetting beats its control ({_rules(pairs)}, by ≥ {CONTRAST_MARGIN:g}, on the mean "
         f"over seeds) at {report.beating} of {points.height} points",
     ]
-    others = swept_params(pairs, exclude=tuple(k for k in (x, y) if k))
+    others = swept_params(pairs, exclude=tuple(keys))
     if others:
         lines.append("pooled over: " + ", ".join(others))
     for row in points.iter_rows(named=True):
-        where = ", ".join(f"{symbol(k)}={format_value(row[k])}" for k in (x, y) if k)
+        where = ", ".join(f"{symbol(k)}={format_value(row[k])}" for k in keys)
         parts = [
             f"{name} {row[m]:.2f} − {row[m + CONTROL]:.2f} = {row[m + EFFECT]:+.2f}"
             + (f" (sd {row[m + EFFECT + '_sd']:.2f})" if row["n"] > 1 else "")
