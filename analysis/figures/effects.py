@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from analysis.figures.labels import axis_label, format_value, metric_label, symbol
-from analysis.figures.style import STYLE, new_figure
+from analysis.figures.style import STYLE, new_figure, set_scale
 from analysis.scalars import optional_float
 from study.metric_names import CONTROL_SUFFIX as CONTROL
 from study.metric_names import EFFECT_SUFFIX as EFFECT
@@ -149,12 +149,8 @@ def effect_scatter(
                 clip_on=False,  # a point on the bounds stays whole
                 zorder=3,
             )
-            for key, set_scale, set_lim in (
-                (x, ax.set_xscale, ax.set_xlim),
-                (y, ax.set_yscale, ax.set_ylim),
-            ):
-                if log_scales.get(key):
-                    set_scale("log")
+            for key, which, set_lim in ((x, "x", ax.set_xlim), (y, "y", ax.set_ylim)):
+                set_scale(ax, which, bool(log_scales.get(key)))  # plain numbers, as the maps
                 if key in bounds:
                     set_lim(*bounds[key])
             ax.set_xlabel(axis_label(x))
