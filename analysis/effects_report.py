@@ -37,9 +37,9 @@ from analysis.effects import (
 from analysis.figures import MAX_CELLS, effect_map, effect_scatter, phase_diagram
 from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
-from analysis.phase import MIN_TRIALS, PhaseFit, default_slices, fit_phase
+from analysis.phase import MIN_TRIALS, PhaseFit, fit_phase
 from analysis.runs import load_curves, load_study
-from analysis.slices import sliced_map
+from analysis.slices import default_slices, sliced_map
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
 from study.controls import BEATS, CONTRAST_MARGIN, CONTRASTS

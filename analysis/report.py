@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.axes import PhaseError, select_trials, swept_params
+from analysis.axes import PhaseError, select_trials
 from analysis.captions import phase_caption
 from analysis.cells import fit_cells
 from analysis.classify import classify, regime_counts
@@ -31,18 +31,18 @@ from analysis.figures import (
     phase_diagram,
     regime_scatter,
 )
-from analysis.figures.labels import axis_label, format_value, symbol
+from analysis.figures.labels import format_value, symbol
 from analysis.figures.save import save_figure
 from analysis.maps import fit_maps
 from analysis.phase import (
     MIN_TRIALS,
     ONE_REGIME,
     PhaseFit,
-    default_slices,
     fit_phase,
 )
+from analysis.report_lines import fit_lines, summary_lines
 from analysis.runs import load_study
-from analysis.slices import sliced_map
+from analysis.slices import default_slices, sliced_map
 from analysis.spec_bounds import Bounds, study_bounds
 from analysis.tables import write_table
 from analysis.time_axis import STEP, at_step, classified_when, fit_points, study_evaluations
@@ -50,8 +50,6 @@ from analysis.transitions import time_lines, transitions
 from study.config import Thresholds
 from study.tracking import schema
 from study.tracking.store import Store
-
-EDGES = {"x low": "left", "x high": "right", "y low": "bottom", "y high": "top"}
 
 
 @dataclass
@@ -138,7 +136,10 @@ def phase_report(
             report.files.append(write_table(report.transitions, out_dir / "transitions.csv"))
         report.lines += time_lines(report.fit, select_trials(classified, at).height)
     report.counts = regime_counts(select_trials(trials, at))
-    report.lines = _summary(report, trials, x, y, protocol, thresholds, at, step) + report.lines
+    report.lines = (
+        summary_lines(study, report.counts, trials, x, y, protocol, thresholds, at, step)
+        + report.lines
+    )
     (out_dir / "summary.txt").write_text(report.text + "\n")
     report.files.append(out_dir / "summary.txt")
     report.lines.append(f"files: {report.out}/ ({', '.join(p.name for p in report.files)})")
@@ -186,7 +187,7 @@ def _fitted(
             write_table(grid, out_dir / "grid.parquet"),
             write_table(grid, out_dir / "grid.csv"),
         ]
-        lines += _fit_lines(fit, x, y)
+        lines += fit_lines(fit, x, y)
     else:
         points = select_trials(trials, at).select(x, y, pl.col("regime").cast(pl.String))
         scatter = regime_scatter(points, x, y, log_x=bool(log_x), log_y=bool(log_y), note=note)
@@ -280,62 +281,6 @@ def _cells(
         )
         lines.append(f"boundary {a} | {b}: between {where}")
     return PhaseReport("", out_dir, files, {}, None, lines=lines)
-
-
-def _summary(
-    report: PhaseReport,
-    trials: pl.DataFrame,
-    x: str,
-    y: str,
-    protocol: str | None,
-    thresholds: Thresholds | None,
-    at: Mapping[str, object] | None,
-    step: int | None = None,
-) -> list[str]:
-    done = trials.filter(pl.col("state") == "complete").height
-    t = thresholds or Thresholds()
-    lines = [
-        f"study {report.study}: {done} finished trials of {trials.height}"
-        + (
-            f" (states: {dict(trials['state'].value_counts().iter_rows())})"
-            if done < trials.height
-            else ""
-        ),
-        f"regimes (protocol {protocol or 'headline'}, thresholds "
-        + ("stored per trial" if thresholds is None else f"icl ≥ {t.icl}, iwl ≥ {t.iwl}")
-        + "): "
-        + ", ".join(f"{k} {v}" for k, v in report.counts.items()),
-        f"transient: {int(trials['transient'].fill_null(False).sum())}",
-        f"axes: x = {axis_label(x)} ({x}), y = {axis_label(y)} ({y})",
-    ]
-    if step is not None:
-        lines.insert(1, f"classified {classified_when(step=step)}")
-    if at:
-        lines.append("fixed: " + ", ".join(f"{k} = {format_value(v)}" for k, v in at.items()))
-    others = swept_params(trials, exclude=(x, y, *(at or {})))
-    if others:
-        lines.append(
-            "other swept params (pooled; fix one with --at KEY=VALUE): " + ", ".join(others)
-        )
-    return lines
-
-
-def _fit_lines(fit: PhaseFit, x: str, y: str) -> list[str]:
-    lines = [
-        f"fit: {fit.n_trials} trials, RBF length scale {fit.length_scale} (per axis, of its range), "
-        f"amplitude {fit.amplitude}, {fit.n_draws} posterior draws; "
-        f"{fit.uncertain.mean():.0%} of the diagram is uncertain (< {fit.band_level:.0%} of draws agree)"
-    ]
-    crossings = fit.crossings()
-    if not crossings.height:
-        lines.append("boundaries: none meets the edges of the diagram")
-    for pair, edge, bx, by in crossings.iter_rows():
-        a, b = pair.split("|")
-        lines.append(
-            f"boundary {a} | {b} meets the {EDGES[edge]} edge at "
-            f"{symbol(x)} = {format_value(float(bx))}, {symbol(y)} = {format_value(float(by))}"
-        )
-    return lines
 
 
 def _log(store: Store, parent: str | None, out_dir: Path) -> str | None:

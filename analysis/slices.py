@@ -8,15 +8,18 @@ phase` and `dpl analyze effects` leave for a study sampled in 3-D (docs/design.m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from analysis.axes import swept_params
 from analysis.figures import phase_slices
 from analysis.figures.labels import symbol
 from analysis.figures.save import save_figure
 from analysis.phase import PhaseFit, fit_phase_through
+from analysis.scalars import to_float
 from analysis.tables import write_table
 
 
@@ -59,3 +62,23 @@ def sliced_map(
         write_table(pl.concat(edges, how="diagonal_relaxed"), out / f"{name}_boundaries.csv")
     )
     return files, fits
+
+
+def default_slices(
+    trials: pl.DataFrame,
+    used: tuple[str, ...],
+    bounds: Mapping[str, tuple[float, float]],
+    log_scales: Mapping[str, bool],
+    min_values: int,
+) -> tuple[str, list[float]] | None:
+    """The third axis of a study sampled in 3-D (a numeric param with more than `min_values`
+    values, other than the map's axes and fixed ones) at its low, middle and high bound (middle
+    on its own scale: geometric on a log axis); None when there is none."""
+    for key in swept_params(trials, exclude=used):
+        column = trials.get_column(key)
+        if not column.dtype.is_numeric() or column.n_unique() <= min_values:
+            continue
+        low, high = bounds.get(key) or (to_float(column.min()), to_float(column.max()))
+        middle = (low * high) ** 0.5 if log_scales.get(key) else (low + high) / 2
+        return key, [low, float(f"{middle:.3g}"), high]
+    return None

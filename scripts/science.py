@@ -3,8 +3,6 @@
     python scripts/science.py reference --seeds 0,1,2,3,42 --out science-out
     python scripts/science.py findings --seeds 0,1,2,3,42 --out science-out
     python scripts/science.py --set task.ambiguity=twin reference   # any config key, every run
-    python scripts/science.py mechanisms sweeps/effects/active.yaml \
-        --point task.zipf_exponent=1.74,train.lr=1.85e-4,forgetting.reset_std=0.141
 
 `reference` runs our `paper` preset at the reference scale for every row of the paper code's table
 (study/science/reference.py: REFERENCE) and checks each cell against it: the mean over seeds
@@ -15,8 +13,7 @@ beats its control by the slow tests' margin. Each distinct config runs once, in 
 OUT/<config>.json, named by the config and a digest of the source of `study/` (`code_digest`): the
 two commands share runs, an interrupted check resumes, and a change to the code runs afresh. A run takes
 3–6 minutes of one CPU core (8,000 steps).
-`mechanisms` runs a forgetting point of a sweep spec beside its control, plain training and the
-three mechanism controls (`study.controls.MECHANISMS`), and prints what each ends at.
+`scripts/mechanisms.py` takes a forgetting point apart with the same runs and cache.
 The other worlds' findings have their own script, `scripts/science_worlds.py`.
 """
 
@@ -34,21 +31,8 @@ import torch
 import yaml
 
 from study.config import PROTOCOLS, TrialConfig
-from study.controls import (
-    CONTRAST_MARGIN,
-    MECHANISMS,
-    beats_control,
-    control_overrides,
-    mechanism_overrides,
-)
-from study.metric_names import (
-    ICL_STRUCTURAL,
-    IWL_HEAD,
-    NORM_RATIO,
-    SPREAD_RATIO,
-    current,
-    structural,
-)
+from study.controls import CONTRAST_MARGIN, control_overrides
+from study.metric_names import IWL_HEAD, current, structural
 from study.science.findings import FINDINGS, check_contrast
 from study.science.reference import REFERENCE, from_curve, measure, reference_config
 
@@ -82,10 +66,10 @@ def cli(ctx, threads, sets):
     """Science checks of docs/design.md §6."""
     if threads:
         torch.set_num_threads(threads)
-    ctx.obj = dict(_parse_set(s) for s in sets)
+    ctx.obj = dict(parse_set(s) for s in sets)
 
 
-def _parse_set(item: str) -> tuple[str, object]:
+def parse_set(item: str) -> tuple[str, object]:
     key, sep, value = item.partition("=")
     if not sep or not key:
         raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--set")
@@ -122,11 +106,11 @@ def reference(sets, seeds, only, jobs, out):
     Runs are shared with `findings` through the cache under OUT."""
     rows = [r for r in REFERENCE if not only or any(o in r.name for o in only)]
     configs = {
-        _key(reference_config(r, seed, **sets)): reference_config(r, seed, **sets)
+        run_key(reference_config(r, seed, **sets)): reference_config(r, seed, **sets)
         for r in rows
         for seed in seeds
     }
-    measured = _run_all(configs, out, jobs)
+    measured = run_all(configs, out, jobs)
     click.echo(
         f"| run | cell | reference | ours: mean ± sd over {len(seeds)} seeds | within {TOLERANCE} | seeds within |"
     )
@@ -135,7 +119,7 @@ def reference(sets, seeds, only, jobs, out):
     for run in rows:
         values = {cell: [] for cell in CELLS}
         for seed in seeds:
-            row = measured[_key(reference_config(run, seed, **sets))].row()
+            row = measured[run_key(reference_config(run, seed, **sets))].row()
             for cell, ours in CELLS.items():
                 values[cell].append(row[ours])
         for cell, ours in values.items():
@@ -164,7 +148,7 @@ def _measure_job(job: tuple[str, dict]) -> tuple[str, dict]:
     return name, {"measured": measured, "seconds": time.perf_counter() - start}
 
 
-def _run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, object]:
+def run_all(jobs: dict[str, object], out: Path, workers: int) -> dict[str, object]:
     """Measure every distinct config once, in parallel; runs already saved under OUT are read
     back, so an interrupted check resumes where it stopped."""
     done: dict[str, object] = {}
@@ -216,8 +200,8 @@ def findings(sets, seeds, only, jobs, out):
                 cfg,
                 finding.config(seed, **sets, **control_overrides(cfg)) if forgets else None,
             )
-    configs = {_key(c): c for pair in pairs.values() for c in pair if c is not None}
-    measured = _run_all(configs, out, jobs)
+    configs = {run_key(c): c for pair in pairs.values() for c in pair if c is not None}
+    measured = run_all(configs, out, jobs)
     click.echo(
         f"| finding | seed | run | control | protocol: run − control (structural ICL final) | {IWL_HEAD} run − control |"
     )
@@ -226,12 +210,12 @@ def findings(sets, seeds, only, jobs, out):
         counts = {"run": 0, "control": 0, "contrast": 0}
         for seed in seeds:
             cfg, control_cfg = pairs[finding.name, seed]
-            run = measured[_key(cfg)]
+            run = measured[run_key(cfg)]
             holds = finding.check(run)
             counts["run"] += holds.holds
             against = diffs = iwl = "—"
             if control_cfg is not None:
-                control = measured[_key(control_cfg)]
+                control = measured[run_key(control_cfg)]
                 verdict = finding.check(control)
                 counts["control"] += verdict.holds
                 counts["contrast"] += check_contrast(run, control, cfg.forgetting.kind).holds
@@ -250,77 +234,6 @@ def findings(sets, seeds, only, jobs, out):
                 f" {CONTRAST_MARGIN} (the effect of forgetting) in {counts['contrast']} of {n}"
             )
         click.echo(line)
-
-
-@cli.command()
-@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--point",
-    required=True,
-    metavar="KEY=V,KEY=V",
-    help="The point of the spec's space, e.g. task.zipf_exponent=1.74,train.lr=1.85e-4.",
-)
-@click.option("--seeds", type=SEEDS, default="42", show_default=True, help="Comma-separated.")
-@click.option(
-    "--embed-lr-scale",
-    type=float,
-    default=4.0,
-    show_default=True,
-    help="The embedding learning rate's factor in the `embed_lr` control.",
-)
-@click.option(
-    "--jobs", type=int, default=os.cpu_count() or 1, show_default=True, help="Parallel runs."
-)
-@click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("science-out")
-)
-@click.pass_obj
-def mechanisms(sets, spec_path, point, seeds, embed_lr_scale, jobs, out):
-    """A forgetting point of SPEC against what could stand in for forgetting: its control (no
-    forgetting, embeddings drawn once at the reset std), plain training (no forgetting, the
-    init std), and the mechanism controls (`study.controls.MECHANISMS`): frozen embeddings at
-    the reset std, embeddings at the reset std trained at lr × --embed-lr-scale, and a single
-    reset at step k. Each row is read against the forgetting run by its kind's rule: where a
-    row "matches" (the run does not beat it), that row alone explains the effect."""
-    from study.presets import parse_assignment
-    from study.sweep.points import point_config
-    from study.sweep.spec import load_spec
-
-    spec = load_spec(spec_path)
-    at = dict(parse_assignment(item) for item in point.split(","))
-    rows: dict[tuple[str, int], object] = {}
-    for seed in seeds:
-        cfg = point_config(spec, {**at, **sets, "train.seed": seed})
-        alternatives = {
-            "control": control_overrides(cfg),
-            "plain": {"forgetting.kind": "none"},
-            **{
-                name: mechanism_overrides(cfg, name, embed_lr_scale=embed_lr_scale)
-                for name in MECHANISMS
-            },
-        }
-        rows["forgetting", seed] = cfg
-        for name, overrides in alternatives.items():
-            rows[name, seed] = point_config(spec, {**at, **sets, "train.seed": seed, **overrides})
-    measured = _run_all({_key(c): c for c in rows.values()}, out, jobs)
-    kind = rows["forgetting", seeds[0]].forgetting.kind
-    ratios = (SPREAD_RATIO, NORM_RATIO)
-    click.echo(
-        f"| run | seed | {' / '.join(PROTOCOLS)} structural ICL | head IWL | "
-        f"{' | '.join(ratios)} | forgetting − it (ICL, IWL) | forgetting beats it |"
-    )
-    click.echo("|---|---|---|---|---|---|---|---|")
-    for (name, seed), cfg in rows.items():
-        run, forgetting = measured[_key(cfg)], measured[_key(rows["forgetting", seed])]
-        icl = " / ".join(f"{run.final[structural(p)]:.2f}" for p in PROTOCOLS)
-        extra = " | ".join(f"{run.final.get(r, float('nan')):.2f}" for r in ratios)
-        d_icl = forgetting.final[ICL_STRUCTURAL] - run.final[ICL_STRUCTURAL]
-        d_iwl = forgetting.final[IWL_HEAD] - run.final[IWL_HEAD]
-        verdict = "—" if name == "forgetting" else str(beats_control(kind, d_icl, d_iwl))
-        click.echo(
-            f"| {name} | {seed} | {icl} | {run.final[IWL_HEAD]:.2f} | {extra} | "
-            f"{d_icl:+.2f}, {d_iwl:+.2f} | {verdict} |"
-        )
 
 
 def _diff(run, control, metric: str) -> str:
@@ -350,7 +263,7 @@ def _todays_code() -> str:
     return code_digest()
 
 
-def _key(cfg, code: str | None = None) -> str:
+def run_key(cfg, code: str | None = None) -> str:
     """A readable, unique name for a config's run: what differs from the reference preset, and
     a digest of the config and of the code (`code_digest`)."""
     import hashlib

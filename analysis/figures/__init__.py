@@ -17,7 +17,8 @@ from analysis.figures.curves import (
     protocol_comparison,
 )
 from analysis.figures.effects import MAX_CELLS, effect_map, effect_scatter
-from analysis.figures.phase import continuous_maps, phase_diagram, phase_slices, regime_scatter
+from analysis.figures.phase import continuous_maps, phase_diagram, regime_scatter
+from analysis.figures.slices import phase_slices
 from analysis.figures.style import REGIME_COLORS, REGIME_MARKERS, STYLE
 from analysis.figures.trial_curves import TRIAL_PANELS, trial_learning_curves
 

@@ -36,7 +36,6 @@ from analysis.figures.style import (
 )
 from study.controls import CONTRAST_LABELS
 from study.metric_names import TRANSIENCE
-from study.param_names import format_value
 from study.regimes import CALLS
 
 if TYPE_CHECKING:
@@ -106,45 +105,13 @@ def phase_diagram(fit: PhaseFit, *, title: str | None = None) -> Figure:
     markers of their observed regime; the legend below."""
     with sns.axes_style(STYLE):
         fig, (ax,) = new_figure(1, width=6.0, height=6.0)
-        handles = _regime_panel(ax, fit, fit.points)
-        _legend_below(ax, handles)
+        handles = regime_panel(ax, fit, fit.points)
+        legend_below(ax, handles)
         ax.set_title(title or _title("Regimes", fit, fit.n_trials, fit.pooled_over), fontsize=10)
     return fig
 
 
-def phase_slices(fits: Mapping[float, PhaseFit], *, title: str) -> Figure:
-    """Slices of one map fitted over three axes (`analysis.phase.fit_phase_through`), a panel
-    per value of the third: each draws the trials nearest its slice (every trial once), so a
-    marker sits in the panel whose map it informs most; one legend below them all."""
-    values = list(fits)
-    with sns.axes_style(STYLE):
-        fig, axes = new_figure(len(values), width=4.4, height=5.0)
-        first = fits[values[0]]
-        key = next(k for k in first.conditions if k not in first.points.columns)
-        nearest = np.abs(np.stack([fits[v].points["through"].to_numpy() for v in values])).argmin(0)
-        handles: dict[str, Artist] = {}
-        for i, (ax, value) in enumerate(zip(axes, values, strict=True)):
-            fit = fits[value]
-            shown = fit.points.filter(pl.Series(nearest == i))
-            for h in _regime_panel(ax, fit, shown, band_share=False):
-                handles.setdefault(str(h.get_label()), h)
-            ax.set_title(
-                f"{symbol(key)} = {format_value(value)}\n{shown.height} nearest trials; "
-                f"{fit.uncertain.mean():.0%} of the slice uncertain",
-                fontsize=10,
-            )
-        fig.legend(
-            handles=list(handles.values()),
-            loc="outside lower center",
-            ncol=3,
-            fontsize=8,
-            frameon=False,
-        )
-        fig.suptitle(title, fontsize=11)
-    return fig
-
-
-def _regime_panel(
+def regime_panel(
     ax: Axes, fit: PhaseFit, points: pl.DataFrame, *, band_share: bool = True
 ) -> list[Artist]:
     """One map on `ax` with `points` as its trials; returns the legend's handles (the band's
@@ -193,7 +160,7 @@ def _regime_panel(
     return handles
 
 
-def _legend_below(ax: Axes, handles: list[Artist]) -> None:
+def legend_below(ax: Axes, handles: list[Artist]) -> None:
     ax.legend(  # below the axes: a legend beside them left an empty half
         handles=handles,
         loc="upper center",

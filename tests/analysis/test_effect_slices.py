@@ -14,7 +14,8 @@ from analysis.axes import PhaseError, parse_slice
 from analysis.effects import CONTRAST
 from analysis.effects_report import beating_share
 from analysis.figures import MAX_CELLS, phase_slices
-from analysis.phase import default_slices, fit_phase, fit_phase_through
+from analysis.phase import fit_phase, fit_phase_through
+from analysis.slices import default_slices
 from study.cli.main import cli
 from study.controls import BEATS, SHORT
 

@@ -18,12 +18,12 @@ def test_a_change_to_the_training_code_changes_the_cache_name(tmp_path):
         Path(study.__file__).parent, source, ignore=shutil.ignore_patterns("__pycache__")
     )
     cfg = build_config("tiny")
-    before = science._key(cfg, code=science.code_digest(source))
-    assert science._key(cfg, code=science.code_digest(source)) == before  # deterministic
+    before = science.run_key(cfg, code=science.code_digest(source))
+    assert science.run_key(cfg, code=science.code_digest(source)) == before  # deterministic
     train = source / "trial" / "train.py"
     train.write_text(train.read_text() + "\n# a change\n")
-    after = science._key(cfg, code=science.code_digest(source))
+    after = science.run_key(cfg, code=science.code_digest(source))
     assert after != before
     # the same code and another config: another name too; the default is today's study/
-    assert science._key(build_config("tiny", sets={"train.seed": 1}), code=after) != after
-    assert science._key(cfg) == science._key(cfg, code=science.code_digest())
+    assert science.run_key(build_config("tiny", sets={"train.seed": 1}), code=after) != after
+    assert science.run_key(cfg) == science.run_key(cfg, code=science.code_digest())
