@@ -92,33 +92,14 @@ def fit_phase(
 
 
 def fit_phase_through(
-    trials: pl.DataFrame,
-    x: str,
-    y: str,
-    z: str,
-    values: list[float],
-    *,
-    at: Mapping[str, object] | None = None,
-    log_x: bool | None = None,
-    log_y: bool | None = None,
-    log_through: bool | None = None,
-    regime: str = "regime",
-    n_grid: int = 80,
-    n_draws: int = 400,
-    band_level: float = 0.8,
-    min_trials: int = MIN_TRIALS,
-    seed: int = 0,
-    bounds: Mapping[str, tuple[float, float]] | None = None,
+    trials: pl.DataFrame, x: str, y: str, z: str, values: list[float], **kwargs: Any
 ) -> dict[float, PhaseFit]:
-    """The map over `x` × `y` at each of `values` of a third continuous axis `z`, from one fit
-    over all three (a study sampled in 3-D has no two trials at one value of `z`, so slicing
-    by `at` would find none). Each slice's `points` hold every fitted trial, with `through`:
-    its signed distance from the slice in units of `z`'s range. Keywords as `fit_phase`'s."""
-    fitted = _fit(trials, x, y, z, at, (log_x, log_y, log_through), regime, min_trials, bounds)
-    return {
-        v: fitted.evaluate(v, n_grid=n_grid, n_draws=n_draws, band_level=band_level, seed=seed)
-        for v in values
-    }
+    """The map over `x` × `y` at each of `values` of a third continuous axis `z`, fitted over
+    all three (a study sampled in 3-D has no two trials at one value of `z`, so slicing by `at`
+    would find none). Each slice's `points` hold every fitted trial, with `through`: its signed
+    distance from the slice in units of `z`'s range. Keywords as `fit_phase`'s; each slice
+    refits the same deterministic model, a few seconds, rather than keep a second signature."""
+    return {v: fit_phase(trials, x, y, through=(z, v), **kwargs) for v in values}
 
 
 @dataclass
