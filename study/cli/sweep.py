@@ -171,15 +171,27 @@ def _after_sweep(spec: SweepSpec, study: optuna.Study, store: Store) -> None:
     support one says why, and the sweep still succeeds."""
     if not spec.is_map:
         return
-    from analysis.effects_report import effects_report
-    from analysis.report import phase_report
     from study.sweep.points import axes
 
     varied = list(axes(spec))  # the report reads their scales from the parent run
     if len(varied) >= 2:
-        _report("phase diagram", lambda: phase_report(store, spec.name, *varied[:2]))
+        _report("phase diagram", lambda: _phase_report(store, spec.name, *varied[:2]))
     if spec.controls:
-        _report("forgetting-effect map", lambda: effects_report(store, spec.name))
+        _report("forgetting-effect map", lambda: _effects_report(store, spec.name))
+
+
+# Imported inside the guard of `_report`: an analysis that cannot even load (a broken install,
+# code changed under a running sweep) skips its picture, not the sweep's exit status.
+def _phase_report(store: Store, study: str, x: str, y: str) -> PhaseReport:
+    from analysis.report import phase_report
+
+    return phase_report(store, study, x, y)
+
+
+def _effects_report(store: Store, study: str) -> EffectsReport:
+    from analysis.effects_report import effects_report
+
+    return effects_report(store, study)
 
 
 def _report(what: str, make: Callable[[], PhaseReport | EffectsReport]) -> None:

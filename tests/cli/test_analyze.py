@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import polars as pl
 import pytest
@@ -224,3 +225,28 @@ def test_a_study_sampled_in_3d_also_gets_its_map_in_slices_of_the_third_axis(tmp
     assert "in slices of ε (one 3-axis fit): 0.1: " in result.output
     bad = _dpl(store, "analyze", "phase", "cube", *AXES, "--no-log", "--slice", "task.nope=1")
     assert bad.exit_code == 2 and "task.nope" in bad.output
+
+
+def test_an_analysis_that_cannot_load_skips_its_picture_not_the_sweep(
+    study_store, tmp_path, monkeypatch, capsys
+):
+    """The end of a sweep draws its maps; where the analysis package cannot even be imported
+    (here: made unimportable), the sweep still ends well and says what was skipped."""
+    spec = parse_spec(
+        {
+            "name": STUDY,
+            "base": {"preset": "tiny"},
+            "space": {
+                "task.zipf_exponent": {"kind": "float", "low": 0.0, "high": 2.0},
+                "forgetting.forget_until": [100, 1000, 10000],
+            },
+            "sampler": {"kind": "sobol"},
+            "objective": "map",
+            "n_trials": 30,
+        }
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "analysis.report", None)  # import raises ImportError
+    _after_sweep(spec, None, study_store)
+    assert "phase diagram skipped" in capsys.readouterr().err
+    assert not (tmp_path / "figures").exists()
