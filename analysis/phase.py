@@ -70,7 +70,7 @@ def fit_phase(
 
     Trials are the finished ones, fixed at `at` {param: value}; other swept params are pooled,
     except `through` (param, value): a third continuous axis the model is fitted over too, and
-    the map is its slice at that value (`fit_phase_through` draws several from one fit).
+    the map is its slice at that value (`fit_phase_through` draws several, one fit each).
     `log_x`/`log_y`/`log_through` None guess the scale from the values (pass the sweep spec's
     when known). `bounds` {param: (low, high)}, the spec's (`analysis.spec_bounds`): the map
     covers them (and the trials, should any lie outside); without, it covers the trials' range.
