@@ -6,8 +6,11 @@
 Runs the point of a sweep spec with its forgetting beside its control (no forgetting, embeddings
 drawn once at the reset std), plain training (no forgetting, the init std) and the three mechanism
 controls of `study.controls.MECHANISMS`, and prints each one's final structural ICL under every
-held-out protocol, head IWL, the held-out rows' spread and norm, and whether forgetting beats it
-by its kind's rule. Runs go through `scripts/science.py`'s cache (`--out`), in parallel (`--jobs`).
+held-out protocol, head IWL, the held-out rows' spread and norm, the embeddings' drift from their
+initial draw, and whether forgetting beats it by its kind's rule. `--embed-lr-scale match` scales
+the `embed_lr` control until its embeddings drift as far as the forgetting run's do
+(`study.controls.matched_embed_lr_scale`, up to `--match-rounds` runs, each row printed). Runs go
+through `scripts/science.py`'s cache (`--out`), in parallel (`--jobs`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,39 @@ import click
 from science import SEEDS, parse_set, run_all, run_key
 
 from study.config import PROTOCOLS
-from study.controls import MECHANISMS, beats_control, control_overrides, mechanism_overrides
-from study.metric_names import ICL_STRUCTURAL, IWL_HEAD, NORM_RATIO, SPREAD_RATIO, structural
+from study.controls import (
+    MECHANISMS,
+    beats_control,
+    control_overrides,
+    matched_embed_lr_scale,
+    mechanism_overrides,
+)
+from study.metric_names import (
+    EMBED_DRIFT,
+    ICL_STRUCTURAL,
+    IWL_HEAD,
+    NORM_RATIO,
+    SPREAD_RATIO,
+    structural,
+)
+
+MATCH = "match"
+MATCHED_WITHIN = 0.10  # a matched drift within 10 % of the target ends the rounds
+
+
+class _Scale(click.ParamType):
+    name = "SCALE"
+
+    def convert(self, value, param, ctx):
+        if value == MATCH:
+            return value
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = -1.0
+        if scale <= 0:
+            self.fail(f"{value!r}; allowed: a number > 0 or {MATCH!r}", param, ctx)
+        return scale
 
 
 @click.command()
@@ -34,10 +68,18 @@ from study.metric_names import ICL_STRUCTURAL, IWL_HEAD, NORM_RATIO, SPREAD_RATI
 @click.option("--seeds", type=SEEDS, default="42", show_default=True, help="Comma-separated.")
 @click.option(
     "--embed-lr-scale",
-    type=float,
-    default=4.0,
+    type=_Scale(),
+    default=MATCH,
     show_default=True,
-    help="The embedding learning rate's factor in the `embed_lr` control.",
+    help="The embedding learning rate's factor in the `embed_lr` control, or 'match': scaled "
+    "until its embeddings drift as far as the forgetting run's.",
+)
+@click.option(
+    "--match-rounds",
+    type=click.IntRange(1, 5),
+    default=2,
+    show_default=True,
+    help="Runs of the `embed_lr` control under 'match' (each a new estimate of the scale).",
 )
 @click.option(
     "--jobs", type=int, default=os.cpu_count() or 1, show_default=True, help="Parallel runs."
@@ -52,7 +94,7 @@ from study.metric_names import ICL_STRUCTURAL, IWL_HEAD, NORM_RATIO, SPREAD_RATI
     metavar="KEY=VALUE",
     help="Override a config key in every run, e.g. --set train.steps=2000.",
 )
-def mechanisms(spec_path, point, seeds, embed_lr_scale, jobs, out, sets):
+def mechanisms(spec_path, point, seeds, embed_lr_scale, match_rounds, jobs, out, sets):
     """A forgetting point of SPEC against what could stand in for forgetting: its control (no
     forgetting, embeddings drawn once at the reset std), plain training (no forgetting, the
     init std), and the mechanism controls (`study.controls.MECHANISMS`): frozen embeddings at
@@ -66,32 +108,73 @@ def mechanisms(spec_path, point, seeds, embed_lr_scale, jobs, out, sets):
     sets = dict(parse_set(s) for s in sets)
     spec = load_spec(spec_path)
     at = dict(parse_assignment(item) for item in point.split(","))
+
+    def config(seed, overrides=None):
+        return point_config(spec, {**at, **sets, "train.seed": seed, **(overrides or {})})
+
     rows: dict[tuple[str, int], object] = {}
     for seed in seeds:
-        cfg = point_config(spec, {**at, **sets, "train.seed": seed})
-        alternatives = {
-            "control": control_overrides(cfg),
-            "plain": {"forgetting.kind": "none"},
-            **{
-                name: mechanism_overrides(cfg, name, embed_lr_scale=embed_lr_scale)
-                for name in MECHANISMS
-            },
-        }
+        cfg = config(seed)
         rows["forgetting", seed] = cfg
-        for name, overrides in alternatives.items():
-            rows[name, seed] = point_config(spec, {**at, **sets, "train.seed": seed, **overrides})
+        rows["control", seed] = config(seed, control_overrides(cfg))
+        rows["plain", seed] = config(seed, {"forgetting.kind": "none"})
+        for name in MECHANISMS:
+            if name != "embed_lr" or embed_lr_scale != MATCH:
+                over = mechanism_overrides(cfg, name, embed_lr_scale=embed_lr_scale)
+                rows[name, seed] = config(seed, over)
     measured = run_all({run_key(c): c for c in rows.values()}, out, jobs)
+    if embed_lr_scale == MATCH:
+        measured |= _match_drift(rows, measured, seeds, config, match_rounds, out, jobs)
+    _print_table(rows, measured)
+
+
+def _drift(run) -> float:
+    return run.final.get(EMBED_DRIFT, float("nan"))
+
+
+def _match_drift(rows, measured, seeds, config, rounds, out, jobs):
+    """`embed_lr` rows whose scale is re-estimated each round from the drifts measured so far
+    (the control's at scale 1, then each round's), until within MATCHED_WITHIN of the forgetting
+    run's drift; every round's row is kept in `rows`."""
+    drifts = {seed: {1.0: _drift(measured[run_key(rows["control", seed])])} for seed in seeds}
+    live = list(seeds)
+    for _ in range(rounds):
+        batch = {}
+        for seed in live:
+            target = _drift(measured[run_key(rows["forgetting", seed])])
+            scale = round(matched_embed_lr_scale(target, drifts[seed]), 2)
+            over = mechanism_overrides(rows["forgetting", seed], "embed_lr", embed_lr_scale=scale)
+            rows[f"embed_lr ×{scale:g}", seed] = batch[seed] = config(seed, over)
+        measured |= run_all({run_key(c): c for c in batch.values()}, out, jobs)
+        for seed, cfg in batch.items():
+            drifts[seed][cfg.train.embed_lr_scale] = _drift(measured[run_key(cfg)])
+        live = [
+            seed
+            for seed, cfg in batch.items()
+            if abs(
+                _drift(measured[run_key(cfg)]) / _drift(measured[run_key(rows["forgetting", seed])])
+                - 1
+            )
+            > MATCHED_WITHIN
+        ]
+        if not live:
+            break
+    return measured
+
+
+def _print_table(rows, measured) -> None:
+    seeds = sorted({seed for _, seed in rows})
     kind = rows["forgetting", seeds[0]].forgetting.kind
-    ratios = (SPREAD_RATIO, NORM_RATIO)
+    ratios = (SPREAD_RATIO, NORM_RATIO, EMBED_DRIFT)
     click.echo(
         f"| run | seed | {' / '.join(PROTOCOLS)} structural ICL | head IWL | "
         f"{' | '.join(ratios)} | forgetting − it (ICL, IWL) | forgetting beats it |"
     )
-    click.echo("|---|---|---|---|---|---|---|---|")
+    click.echo("|---|---|---|---|---|---|---|---|---|")
     for (name, seed), cfg in rows.items():
         run, forgetting = measured[run_key(cfg)], measured[run_key(rows["forgetting", seed])]
         icl = " / ".join(f"{run.final[structural(p)]:.2f}" for p in PROTOCOLS)
-        extra = " | ".join(f"{run.final.get(r, float('nan')):.2f}" for r in ratios)
+        extra = " | ".join(f"{run.final.get(r, float('nan')):.3g}" for r in ratios)
         d_icl = forgetting.final[ICL_STRUCTURAL] - run.final[ICL_STRUCTURAL]
         d_iwl = forgetting.final[IWL_HEAD] - run.final[IWL_HEAD]
         verdict = "—" if name == "forgetting" else str(beats_control(kind, d_icl, d_iwl))

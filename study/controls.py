@@ -9,6 +9,7 @@ findings (`study.science`), by sweeps with `controls: true` and by `analysis.eff
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, overload
 
 from study.config import TrialConfig
@@ -73,6 +74,25 @@ def mechanism_overrides(
             "forgetting.clear_optimizer": cfg.forgetting.cleared_state,
         }
     raise ValueError(f"mechanism: got {mechanism!r}; allowed: {', '.join(MECHANISMS)}")
+
+
+def matched_embed_lr_scale(target: float, drifts: dict[float, float]) -> float:
+    """The `embed_lr` scale whose embeddings drift `target` (`embed/drift`, a forgetting run's,
+    resets' jumps included), from the drifts measured so far at some scales ({scale: drift}, at
+    least the control's at 1). Drift grows as a power of the scale: Adam moves a coordinate by
+    about lr a step, so with one measurement the power is 1; with two or more it is the slope of
+    log drift over log scale through the two nearest the target."""
+    if not drifts or min(drifts.values()) <= 0:
+        raise ValueError(f"drifts: need at least one positive drift, got {drifts}")
+    (s0, d0), *rest = sorted(drifts.items(), key=lambda sd: abs(math.log(sd[1] / target)))
+    power = 1.0
+    if rest:
+        s1, d1 = rest[0]
+        if s1 != s0 and d1 != d0:
+            power = math.log(d1 / d0) / math.log(s1 / s0)
+    if power <= 0:
+        raise ValueError(f"drifts: drift does not grow with the scale, got {drifts}")
+    return float(s0 * (target / d0) ** (1 / power))
 
 
 @overload

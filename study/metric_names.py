@@ -2,7 +2,7 @@
 tracking contract (`study.tracking.schema`) carries them into MLflow, analysis reads them back.
 
 Names are grouped with `/`, because MLflow sections a run's charts by the prefix before it:
-`loss/`, `acc/`, `icl/`, `iwl/` and `holdout/` hold curves (a point per evaluation), `summary/`
+`loss/`, `acc/`, `icl/`, `iwl/`, `holdout/` and `embed/` hold curves (a point per evaluation), `summary/`
 the final-only features (one point, at the final step). A curve's final value has no name of its
 own: it is the curve's point at `FINAL_STEP`. No name is also a section (`x` beside `x/y`): the
 file store keeps sections as folders.
@@ -34,6 +34,7 @@ ICL_TAIL, IWL_TAIL = "icl/tail", "iwl/tail"
 ICL_STRUCTURAL = "icl/structural"  # the headline: structural ICL under the trial's `eval.protocol`
 NORM_RATIO, BIAS_GAP = "holdout/norm_ratio", "holdout/bias_gap"  # held-out diagnostics (§2)
 SPREAD_RATIO = "holdout/spread_ratio"  # held-out rows' spread over the content rows': collapse
+EMBED_DRIFT = "embed/drift"  # content rows' mean distance per coordinate from their initial draw
 
 TRANSIENCE = f"{SUMMARY_PREFIX}transience"  # peak − final structural ICL
 DUAL_SCORE = f"{SUMMARY_PREFIX}dual_score"  # min(final structural ICL, final head IWL)
@@ -81,6 +82,7 @@ CURVES: tuple[str, ...] = (
     NORM_RATIO,
     BIAS_GAP,
     SPREAD_RATIO,
+    EMBED_DRIFT,
 )
 FEATURES: tuple[str, ...] = (
     *(structural(p, stat) for p in PROTOCOLS for stat in STATS),
@@ -112,7 +114,7 @@ def closest(name: str, names: frozenset[str], n: int = 3) -> list[str]:
 
 # What a value measures decides how finely it is stored (`study.tracking.logger.rounded`).
 _STEPS = frozenset({FINAL_STEP, *(structural(p, PEAK_STEP) for p in (None, *PROTOCOLS))})
-_REALS = frozenset({LOSS_TRAIN, LOSS_VAL, NORM_RATIO, BIAS_GAP, SPREAD_RATIO})
+_REALS = frozenset({LOSS_TRAIN, LOSS_VAL, NORM_RATIO, BIAS_GAP, SPREAD_RATIO, EMBED_DRIFT})
 
 
 def kind(name: str) -> str | None:

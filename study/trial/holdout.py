@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from study.config import ModelConfig, Protocol
-from study.metric_names import BIAS_GAP, NORM_RATIO, SPREAD_RATIO
+from study.metric_names import BIAS_GAP, EMBED_DRIFT, NORM_RATIO, SPREAD_RATIO
 from study.trial.model import MaskedLM
 from study.trial.tasks import Vocab
 
@@ -44,6 +44,11 @@ class HoldoutProbe:
         draw = torch.randn(vocab.n_holdout, d_model, generator=generator) * init_std  # [R, d]
         self.draw = draw.to(device)  # drawn on the CPU: the same probe on every device
         self.drawn_at = init_std  # the std the token embeddings were last drawn at
+        self.start: Tensor | None = None  # the content rows as initialised (`embed/drift`)
+
+    def starts_from(self, weight: Tensor) -> None:
+        """The model's token embeddings as initialised: `embed/drift` is measured from them."""
+        self.start = weight[: self.vocab.n_content].detach().clone()
 
     def embeddings_redrawn(self, std: float) -> None:
         """Forgetting re-drew the token embeddings at `std`: `init` rows follow that law, so that
@@ -87,15 +92,22 @@ class HoldoutProbe:
         """Trained content-row norm over the norm of the paper's init law N(0, 0.02) — one scale
         for every run, so that a forgetting run (init 0.02) and its control (drawn at the reset
         std) compare; held-out minus content output bias; the held-out rows' spread over the
-        content rows' (`spread`: below 1, the rows never trained as inputs have collapsed)."""
+        content rows' (`spread`: below 1, the rows never trained as inputs have collapsed); the
+        content rows' mean distance per coordinate from their initial draw (`drift`: a forgetting
+        run's includes its resets' jumps, so a control's embedding learning rate can be scaled
+        to match it, `study.controls.matched_embed_lr_scale`)."""
         reference_norm = NORM_REFERENCE_STD * math.sqrt(weight.shape[1])
         rows = self.rows.to(bias.device)
         gap = bias[rows].mean() - bias[: self.vocab.n_content].mean()
-        return {
+        content = weight[: self.vocab.n_content]
+        out = {
             NORM_RATIO: self.content_norm(weight) / reference_norm,
             BIAS_GAP: gap,
-            SPREAD_RATIO: spread(weight[rows]) / spread(weight[: self.vocab.n_content]),
+            SPREAD_RATIO: spread(weight[rows]) / spread(content),
         }
+        if self.start is not None:
+            out[EMBED_DRIFT] = (content - self.start.to(content.device)).abs().mean()
+        return out
 
 
 def spread(rows: Tensor) -> Tensor:

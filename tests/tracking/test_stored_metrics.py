@@ -41,7 +41,7 @@ from study.tracking.trial_run import run_trial
 from study.trial.schedule import eval_steps
 
 N = 300  # sequences per evaluation set: shares are multiples of 1/300, stored to 4 decimals
-SECTIONS = {"loss", "acc", "icl", "iwl", "holdout", "summary"}
+SECTIONS = {"loss", "acc", "icl", "iwl", "holdout", "embed", "summary"}
 
 
 @pytest.fixture(scope="module")

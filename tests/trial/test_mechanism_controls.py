@@ -9,7 +9,8 @@ import torch
 from click.testing import CliRunner
 
 from study.cli.main import cli
-from study.controls import mechanism_overrides
+from study.controls import matched_embed_lr_scale, mechanism_overrides
+from study.metric_names import EMBED_DRIFT
 from study.presets import build_config
 from study.trial.forgetting import reset_steps
 from study.trial.model import build_model
@@ -30,10 +31,11 @@ def initial_embeddings(cfg) -> torch.Tensor:
     return model.tok_emb.weight.detach().clone()
 
 
-def drift(cfg) -> float:
-    """Mean absolute change per coordinate of the token embeddings over training."""
+def drift(cfg, rows: int | None = None) -> float:
+    """Mean absolute change per coordinate of the token embeddings (the first `rows`, else all)
+    over training."""
     trained = train(cfg, CPU).model.tok_emb.weight.detach()
-    return float((trained - initial_embeddings(cfg)).abs().mean())
+    return float((trained - initial_embeddings(cfg))[:rows].abs().mean())
 
 
 def test_frozen_embeddings_keep_their_draw_at_the_reset_std():
@@ -51,6 +53,31 @@ def test_the_embedding_learning_rate_scale_speeds_the_drift():
     fast = build_config("tiny", sets={**ACTIVE, **mechanism_overrides(run, "embed_lr", 4.0)})
     # Adam moves each coordinate by about lr a step: 4× the lr, well over twice the drift
     assert drift(fast) > 2 * drift(plain) > 0
+
+
+def test_the_logged_drift_is_the_embeddings_distance_from_their_first_draw():
+    run = build_config("tiny", sets=ACTIVE)
+    fast = build_config("tiny", sets={**ACTIVE, **mechanism_overrides(run, "embed_lr", 4.0)})
+    frozen = build_config("tiny", sets={**ACTIVE, **mechanism_overrides(run, "frozen")})
+    logged = {
+        name: train(cfg, CPU).curve[-1][1][EMBED_DRIFT]
+        for name, cfg in {"fast": fast, "frozen": frozen, "run": run}.items()
+    }
+    content = Task(fast.task).vocab.n_content  # the rows that are inputs in training
+    assert logged["fast"] == pytest.approx(drift(fast, rows=content), rel=1e-5)
+    assert logged["frozen"] == 0.0
+    # the active run's rows were re-drawn from N(0, 1) at step 40, far from their N(0, 0.02²)
+    # start: E|x − y| = √(2/π) · √(1 + 0.02²) ≈ 0.80, before 20 steps of training move them
+    assert 0.7 < logged["run"] < 0.9
+    assert logged["run"] > 5 * logged["fast"]
+
+
+def test_the_matched_scale_follows_the_drifts_measured():
+    assert matched_embed_lr_scale(0.2, {1.0: 0.05}) == pytest.approx(4.0)  # one point: linear
+    law = {s: 0.02 * s**0.8 for s in (1.0, 8.0)}  # drift as a power of the scale
+    assert matched_embed_lr_scale(0.02 * 20**0.8, law) == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="drifts"):
+        matched_embed_lr_scale(0.2, {1.0: 0.0})
 
 
 def test_a_single_reset_at_step_k():

@@ -66,7 +66,9 @@ class PosWorld(World):
         return self.evaluator
 
     def model(self, generator: torch.Generator) -> MaskedLM:
-        return build_model(self.cfg.model, self.task.vocab.size, generator, self.device)
+        model = build_model(self.cfg.model, self.task.vocab.size, generator, self.device)
+        self.probe.starts_from(model.tok_emb.weight)
+        return model
 
     def draws(self, lanes: Sequence[Lane]) -> Draws:
         return Draws(lanes)
