@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import polars as pl
@@ -70,7 +70,7 @@ def fit_phase(
 
     Trials are the finished ones, fixed at `at` {param: value}; other swept params are pooled,
     except `through` (param, value): a third continuous axis the model is fitted over too, and
-    the map is its slice at that value (`fit_phase_through` draws several, one fit each).
+    the map is its slice at that value (`fit_phase_through` draws several slices of one fit).
     `log_x`/`log_y`/`log_through` None guess the scale from the values (pass the sweep spec's
     when known). `bounds` {param: (low, high)}, the spec's (`analysis.spec_bounds`): the map
     covers them (and the trials, should any lie outside); without, it covers the trials' range.
@@ -81,25 +81,57 @@ def fit_phase(
         x,
         y,
         through[0] if through else None,
-        at,
-        (log_x, log_y, log_through),
-        regime,
-        min_trials,
-        bounds,
+        at=at,
+        log_x=log_x,
+        log_y=log_y,
+        log_through=log_through,
+        regime=regime,
+        min_trials=min_trials,
+        bounds=bounds,
     )
     value = None if through is None else through[1]
     return fitted.evaluate(value, n_grid=n_grid, n_draws=n_draws, band_level=band_level, seed=seed)
 
 
+class FitOptions(TypedDict, total=False):
+    """How a map is fitted: `fit_phase`'s keywords of the same names and meanings."""
+
+    at: Mapping[str, object] | None
+    log_x: bool | None
+    log_y: bool | None
+    log_through: bool | None
+    regime: str
+    min_trials: int
+    bounds: Mapping[str, tuple[float, float]] | None
+
+
+class DrawOptions(TypedDict, total=False):
+    """How a fitted map is drawn: `fit_phase`'s keywords of the same names and meanings."""
+
+    n_grid: int
+    n_draws: int
+    band_level: float
+    seed: int
+
+
 def fit_phase_through(
-    trials: pl.DataFrame, x: str, y: str, z: str, values: list[float], **kwargs: Any
+    trials: pl.DataFrame,
+    x: str,
+    y: str,
+    z: str,
+    values: list[float],
+    *,
+    drawn: DrawOptions | None = None,
+    **fit: Unpack[FitOptions],
 ) -> dict[float, PhaseFit]:
-    """The map over `x` × `y` at each of `values` of a third continuous axis `z`, fitted over
+    """The map over `x` × `y` at each of `values` of a third continuous axis `z`: one fit over
     all three (a study sampled in 3-D has no two trials at one value of `z`, so slicing by `at`
-    would find none). Each slice's `points` hold every fitted trial, with `through`: its signed
-    distance from the slice in units of `z`'s range. Keywords as `fit_phase`'s; each slice
-    refits the same deterministic model, a few seconds, rather than keep a second signature."""
-    return {v: fit_phase(trials, x, y, through=(z, v), **kwargs) for v in values}
+    would find none), drawn at each value. Each slice's `points` hold every fitted trial, with
+    `through`: its signed distance from the slice in units of `z`'s range."""
+    fitted = _fit(trials, x, y, z, **fit)
+    return {
+        v: fitted.evaluate(v, **(drawn if drawn is not None else DrawOptions())) for v in values
+    }
 
 
 @dataclass
@@ -165,6 +197,7 @@ class _Fitted:
             band_level=band_level,
             conditions=conditions,
             pooled_over=tuple(swept_params(self.data, exclude=(*keys, *self.conditions))),
+            through=self.axes[2].key if len(self.axes) == 3 else None,
         )
 
 
@@ -173,11 +206,14 @@ def _fit(
     x: str,
     y: str,
     z: str | None,
-    at: Mapping[str, object] | None,
-    logs: tuple[bool | None, bool | None, bool | None],
-    regime: str,
-    min_trials: int,
-    bounds: Mapping[str, tuple[float, float]] | None,
+    *,
+    at: Mapping[str, object] | None = None,
+    log_x: bool | None = None,
+    log_y: bool | None = None,
+    log_through: bool | None = None,
+    regime: str = "regime",
+    min_trials: int = MIN_TRIALS,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> _Fitted:
     chosen = select_trials(trials, at)
     keys = (x, y) if z is None else (x, y, z)
@@ -190,7 +226,8 @@ def _fit(
             "through", z, f"a param other than {x!r} and {y!r}", message=f"{z!r} is already an axis"
         )
     axes = tuple(
-        widen(make_axis(chosen, k, log), bounds) for k, log in zip(keys, logs, strict=False)
+        widen(make_axis(chosen, k, log), bounds)
+        for k, log in zip(keys, (log_x, log_y, log_through), strict=False)
     )
     data = chosen.filter(
         pl.all_horizontal(pl.col(k).is_not_null() for k in keys) & pl.col(regime).is_not_null()
@@ -246,5 +283,7 @@ __all__ = [
     "PhaseFit",
     "fit_phase",
     "fit_phase_through",
+    "FitOptions",
+    "DrawOptions",
     "fit_phase_slices",
 ]

@@ -34,6 +34,7 @@ class PhaseFit:
     band_level: float = 0.8
     conditions: dict[str, object] = field(default_factory=dict)  # the `at` filters
     pooled_over: tuple[str, ...] = ()  # other swept params the trials were pooled over
+    through: str | None = None  # the third axis fitted over, this map its slice (in `conditions`)
 
     @property
     def n_trials(self) -> int:

@@ -222,8 +222,8 @@ def _sliced(
         what="Regimes",
         log_scales=dict(scales),
         at=at,
-        n_draws=n_draws,
         bounds=bounds,
+        drawn={"n_draws": n_draws},
     )
     report.files += files
     return [

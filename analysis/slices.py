@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import polars as pl
 
@@ -18,7 +18,7 @@ from analysis.axes import swept_params
 from analysis.figures import phase_slices
 from analysis.figures.labels import symbol
 from analysis.figures.save import save_figure
-from analysis.phase import PhaseFit, fit_phase_through
+from analysis.phase import DrawOptions, FitOptions, PhaseFit, fit_phase_through
 from analysis.scalars import to_float
 from analysis.tables import write_table
 
@@ -33,24 +33,22 @@ def sliced_map(
     what: str,
     unit: str = "trials",
     log_scales: dict[str, bool | None] | None = None,
-    **fit: Any,
+    drawn: DrawOptions | None = None,
+    **fit: Unpack[FitOptions],
 ) -> tuple[list[Path], dict[float, PhaseFit]]:
-    """Fit `trials` over `axes` and `third`'s param (`fit_phase_through`, keywords `fit`), draw
+    """Fit `trials` over `axes` and `third`'s param (`fit_phase_through`, keywords `fit` and
+    `drawn`), draw
     one panel per value of `third` into `out/name.png|svg` (titled `what`), and write the
     boundaries of every slice, with a column for the third param, to `out/name_boundaries.csv`."""
     (x, y), (z, values) = axes, third
     scales = log_scales or {}
-    fits = fit_phase_through(
-        trials,
-        x,
-        y,
-        z,
-        values,
-        log_x=scales.get(x),
-        log_y=scales.get(y),
-        log_through=scales.get(z),
+    scaled: FitOptions = {
         **fit,
-    )
+        "log_x": scales.get(x),
+        "log_y": scales.get(y),
+        "log_through": scales.get(z),
+    }
+    fits = fit_phase_through(trials, x, y, z, values, drawn=drawn, **scaled)
     n = next(iter(fits.values())).n_trials
     title = (
         f"{what}: {symbol(x)} × {symbol(y)} in slices of {symbol(z)} "

@@ -28,7 +28,11 @@ def phase_slices(fits: Mapping[float, PhaseFit], *, title: str) -> Figure:
     with sns.axes_style(STYLE):
         fig, axes = new_figure(len(values), width=4.4, height=5.0)
         first = fits[values[0]]
-        key = next(k for k in first.conditions if k not in first.points.columns)
+        key = first.through
+        if key is None:
+            raise ValueError(
+                "phase_slices draws slices of a fit over three axes (fit_phase_through)"
+            )
         nearest = np.abs(np.stack([fits[v].points["through"].to_numpy() for v in values])).argmin(0)
         handles: dict[str, Artist] = {}
         for i, (ax, value) in enumerate(zip(axes, values, strict=True)):

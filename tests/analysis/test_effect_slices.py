@@ -14,6 +14,7 @@ from analysis.axes import PhaseError, parse_slice
 from analysis.effects import CONTRAST
 from analysis.effects_report import beating_share
 from analysis.figures import MAX_CELLS, phase_slices
+from analysis.figures.labels import symbol
 from analysis.phase import fit_phase, fit_phase_through
 from analysis.slices import default_slices
 from study.cli.main import cli
@@ -47,14 +48,26 @@ def pairs() -> pl.DataFrame:
 
 
 def test_slices_of_one_3d_fit_recover_what_the_pooled_map_cannot(pairs):
-    kwargs = dict(regime=CONTRAST, bounds=BOUNDS, n_draws=100, n_grid=30)
+    drawn = {"n_draws": 100, "n_grid": 30}
     fits = fit_phase_through(
-        pairs, X, Y, Z, [0.02, 0.14, 1.0], log_x=False, log_y=True, log_through=True, **kwargs
+        pairs,
+        X,
+        Y,
+        Z,
+        [0.02, 0.14, 1.0],
+        log_x=False,
+        log_y=True,
+        log_through=True,
+        regime=CONTRAST,
+        bounds=BOUNDS,
+        drawn=drawn,
     )
     low, high = beating_share(fits[0.02]), beating_share(fits[1.0])
     assert low > 0.9 and high < 0.1, (low, high)
     assert fits[1.0].conditions == {Z: 1.0}
-    pooled = fit_phase(pairs, X, Y, log_x=False, log_y=True, **kwargs)
+    pooled = fit_phase(
+        pairs, X, Y, log_x=False, log_y=True, regime=CONTRAST, bounds=BOUNDS, **drawn
+    )
     assert pooled.pooled_over == (Z,) and not fits[0.02].pooled_over
     assert high < beating_share(pooled) < low or pooled.uncertain.mean() > 0.5
     # each trial's signed distance from the slice, in units of the reset std's log range
@@ -72,8 +85,7 @@ def test_each_trial_is_drawn_once_in_the_panel_of_its_nearest_slice(pairs):
         values,
         regime=CONTRAST,
         bounds=BOUNDS,
-        n_draws=50,
-        n_grid=20,
+        drawn={"n_draws": 50, "n_grid": 20},
         log_y=True,
         log_through=True,
     )
@@ -88,6 +100,24 @@ def test_each_trial_is_drawn_once_in_the_panel_of_its_nearest_slice(pairs):
     assert drawn == [int((nearest == i).sum()) for i in range(3)]
     assert sum(drawn) == pairs.height
     assert [ax.get_yscale() for ax in panels] == ["log"] * 3
+
+
+def test_slices_at_a_fixed_param_are_titled_by_the_third_axis(pairs):
+    fixed = pairs.with_columns(pl.lit(1000).alias("task.n_vocab"))
+    fits = fit_phase_through(
+        fixed,
+        X,
+        Y,
+        Z,
+        [0.02, 1.0],
+        at={"task.n_vocab": 1000},
+        regime=CONTRAST,
+        bounds=BOUNDS,
+        drawn={"n_draws": 20, "n_grid": 10},
+    )
+    assert fits[1.0].through == Z and fits[1.0].conditions == {"task.n_vocab": 1000, Z: 1.0}
+    titles = [ax.get_title() for ax in phase_slices(fits, title="t").axes if ax.get_title()]
+    assert [t.split(" = ")[0] for t in titles] == [symbol(Z)] * 2
 
 
 def test_the_default_slices_are_the_third_axis_at_its_bounds_and_middle(pairs):
