@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 
 from study.sweep.storage import open_storage
 from tests.cli.test_sweep import FAST, write_spec
-from tests.processes import signal_when
+from tests.processes import as_foreground, signal_when
 
 
 def resume_sweep(tmp_path, steps: int, pack: int = 1):
@@ -71,7 +71,13 @@ def test_sigint_then_rerun_completes_the_grid_once(tmp_path, store, pack):
         return (sorted(t.number for t in done), sorted(early)) if len(early) == pack else None
 
     proc = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_foreground,
     )
     try:
         done, held = signal_when(
