@@ -69,12 +69,13 @@ def _frozen(proc: subprocess.Popen):
 def as_foreground() -> None:
     """`preexec_fn` for a child that a test interrupts: SIGINT at its default, as a terminal's
     foreground job has it, so that the child's Python turns it into KeyboardInterrupt. A child
-    otherwise inherits this process's C-level disposition, which can be "ignored" even where
-    the Python handler was put back (`conftest.pytest_configure`; a runner started from a
-    background shell). A `dpl sweep run` started ignoring SIGINT holds it only inside its
-    guarded writes, then drops it, and finishes its grid with exit 0, as the pack-3 interrupt
-    test did once in CI: a script interrupting it as this test does, from a background shell,
-    lost the SIGINT in 18 of 18 runs after its first, and in none of 4 with this."""
+    otherwise inherits this process's C-level disposition. Started from a background shell, a
+    process's Python handler for SIGINT is SIG_IGN, and its first guarded write
+    (`study.tracking.uninterrupted`) makes the C level ignore it too; a `dpl sweep run` started
+    after that holds SIGINT only inside its guarded writes, hands it back to "ignored", and
+    finishes its grid with exit 0, as the pack-3 interrupt test did once in CI. A script
+    interrupting it as that test does, from a background shell, lost the SIGINT in 18 of 18
+    runs after its first, and in none of 4 with this."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
