@@ -128,10 +128,8 @@ def fit_phase_through(
     all three (a study sampled in 3-D has no two trials at one value of `z`, so slicing by `at`
     would find none), drawn at each value. Each slice's `points` hold every fitted trial, with
     `through`: its signed distance from the slice in units of `z`'s range."""
-    fitted = _fit(trials, x, y, z, **fit)
-    return {
-        v: fitted.evaluate(v, **(drawn if drawn is not None else DrawOptions())) for v in values
-    }
+    fitted, options = _fit(trials, x, y, z, **fit), drawn or DrawOptions()
+    return {v: fitted.evaluate(v, **options) for v in values}
 
 
 @dataclass

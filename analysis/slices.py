@@ -37,9 +37,9 @@ def sliced_map(
     **fit: Unpack[FitOptions],
 ) -> tuple[list[Path], dict[float, PhaseFit]]:
     """Fit `trials` over `axes` and `third`'s param (`fit_phase_through`, keywords `fit` and
-    `drawn`), draw
-    one panel per value of `third` into `out/name.png|svg` (titled `what`), and write the
-    boundaries of every slice, with a column for the third param, to `out/name_boundaries.csv`."""
+    `drawn`), draw one panel per value of `third` into `out/name.png|svg` (titled `what`), and
+    write the boundaries of every slice, with a column for the third param, to
+    `out/name_boundaries.csv`."""
     (x, y), (z, values) = axes, third
     scales = log_scales or {}
     scaled: FitOptions = {

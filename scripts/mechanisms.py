@@ -124,7 +124,7 @@ def mechanisms(spec_path, point, seeds, embed_lr_scale, match_rounds, jobs, out,
                 rows[name, seed] = config(seed, over)
     measured = run_all({run_key(c): c for c in rows.values()}, out, jobs)
     if embed_lr_scale == MATCH:
-        measured |= _match_drift(rows, measured, seeds, config, match_rounds, out, jobs)
+        _match_drift(rows, measured, seeds, config, match_rounds, out, jobs)
     _print_table(rows, measured)
 
 
@@ -132,17 +132,17 @@ def _drift(run) -> float:
     return run.final.get(EMBED_DRIFT, float("nan"))
 
 
-def _match_drift(rows, measured, seeds, config, rounds, out, jobs):
-    """`embed_lr` rows whose scale is re-estimated each round from the drifts measured so far
-    (the control's at scale 1, then each round's), until within MATCHED_WITHIN of the forgetting
-    run's drift; every round's row is kept in `rows`."""
+def _match_drift(rows, measured, seeds, config, rounds, out, jobs) -> None:
+    """Adds to `rows` and `measured` an `embed_lr` row a round, its scale re-estimated from the
+    drifts measured so far (the control's at scale 1, then each round's), until within
+    MATCHED_WITHIN of the forgetting run's drift."""
+    target = {seed: _drift(measured[run_key(rows["forgetting", seed])]) for seed in seeds}
     drifts = {seed: {1.0: _drift(measured[run_key(rows["control", seed])])} for seed in seeds}
     live = list(seeds)
     for _ in range(rounds):
         batch = {}
         for seed in live:
-            target = _drift(measured[run_key(rows["forgetting", seed])])
-            scale = round(matched_embed_lr_scale(target, drifts[seed]), 2)
+            scale = round(matched_embed_lr_scale(target[seed], drifts[seed]), 2)
             over = mechanism_overrides(rows["forgetting", seed], "embed_lr", embed_lr_scale=scale)
             rows[f"embed_lr ×{scale:g}", seed] = batch[seed] = config(seed, over)
         measured |= run_all({run_key(c): c for c in batch.values()}, out, jobs)
@@ -151,15 +151,10 @@ def _match_drift(rows, measured, seeds, config, rounds, out, jobs):
         live = [
             seed
             for seed, cfg in batch.items()
-            if abs(
-                _drift(measured[run_key(cfg)]) / _drift(measured[run_key(rows["forgetting", seed])])
-                - 1
-            )
-            > MATCHED_WITHIN
+            if abs(drifts[seed][cfg.train.embed_lr_scale] / target[seed] - 1) > MATCHED_WITHIN
         ]
         if not live:
             break
-    return measured
 
 
 def _print_table(rows, measured) -> None:

@@ -273,13 +273,16 @@ def run_key(cfg, code: str | None = None) -> str:
     digest = hashlib.sha1(tree.encode()).hexdigest()[:10]
     f = cfg.forgetting
     default_std = TrialConfig().model.embed_init_std
-    kind = "control" if f.kind == "none" and cfg.model.embed_init_std != default_std else f.kind
     if cfg.train.freeze_embeddings:
         kind = "frozen"
     elif cfg.train.embed_lr_scale != 1.0:
         kind = f"embedlr{cfg.train.embed_lr_scale:.3g}"
     elif f.kind == "temporary" and f.n_resets == 1:
         kind = "single_reset"
+    elif f.kind == "none" and cfg.model.embed_init_std != default_std:
+        kind = "control"
+    else:
+        kind = f.kind
     return (
         f"{kind}_a{cfg.task.zipf_exponent:g}_lr{cfg.train.lr:g}_{cfg.task.ambiguity}"
         f"_seed{cfg.train.seed}_{digest}"
